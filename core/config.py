@@ -1,0 +1,78 @@
+"""Settings from environment variables, with defaults that run on one laptop."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_INSTANCE = Path.cwd() / "instance"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """The key from the environment, or one generated once and kept in the instance folder."""
+    if key := os.environ.get("CROSSROADS_SECRET_KEY"):
+        return key
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with owner-only permissions before writing the key into it.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass
+class Settings:
+    """Everything Crossroads reads from its environment.
+
+    ========================== ===============================================
+    ``CROSSROADS_INSTANCE``    folder for the SQLite file and the secret key
+                               (default ``./instance``)
+    ``CROSSROADS_DATABASE_URL`` SQLAlchemy URL (default: SQLite in the instance
+                               folder)
+    ``CROSSROADS_SECRET_KEY``  signs sessions and links (default: generated
+                               once, kept in the instance folder)
+    ``CROSSROADS_SECURE_COOKIES`` send cookies over HTTPS only (default on;
+                               turn off only for plain HTTP on a private LAN)
+    ``CROSSROADS_PLUGINS``     comma-separated plugin names to load (default:
+                               all installed)
+    ========================== ===============================================
+    """
+
+    instance_path: Path = field(default_factory=lambda: DEFAULT_INSTANCE)
+    database_url: str = ""
+    secret_key: str = ""
+    secure_cookies: bool = True
+    testing: bool = False
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """True on the laptop default: a SQLite file in the instance folder."""
+        return self.database_url == self.default_database_url
+
+    @property
+    def default_database_url(self) -> str:
+        return f"sqlite:///{self.instance_path / 'crossroads.sqlite3'}"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        instance = Path(os.environ.get("CROSSROADS_INSTANCE", DEFAULT_INSTANCE)).resolve()
+        settings = cls(instance_path=instance)
+        settings.database_url = os.environ.get("CROSSROADS_DATABASE_URL") or settings.default_database_url
+        settings.secret_key = _secret_key(instance)
+        settings.secure_cookies = _flag("CROSSROADS_SECURE_COOKIES", True)
+        if settings.uses_embedded_database:
+            instance.mkdir(parents=True, exist_ok=True)
+        return settings

@@ -1,0 +1,223 @@
+"""A realistic demo practice: two coaches and eight clients at different steps of the method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import utcnow
+from .models import CareerTheme, Client, ClientStatus, Practice, Role, ThemeStatus, User
+from .security import hash_password
+
+DEMO_PASSWORD = "crossroads-demo"
+OWNER_EMAIL = "maya@northbridge.example"
+COACH_EMAIL = "tom@northbridge.example"
+CLIENT_EMAIL = "priya@northbridge.example"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    name: str
+    email: str
+    password: str = DEMO_PASSWORD
+
+
+# name, email, coach (owner/coach), status, days since last activity (None: never),
+# accepted invitation, timezone, themes: (title, description, target, status)
+CLIENTS = [
+    (
+        "Priya Raman",
+        CLIENT_EMAIL,
+        "owner",
+        ClientStatus.EXPLORING,
+        1,
+        True,
+        "Europe/London",
+        [
+            (
+                "Magazine editing",
+                "Shaping long-form features; I miss the craft of editing from university.",
+                5,
+                ThemeStatus.EXPLORING,
+            ),
+            (
+                "Technical writing",
+                "Explaining complex systems clearly, ideally in developer tools.",
+                5,
+                ThemeStatus.EXPLORING,
+            ),
+        ],
+    ),
+    (
+        "Daniel Osei",
+        "daniel@northbridge.example",
+        "owner",
+        ClientStatus.ONBOARDING,
+        3,
+        True,
+        "Africa/Accra",
+        [],
+    ),
+    (
+        "Sofia Marquez",
+        "sofia@northbridge.example",
+        "owner",
+        ClientStatus.DECIDING,
+        6,
+        True,
+        "America/Mexico_City",
+        [
+            ("Employee engagement", "Helping teams feel their work matters.", 5, ThemeStatus.EXPLORING),
+            (
+                "Learning and development",
+                "Designing programmes people actually want to attend.",
+                4,
+                ThemeStatus.EXPLORING,
+            ),
+            ("Systems analysis", "", 3, ThemeStatus.PARKED),
+        ],
+    ),
+    (
+        "Hannah Becker",
+        "hannah@northbridge.example",
+        "owner",
+        ClientStatus.DECIDED,
+        12,
+        True,
+        "Europe/Berlin",
+        [
+            ("Technical writing", "Documentation for open-source infrastructure.", 6, ThemeStatus.CHOSEN),
+            (
+                "UX research",
+                "Interviewing users; turned out to drain me more than I expected.",
+                4,
+                ThemeStatus.DROPPED,
+            ),
+        ],
+    ),
+    (
+        "Kenji Watanabe",
+        "kenji@northbridge.example",
+        "coach",
+        ClientStatus.PAUSED,
+        30,
+        True,
+        "Asia/Tokyo",
+        [
+            ("Product management", "On hold while I finish a project at work.", 5, ThemeStatus.PARKED),
+        ],
+    ),
+    (
+        "Aisha Bello",
+        "aisha@northbridge.example",
+        "coach",
+        ClientStatus.EXPLORING,
+        2,
+        True,
+        "Europe/London",
+        [
+            ("Data journalism", "Stories from public data sets.", 5, ThemeStatus.EXPLORING),
+            ("Public policy research", "Evidence for local government decisions.", 5, ThemeStatus.EXPLORING),
+        ],
+    ),
+    (
+        "Liam O'Connor",
+        "liam@northbridge.example",
+        "coach",
+        ClientStatus.ONBOARDING,
+        None,
+        False,
+        "Europe/Dublin",
+        [],
+    ),
+    (
+        "Elena Petrova",
+        "elena@northbridge.example",
+        "coach",
+        ClientStatus.EXPLORING,
+        16,
+        True,
+        "Europe/Sofia",
+        [
+            (
+                "Sustainability consulting",
+                "Helping firms measure and cut emissions.",
+                6,
+                ThemeStatus.EXPLORING,
+            ),
+            ("Urban planning", "Streets that work for people on foot.", 4, ThemeStatus.EXPLORING),
+        ],
+    ),
+]
+
+
+def demo_logins() -> list[DemoLogin]:
+    return [
+        DemoLogin("practice owner", "Maya Okonkwo", OWNER_EMAIL),
+        DemoLogin("coach", "Tom Lindqvist", COACH_EMAIL),
+        DemoLogin("client", "Priya Raman", CLIENT_EMAIL),
+    ]
+
+
+def load_demo(session: Session) -> Practice:
+    """Create the demo practice, or return it when it is already there."""
+    existing = session.scalar(select(User).where(User.email == OWNER_EMAIL))
+    if existing is not None:
+        return existing.practice
+    now = utcnow()
+    password_hash = hash_password(DEMO_PASSWORD)  # hashed once: Argon2 is slow on purpose
+    practice = Practice(name="Northbridge Career Studio", timezone="Europe/London")
+    owner = User(
+        practice=practice,
+        email=OWNER_EMAIL,
+        name="Maya Okonkwo",
+        role=Role.OWNER,
+        timezone="Europe/London",
+        password_hash=password_hash,
+    )
+    coach = User(
+        practice=practice,
+        email=COACH_EMAIL,
+        name="Tom Lindqvist",
+        role=Role.COACH,
+        timezone="Europe/Stockholm",
+        password_hash=password_hash,
+    )
+    session.add_all([practice, owner, coach])
+    coaches = {"owner": owner, "coach": coach}
+    for index, (name, email, coach_key, status, days, accepted, tz, themes) in enumerate(CLIENTS):
+        user = User(
+            practice=practice,
+            email=email,
+            name=name,
+            role=Role.CLIENT,
+            timezone=tz,
+            password_hash=password_hash if accepted else None,
+        )
+        client = Client(
+            practice=practice,
+            user=user,
+            coach=coaches[coach_key],
+            status=status,
+            created_at=now - timedelta(days=60 - index * 5),
+            last_activity_at=None if days is None else now - timedelta(days=days, hours=index),
+        )
+        session.add_all([user, client])
+        for position, (title, description, target, theme_status) in enumerate(themes, start=1):
+            session.add(
+                CareerTheme(
+                    practice=practice,
+                    client=client,
+                    title=title,
+                    description=description,
+                    target_conversations=target,
+                    status=theme_status,
+                    position=position,
+                )
+            )
+    session.commit()
+    return practice

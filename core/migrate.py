@@ -1,0 +1,51 @@
+"""Schema migrations through Alembic, and the check that refuses a database that is behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from .errors import SchemaOutOfDate
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+UPGRADE_COMMAND = "crossroads db upgrade"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database up to ``revision`` (the newest by default)."""
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def head_revisions(engine: Engine) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def ensure_current(engine: Engine) -> None:
+    """Raise :class:`SchemaOutOfDate` naming the upgrade command when the database is behind."""
+    current, heads = current_revisions(engine), head_revisions(engine)
+    if current != heads:
+        where = ", ".join(sorted(current)) or "empty"
+        raise SchemaOutOfDate(
+            f"The database schema is not current (at {where}; the code needs "
+            f"{', '.join(sorted(heads))}). Run `{UPGRADE_COMMAND}` to upgrade it."
+        )

@@ -1,0 +1,220 @@
+"""The core's tables. Every row that belongs to a practice carries ``practice_id``."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime, utcnow
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Store the lowercase values, not the member names, and keep a CHECK constraint on SQLite.
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], length=20)
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    COACH = "coach"
+    CLIENT = "client"
+
+
+class ClientStatus(enum.StrEnum):
+    ONBOARDING = "onboarding"
+    EXPLORING = "exploring"
+    DECIDING = "deciding"
+    DECIDED = "decided"
+    PAUSED = "paused"
+
+
+class ThemeStatus(enum.StrEnum):
+    EXPLORING = "exploring"
+    PARKED = "parked"
+    CHOSEN = "chosen"
+    DROPPED = "dropped"
+
+
+#: Themes in these states count against a client's limit of three.
+ACTIVE_THEME_STATUSES = frozenset({ThemeStatus.EXPLORING, ThemeStatus.CHOSEN})
+MAX_ACTIVE_THEMES = 3
+
+
+class InvitationPurpose(enum.StrEnum):
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class Practice(Base):
+    """A coaching business: the tenant. Nothing crosses between practices."""
+
+    __tablename__ = "practice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="practice")
+
+
+class User(Base):
+    """Anyone who signs in: the practice owner, a coach, or a client."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # None until the person accepts their invitation and sets a password.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped on password change; signs out every other session of this user.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    practice: Mapped[Practice] = relationship(back_populates="users")
+    client: Mapped[Client | None] = relationship(
+        back_populates="user", foreign_keys="Client.user_id", uselist=False
+    )
+
+    # Flask-Login's user protocol, written out so the core need not import it.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The session id: a password change bumps the version and ends older sessions."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_staff(self) -> bool:
+        """Owners and coaches: the people who see a caseload."""
+        return self.role in (Role.OWNER, Role.COACH)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+
+class Client(Base):
+    """A person being coached through a career change, with their own workspace."""
+
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    coach_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[ClientStatus] = mapped_column(
+        _enum(ClientStatus, "client_status"), default=ClientStatus.ONBOARDING
+    )
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship()
+    user: Mapped[User] = relationship(back_populates="client", foreign_keys=[user_id])
+    coach: Mapped[User] = relationship(foreign_keys=[coach_id])
+    themes: Mapped[list[CareerTheme]] = relationship(
+        back_populates="client", order_by="CareerTheme.position, CareerTheme.id"
+    )
+
+    __table_args__ = (Index("ix_client_practice_coach", "practice_id", "coach_id"),)
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def timezone(self) -> str:
+        """A client's time zone is their account's."""
+        return self.user.timezone
+
+    @property
+    def active_themes(self) -> list[CareerTheme]:
+        return [t for t in self.themes if t.status in ACTIVE_THEME_STATUSES]
+
+
+class CareerTheme(Base):
+    """One career direction a client explores for the next two or three years."""
+
+    __tablename__ = "career_theme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    target_conversations: Mapped[int] = mapped_column(Integer, default=5)
+    status: Mapped[ThemeStatus] = mapped_column(
+        _enum(ThemeStatus, "theme_status"), default=ThemeStatus.EXPLORING
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="themes")
+    practice: Mapped[Practice] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_THEME_STATUSES
+
+
+class Invitation(Base):
+    """A signed, expiring, single-use link: to join a practice, or to reset a password."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    purpose: Mapped[InvitationPurpose] = mapped_column(_enum(InvitationPurpose, "invitation_purpose"))
+    # SHA-256 of the random part of the link; the link itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class PracticePlugin(Base):
+    """Whether a plugin is on for a practice, and its settings there."""
+
+    __tablename__ = "practice_plugin"
+    __table_args__ = (UniqueConstraint("practice_id", "plugin_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    plugin_name: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, kept briefly to throttle guessing. Lives in the database, not a process."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_email_at", "email", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,174 @@
+"""The plugin manager: finds plugins by entry point and calls their hooks one at a time.
+
+This is a thin layer over :mod:`pluggy`. It adds what a multi-tenant web app
+needs: hooks run only for plugins switched on for the practice at hand, and
+each plugin is called separately so that one that raises, or answers with the
+wrong type, is logged and reported as unavailable instead of taking the page
+down with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from sqlalchemy.orm import Session
+
+from . import hookspecs
+from .services.practices import plugin_states
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "crossroads"
+#: Comma-separated plugin names; when set, only these load (to isolate a broken install).
+ONLY_ENV = "CROSSROADS_PLUGINS"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block on a dashboard, contributed by a plugin.
+
+    ``template`` is a path inside the plugin's ``templates/`` folder, such as
+    ``"my_plugin/panel.html"``; it is rendered with ``context``.
+    """
+
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """What one plugin answered to one hook call; ``error`` is set when it failed."""
+
+    plugin: str
+    value: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """An installed plugin, as ``crossroads plugins`` lists it."""
+
+    name: str
+    version: str
+    source: str
+    module: str
+    hooks: tuple[str, ...]
+
+
+class PluginManager:
+    """Loads plugins and calls their hooks with per-plugin isolation."""
+
+    def __init__(self, load_entry_points: bool = True, only: Iterable[str] | None = None):
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self._sources: dict[str, tuple[str, str]] = {}
+        self.load_errors: dict[str, str] = {}
+        if only is None and os.environ.get(ONLY_ENV):
+            only = [n.strip() for n in os.environ[ONLY_ENV].split(",") if n.strip()]
+        self._only = set(only) if only is not None else None
+        if load_entry_points:
+            self._load_entry_points()
+
+    def _load_entry_points(self) -> None:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if self._only is not None and ep.name not in self._only:
+                continue
+            if self._pm.has_plugin(ep.name):
+                continue
+            try:
+                self.register(ep.load(), ep.name)
+            except Exception as exc:  # a broken plugin must not stop Crossroads from starting
+                log.exception("plugin %s failed to load", ep.name)
+                self.load_errors[ep.name] = f"{type(exc).__name__}: {exc}"
+                continue
+            dist = ep.dist
+            if dist is not None:
+                self._sources[ep.name] = (dist.version, dist.name)
+
+    def register(self, plugin: object, name: str) -> None:
+        """Register a plugin object under ``name`` (tests and embedding apps use this directly)."""
+        self._pm.register(plugin, name=name)
+
+    def unregister(self, name: str) -> None:
+        self._pm.unregister(name=name)
+
+    @property
+    def names(self) -> set[str]:
+        """Names of every registered plugin."""
+        return {name for name, _ in self._pm.list_name_plugin()}
+
+    def plugins(self) -> list[PluginInfo]:
+        """Every registered plugin with its version, source and implemented hooks."""
+        infos = []
+        for name, plugin in sorted(self._pm.list_name_plugin()):
+            version, dist = self._sources.get(name, ("", "registered in code"))
+            hooks = tuple(sorted(h.name for h in self._pm.get_hookcallers(plugin) or []))
+            module = getattr(plugin, "__name__", type(plugin).__name__)
+            infos.append(PluginInfo(name, version or "-", dist, module, hooks))
+        return infos
+
+    def template_folders(self) -> list[Path]:
+        """The ``templates/`` folder beside each plugin module that has one."""
+        folders = []
+        for _, plugin in sorted(self._pm.list_name_plugin()):
+            module_file = getattr(plugin, "__file__", None)
+            if module_file and (folder := Path(module_file).parent / "templates").is_dir():
+                folders.append(folder)
+        return folders
+
+    def enabled_for(self, session: Session, practice_id: int) -> set[str]:
+        """Names of the plugins on for a practice; a plugin is on until the owner switches it off."""
+        states = plugin_states(session, practice_id)
+        return {name for name in self.names if states.get(name, True)}
+
+    def call(
+        self,
+        hook_name: str,
+        enabled: set[str] | None,
+        expect: Callable[[Any], bool] | None = None,
+        **kwargs: Any,
+    ) -> list[HookResult]:
+        """Call ``hook_name`` on each enabled plugin, in pluggy's order, one plugin at a time.
+
+        ``enabled`` limits the call to those plugin names (``None`` calls all).
+        ``expect`` checks each answer; an answer it rejects is reported as an
+        error like an exception would be. ``None`` answers are left out.
+        """
+        caller = getattr(self._pm.hook, hook_name)
+        results = []
+        # pluggy keeps implementations in reverse call order.
+        for impl in reversed(caller.get_hookimpls()):
+            if enabled is not None and impl.plugin_name not in enabled:
+                continue
+            started = time.perf_counter()
+            try:
+                args = {name: kwargs[name] for name in impl.argnames}
+                value = impl.function(**args)
+                if value is not None and expect is not None and not expect(value):
+                    raise TypeError(f"returned {type(value).__name__}, which {hook_name} does not take")
+            except Exception as exc:
+                elapsed = time.perf_counter() - started
+                log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
+                results.append(
+                    HookResult(impl.plugin_name, error=f"{type(exc).__name__}: {exc}", seconds=elapsed)
+                )
+                continue
+            elapsed = time.perf_counter() - started
+            log.debug("plugin %s spent %.1f ms in %s", impl.plugin_name, elapsed * 1000, hook_name)
+            if value is not None:
+                results.append(HookResult(impl.plugin_name, value=value, seconds=elapsed))
+        return results

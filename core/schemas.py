@@ -1,0 +1,180 @@
+"""Marshmallow schemas: every form field, API body, and command-line input is loaded through one.
+
+Errors come back keyed by field name, which is how the web layer shows them
+next to the field and how the CLI names the option at fault.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from .errors import InvalidInput
+from .models import ClientStatus, ThemeStatus
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed; blank counts as missing when required."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.required and not text:
+            raise ValidationError("This field is required.")
+        return text
+
+
+class Email(fields.Email):
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TimeZone(fields.String):
+    """An IANA time zone name such as ``Europe/London``; blank means "not given" when optional."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not name and not self.required:
+            return None
+        if name not in timezone_names():
+            raise ValidationError("Choose a time zone from the list, such as Europe/London.")
+        return name
+
+
+class InputSchema(Schema):
+    """Base of input schemas: ignores fields it does not know (such as a CSRF token)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    """Validate ``data`` with ``schema``; raise :class:`InvalidInput` naming each bad field."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise InvalidInput({k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}) from exc
+
+
+PASSWORD = validate.Length(min=10, max=256, error="Use between {min} and {max} characters.")
+
+
+class LoginSchema(InputSchema):
+    email = Email(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    next = fields.String(load_default="")
+
+
+class NewPasswordSchema(InputSchema):
+    """Setting a password from an invitation or reset link."""
+
+    password = fields.String(required=True, validate=PASSWORD)
+    confirm = fields.String(required=True)
+
+    @validates_schema
+    def passwords_match(self, data: dict[str, Any], **kwargs) -> None:
+        if data.get("password") != data.get("confirm"):
+            raise ValidationError("The two passwords differ.", field_name="confirm")
+
+
+class ChangePasswordSchema(NewPasswordSchema):
+    current = fields.String(required=True)
+
+
+class ProfileSchema(InputSchema):
+    name = Text(required=True, validate=validate.Length(max=200))
+    timezone = TimeZone(required=True)
+
+
+class ResetRequestSchema(InputSchema):
+    email = Email(required=True)
+
+
+class InviteClientSchema(InputSchema):
+    name = Text(required=True, validate=validate.Length(max=200))
+    email = Email(required=True)
+    timezone = TimeZone(load_default=None)
+    # Owners may hand the client to another coach; coaches invite to their own caseload.
+    coach_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class InviteCoachSchema(InputSchema):
+    name = Text(required=True, validate=validate.Length(max=200))
+    email = Email(required=True)
+
+
+class ClientUpdateSchema(InputSchema):
+    status = fields.Enum(ClientStatus, by_value=True, required=True)
+    coach_id = fields.Integer(required=True)
+
+
+class ThemeSchema(InputSchema):
+    title = Text(required=True, validate=validate.Length(max=120))
+    description = Text(load_default="", validate=validate.Length(max=2000))
+    target_conversations = fields.Integer(
+        load_default=5,
+        validate=validate.Range(min=1, max=50, error="Choose a target between {min} and {max}."),
+    )
+    status = fields.Enum(ThemeStatus, by_value=True, load_default=ThemeStatus.EXPLORING)
+
+
+class PracticeSettingsSchema(InputSchema):
+    name = Text(required=True, validate=validate.Length(max=200))
+    timezone = TimeZone(required=True)
+
+
+SORTS = ("name", "-name", "status", "-status", "activity", "-activity", "coach", "-coach")
+
+
+class CaseloadQuerySchema(InputSchema):
+    """The caseload page's search, filter, sort and page, from the query string."""
+
+    q = Text(load_default="", validate=validate.Length(max=200))
+    status = fields.Enum(ClientStatus, by_value=True, load_default=None)
+    coach_id = fields.Integer(load_default=None)
+    sort = fields.String(load_default="-activity", validate=validate.OneOf(SORTS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=5, max=100))
+
+    @validates("q")
+    def no_control_chars(self, value: str, **kwargs) -> None:
+        if any(ord(ch) < 32 for ch in value):
+            raise ValidationError("Search text cannot contain control characters.")
+
+
+class CreatePracticeSchema(InputSchema):
+    """``crossroads create-practice``: a practice and its owner."""
+
+    name = Text(required=True, validate=validate.Length(max=200))
+    timezone = TimeZone(load_default="UTC")
+    owner_email = Email(required=True)
+    owner_name = Text(required=True, validate=validate.Length(max=200))
+    owner_password = fields.String(required=True, validate=PASSWORD)
+
+
+class CreateUserSchema(InputSchema):
+    """``crossroads create-user``: a coach or owner with a password, for practices set up by hand."""
+
+    practice_id = fields.Integer(required=True)
+    email = Email(required=True)
+    name = Text(required=True, validate=validate.Length(max=200))
+    role = fields.String(required=True, validate=validate.OneOf(["owner", "coach"]))
+    password = fields.String(required=True, validate=PASSWORD)

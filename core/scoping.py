@@ -1,0 +1,75 @@
+"""The one place that decides which rows a signed-in user may reach.
+
+Every query that serves a request is built from :class:`Scope`: an owner sees
+their practice, a coach sees their own caseload, a client sees only their own
+workspace. Anything outside the scope is reported as :class:`NotFound`, so a
+user cannot learn that another practice's object exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm import Session
+
+from .errors import NotFound
+from .models import Client, Role, User
+
+M = TypeVar("M")
+
+
+class Scope:
+    """What one user may see, bound to a database session."""
+
+    def __init__(self, session: Session, user: User):
+        self.session = session
+        self.user = user
+        self.practice_id = user.practice_id
+
+    @property
+    def own_client_id(self) -> int | None:
+        """The client row of a client user; None for staff."""
+        return self.user.client.id if self.user.role == Role.CLIENT and self.user.client else None
+
+    def _client_ids(self) -> Select[Any] | None:
+        """Client ids this user may reach, or None when that is the whole practice."""
+        if self.user.role == Role.OWNER:
+            return None
+        if self.user.role == Role.COACH:
+            return select(Client.id).where(
+                Client.practice_id == self.practice_id, Client.coach_id == self.user.id
+            )
+        return select(Client.id).where(Client.user_id == self.user.id)
+
+    def select(self, model: type[M]) -> Select[tuple[M]]:
+        """A SELECT of ``model`` restricted to what this user may see.
+
+        Works for any model with ``practice_id`` (plugins' included); rows that
+        also carry ``client_id`` are narrowed to the user's clients.
+        """
+        if not hasattr(model, "practice_id"):
+            raise TypeError(f"{model.__name__} has no practice_id and cannot be scoped")
+        query = select(model).where(model.practice_id == self.practice_id)
+        client_ids = self._client_ids()
+        if model is Client:
+            if client_ids is not None:
+                query = query.where(Client.id.in_(client_ids))
+        elif hasattr(model, "client_id"):
+            if client_ids is not None:
+                query = query.where(model.client_id.in_(client_ids))
+        elif self.user.role == Role.CLIENT:
+            # Practice-level rows (colleagues, invitations, settings) are staff-only.
+            query = query.where(false())
+        return query
+
+    def get(self, model: type[M], object_id: int) -> M:
+        """The object with this id if the user may see it; otherwise :class:`NotFound`."""
+        obj = self.session.scalars(self.select(model).where(model.id == object_id)).first()
+        if obj is None:
+            raise NotFound(f"{model.__name__} {object_id}")
+        return obj
+
+    def coaches(self) -> Select[tuple[User]]:
+        """Owners and coaches of this practice (for assigning a client)."""
+        return self.select(User).where(User.role.in_([Role.OWNER, Role.COACH]), User.is_active)

@@ -1,0 +1,56 @@
+"""Password hashing (Argon2id) and signed single-use link tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+_hasher = PasswordHasher()
+
+# Verifying against this keeps the time of a sign-in for an unknown email the
+# same as for a known one, so timing does not reveal which emails exist.
+_DUMMY_HASH = _hasher.hash("crossroads-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with Argon2id."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; always spends the same work, even without a hash."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_link_secret() -> tuple[str, str]:
+    """A random secret for a link and the SHA-256 hex digest to store in its place."""
+    raw = secrets.token_urlsafe(32)
+    return raw, digest(raw)
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class LinkSigner:
+    """Signs link secrets with the app's key and a timestamp, so a link can expire on its own."""
+
+    def __init__(self, secret_key: str, salt: str = "crossroads-link"):
+        self._serializer = URLSafeTimedSerializer(secret_key, salt=salt)
+
+    def sign(self, raw: str) -> str:
+        return self._serializer.dumps(raw)
+
+    def unsign(self, token: str, max_age_seconds: int) -> str | None:
+        """The raw secret, or None when the token is forged, mangled or too old."""
+        try:
+            return self._serializer.loads(token, max_age=max_age_seconds)
+        except (SignatureExpired, BadSignature):
+            return None

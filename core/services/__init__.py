@@ -1,0 +1,4 @@
+"""Domain services: plain functions that take a session or a :class:`~crossroads.core.scoping.Scope`.
+
+Views call these; so do the CLI and tests. Each service commits its own unit of work.
+"""

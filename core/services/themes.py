@@ -1,0 +1,82 @@
+"""A client's career themes: at most three active at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..errors import InvalidInput
+from ..models import (
+    ACTIVE_THEME_STATUSES,
+    MAX_ACTIVE_THEMES,
+    CareerTheme,
+    Client,
+    Role,
+    ThemeStatus,
+)
+from ..scoping import Scope
+from .activity import touch
+
+TOO_MANY = (
+    f"A client explores at most {MAX_ACTIVE_THEMES} themes at once. "
+    "Park or drop one first, or add this one as parked."
+)
+
+
+def _check_limit(scope: Scope, client: Client, status: ThemeStatus, theme_id: int | None) -> None:
+    if status not in ACTIVE_THEME_STATUSES:
+        return
+    query = select(func.count()).where(
+        CareerTheme.client_id == client.id, CareerTheme.status.in_(ACTIVE_THEME_STATUSES)
+    )
+    if theme_id is not None:
+        query = query.where(CareerTheme.id != theme_id)
+    if scope.session.scalar(query) >= MAX_ACTIVE_THEMES:
+        raise InvalidInput({"status": [TOO_MANY]})
+
+
+def _record_activity(scope: Scope, client: Client) -> None:
+    if scope.user.role == Role.CLIENT:
+        touch(client)
+
+
+def add_theme(scope: Scope, client_id: int, data: dict[str, Any]) -> CareerTheme:
+    """Add a theme for a client (data from ``ThemeSchema``)."""
+    client = scope.get(Client, client_id)
+    _check_limit(scope, client, data["status"], None)
+    last = scope.session.scalar(
+        select(func.max(CareerTheme.position)).where(CareerTheme.client_id == client.id)
+    )
+    theme = CareerTheme(
+        practice_id=client.practice_id,
+        client=client,
+        position=(last or 0) + 1,
+        **data,
+    )
+    scope.session.add(theme)
+    _record_activity(scope, client)
+    scope.session.commit()
+    return theme
+
+
+def update_theme(scope: Scope, theme_id: int, data: dict[str, Any]) -> CareerTheme:
+    """Change a theme's title, description, target or status (data from ``ThemeSchema``)."""
+    theme = scope.get(CareerTheme, theme_id)
+    _check_limit(scope, theme.client, data["status"], theme.id)
+    for key, value in data.items():
+        setattr(theme, key, value)
+    _record_activity(scope, theme.client)
+    scope.session.commit()
+    return theme
+
+
+def set_theme_status(scope: Scope, theme_id: int, status: ThemeStatus) -> tuple[CareerTheme, ThemeStatus]:
+    """Move a theme to ``status``; returns the theme and its previous status, so it can be undone."""
+    theme = scope.get(CareerTheme, theme_id)
+    previous = theme.status
+    _check_limit(scope, theme.client, status, theme.id)
+    theme.status = status
+    _record_activity(scope, theme.client)
+    scope.session.commit()
+    return theme, previous

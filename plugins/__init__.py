@@ -1,0 +1,1 @@
+"""Crossroads' built-in plugins. Each registers through the ``crossroads`` entry-point group."""

@@ -1,0 +1,69 @@
+"""Crossroads' web layer: the Flask app factory and its blueprints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from crossroads.core.config import Settings
+from crossroads.core.db import make_engine, make_sessionmaker
+from crossroads.core.migrate import ensure_current
+from crossroads.core.plugins import PluginManager
+from crossroads.core.security import LinkSigner
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from . import auth, client, coach, errors, filters, practice, themes
+from .context import Crossroads, close_session, login_manager
+
+
+def create_app(
+    settings: Settings | None = None,
+    plugins: PluginManager | None = None,
+    check_schema: bool = True,
+) -> Flask:
+    """Build the Flask app.
+
+    Refuses to start (raising :class:`~crossroads.core.errors.SchemaOutOfDate`)
+    when the database is behind the code, unless ``check_schema`` is off.
+    """
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        ensure_current(engine)
+    plugins = plugins if plugins is not None else PluginManager()
+    app.extensions["crossroads"] = Crossroads(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        plugins=plugins,
+        signer=LinkSigner(settings.secret_key),
+    )
+    # Plugins' templates come after the app's, so a deployment can override them.
+    app.jinja_loader = ChoiceLoader(
+        [app.jinja_loader, *(FileSystemLoader(str(f)) for f in plugins.template_folders())]
+    )
+
+    login_manager.init_app(app)
+    from flask_wtf.csrf import CSRFProtect
+
+    CSRFProtect(app)
+    app.teardown_appcontext(close_session)
+    filters.register(app)
+    errors.register(app)
+    for blueprint in (auth.bp, coach.bp, client.bp, themes.bp, practice.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,159 @@
+"""Signing in and out, accepting invitations, resetting passwords, and one's own account."""
+
+from __future__ import annotations
+
+import logging
+
+from crossroads.core.errors import InvalidInput, NotFound, TooManyAttempts
+from crossroads.core.models import User
+from crossroads.core.schemas import (
+    ChangePasswordSchema,
+    LoginSchema,
+    NewPasswordSchema,
+    ProfileSchema,
+    ResetRequestSchema,
+    load,
+)
+from crossroads.core.services import accounts, invitations
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .context import crossroads, db
+from .forms import Form, submit
+from .navigation import local_path
+from .notices import notify
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+
+def home_for(user: User) -> str:
+    return url_for("coach.caseload") if user.is_staff else url_for("client.home")
+
+
+def _sign_in(user: User) -> None:
+    # A fresh session on every sign-in: nothing set before it (a fixed session id) survives.
+    session.clear()
+    login_user(user)
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(home_for(current_user))
+        return render_template("auth/login.html", form=Form({"next": request.args.get("next", "")}))
+    typed = request.form.to_dict()
+    typed.pop("password", None)  # never echo a password back into the page
+    try:
+        data = load(LoginSchema(), request.form)
+        user = accounts.authenticate(db(), data["email"], data["password"], request.remote_addr or "")
+    except InvalidInput as exc:
+        return render_template("auth/login.html", form=Form(typed, exc.errors)), 422
+    except TooManyAttempts as exc:
+        minutes = max(1, round(exc.retry_after_seconds / 60))
+        message = f"Too many failed attempts. Try again in about {minutes} minute{'s' * (minutes != 1)}."
+        response = render_template("auth/login.html", form=Form(typed, {"password": [message]}))
+        return response, 429, {"Retry-After": str(exc.retry_after_seconds)}
+    _sign_in(user)
+    return redirect(local_path(data["next"]) or home_for(user))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    notify("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    return _set_password_page(token, "auth/accept.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return _set_password_page(token, "auth/reset.html")
+
+
+def _set_password_page(token: str, template: str):
+    ext = crossroads()
+    try:
+        invitation = invitations.find_usable(db(), ext.signer, token)
+    except NotFound as exc:
+        return render_template("error.html", title="Link not usable", message=str(exc)), 404
+    if request.method == "GET":
+        return render_template(template, invitation=invitation, form=Form())
+    user, form = submit(
+        NewPasswordSchema(), lambda data: invitations.accept(db(), ext.signer, token, data["password"])
+    )
+    if user is None:
+        form.values = {}  # passwords are never put back into a page
+        return render_template(template, invitation=invitation, form=form), 422
+    _sign_in(user)
+    notify(f"Welcome, {user.name}. Your password is set.")
+    return redirect(home_for(user))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def request_reset():
+    if request.method == "GET":
+        return render_template("auth/request_reset.html", form=Form())
+    ext = crossroads()
+    link, form = submit(
+        ResetRequestSchema(),
+        lambda data: invitations.request_password_reset(db(), ext.signer, data["email"]) or False,
+    )
+    if form:
+        return render_template("auth/request_reset.html", form=form), 422
+    if link:
+        # Until outreach email exists, the reset link goes to the log for the operator to pass on.
+        log.warning(
+            "password reset link for %s: %s",
+            link.invitation.user.email,
+            url_for("auth.reset_password", token=link.token, _external=True),
+        )
+    # The same answer whether or not the address has an account.
+    notify(
+        "If that address has an account, a reset link is on its way. Ask your coach if it does not arrive."
+    )
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    user = current_user._get_current_object()
+    profile = Form({"name": user.name, "timezone": user.timezone})
+    if request.method == "POST":
+        saved, profile = submit(ProfileSchema(), lambda data: accounts.update_profile(db(), user, data))
+        if saved:
+            notify("Your account is saved.")
+            return redirect(url_for("auth.account"))
+        return render_template("auth/account.html", profile=profile, password=Form()), 422
+    return render_template("auth/account.html", profile=profile, password=Form())
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    user = current_user._get_current_object()
+    done, form = submit(
+        ChangePasswordSchema(), lambda data: accounts.change_password(db(), user, data) or True
+    )
+    if not done:
+        form.values = {}
+        profile = Form({"name": user.name, "timezone": user.timezone})
+        return render_template("auth/account.html", profile=profile, password=form), 422
+    _sign_in(user)  # the version bump ended this session too; start a new one
+    notify("Your password is changed. Other devices are signed out.")
+    return redirect(url_for("auth.account"))

@@ -1,0 +1,196 @@
+"""The ``crossroads`` command: run the app, manage the database, create practices and users."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from crossroads.core import migrate
+from crossroads.core.config import Settings
+from crossroads.core.db import make_engine, make_sessionmaker
+from crossroads.core.demo import demo_logins, load_demo
+from crossroads.core.errors import InvalidInput, SchemaOutOfDate
+from crossroads.core.plugins import PluginManager
+from crossroads.core.schemas import CreatePracticeSchema, CreateUserSchema, load
+from crossroads.core.services import practices
+from sqlalchemy.exc import OperationalError
+
+
+@contextmanager
+def user_errors(options: dict[str, str] | None = None) -> Iterator[None]:
+    """Turn the errors a user can cause into one clear line instead of a traceback.
+
+    ``options`` maps schema field names to the command-line options that fed them.
+    """
+    options = options or {}
+    try:
+        yield
+    except InvalidInput as exc:
+        lines = [f"{options.get(field, field)}: {' '.join(msgs)}" for field, msgs in exc.errors.items()]
+        raise click.ClickException("\n".join(lines)) from None
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:
+        raise click.ClickException(f"Cannot use the database: {exc.orig}") from None
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Crossroads: informational interviews, run by a coach.
+
+    Configuration comes from environment variables (CROSSROADS_DATABASE_URL,
+    CROSSROADS_SECRET_KEY, CROSSROADS_INSTANCE, ...); see the README.
+    """
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load a demo practice and print its logins.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages.")
+def serve(demo: bool, host: str, port: int, debug: bool) -> None:
+    """Run Crossroads with the built-in web server.
+
+    On the embedded default (a SQLite file in the instance folder) the schema
+    is created or upgraded first. With CROSSROADS_DATABASE_URL set, run
+    `crossroads db upgrade` yourself; serve refuses a database that is behind.
+    """
+    from crossroads.web import create_app
+
+    settings = _settings()
+    with user_errors():
+        engine = make_engine(settings.database_url)
+        if settings.uses_embedded_database:
+            migrate.upgrade(engine)
+        migrate.ensure_current(engine)
+        if demo:
+            with make_sessionmaker(engine)() as session:
+                practice = load_demo(session)
+        app = create_app(settings)
+    shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
+    click.echo(f"Crossroads is running at http://{shown_host}:{port}/")
+    click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        click.echo(f"Demo practice: {practice.name}. Sign in as:")
+        for login in demo_logins():
+            click.echo(f"  {login.role:<15} {login.email:<28} password: {login.password}")
+    if settings.secure_cookies and shown_host != "localhost":
+        click.echo(
+            "Note: cookies are HTTPS-only. Over plain HTTP on another address, browsers will not keep "
+            "you signed in; put Crossroads behind TLS, or set CROSSROADS_SECURE_COOKIES=0 on a private LAN.",
+            err=True,
+        )
+    app.run(host=host, port=port, debug=debug, use_reloader=debug)
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="heads", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply every migration the database has not had yet."""
+    settings = _settings()
+    with user_errors():
+        engine = make_engine(settings.database_url)
+        migrate.upgrade(engine, revision)
+        current = ", ".join(sorted(migrate.current_revisions(engine)))
+    click.echo(f"Database is at revision {current}.")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision and whether it is up to date (exit 1 when behind)."""
+    settings = _settings()
+    with user_errors():
+        engine = make_engine(settings.database_url)
+        current, heads = migrate.current_revisions(engine), migrate.head_revisions(engine)
+    click.echo(f"Database revision: {', '.join(sorted(current)) or 'none (empty database)'}")
+    click.echo(f"Code expects:      {', '.join(sorted(heads))}")
+    if current != heads:
+        click.echo(f"The schema is behind. Run `{migrate.UPGRADE_COMMAND}`.")
+        sys.exit(1)
+    click.echo("Up to date.")
+
+
+def _with_session(action: Callable[[Any], Any]) -> Any:
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    migrate.ensure_current(engine)
+    with make_sessionmaker(engine)() as session:
+        return action(session)
+
+
+@main.command("create-practice")
+@click.option("--name", required=True, help="The practice's name.")
+@click.option("--owner-email", required=True, help="Email of the practice owner.")
+@click.option("--owner-name", required=True, help="Name of the practice owner.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/London.")
+@click.password_option("--owner-password", help="Owner's password (prompted when not given).")
+def create_practice(name: str, owner_email: str, owner_name: str, timezone: str, owner_password: str) -> None:
+    """Create a practice and its owner."""
+    options = {
+        "name": "--name",
+        "owner_email": "--owner-email",
+        "owner_name": "--owner-name",
+        "timezone": "--timezone",
+        "owner_password": "--owner-password",
+    }
+    with user_errors(options):
+        data = load(
+            CreatePracticeSchema(),
+            {
+                "name": name,
+                "owner_email": owner_email,
+                "owner_name": owner_name,
+                "timezone": timezone,
+                "owner_password": owner_password,
+            },
+        )
+        practice = _with_session(lambda session: practices.create_practice(session, data))
+    click.echo(f"Created practice {practice.id} ({practice.name}); {data['owner_email']} can sign in.")
+
+
+@main.command("create-user")
+@click.option("--practice", "practice_id", required=True, type=int, help="Practice id.")
+@click.option("--email", required=True, help="Email to sign in with.")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--role", type=click.Choice(["coach", "owner"]), default="coach", show_default=True)
+@click.password_option("--password", help="Password (prompted when not given).")
+def create_user(practice_id: int, email: str, name: str, role: str, password: str) -> None:
+    """Create a coach (or another owner) in an existing practice.
+
+    Clients are invited by their coach from the portal instead.
+    """
+    options = {"practice_id": "--practice", "email": "--email", "name": "--name", "password": "--password"}
+    with user_errors(options):
+        data = load(
+            CreateUserSchema(),
+            {"practice_id": practice_id, "email": email, "name": name, "role": role, "password": password},
+        )
+        user = _with_session(lambda session: practices.create_staff_user(session, data))
+    click.echo(f"Created {user.role.value} {user.email} in practice {practice_id}.")
+
+
+@main.command("plugins")
+def list_plugins() -> None:
+    """List installed plugins: name, version, where each comes from, and the hooks it implements."""
+    manager = PluginManager()
+    infos = manager.plugins()
+    if not infos and not manager.load_errors:
+        click.echo("No plugins are installed.")
+    for info in infos:
+        click.echo(f"{info.name} {info.version}")
+        click.echo(f"  from:  {info.source} ({info.module})")
+        click.echo(f"  hooks: {', '.join(info.hooks) or '(none)'}")
+    for name, error in manager.load_errors.items():
+        click.echo(f"{name}: failed to load: {error}", err=True)

@@ -1,0 +1,40 @@
+"""The client's own workspace."""
+
+from __future__ import annotations
+
+from crossroads.core.models import Client, Role, ThemeStatus
+from flask import Blueprint, render_template
+from flask_login import login_required
+
+from .context import require_role, scope
+from .forms import Form
+from .plugin_ui import client_panels
+
+bp = Blueprint("client", __name__, url_prefix="/me")
+
+
+@bp.before_request
+@login_required
+def clients_only():
+    require_role(Role.CLIENT)
+
+
+def own_client() -> Client:
+    return scope().get(Client, scope().own_client_id or 0)
+
+
+def render_home(client: Client, status: int = 200, **forms):
+    """The client's home; ``forms`` carry a failed submit back onto it."""
+    return render_template(
+        "client/home.html",
+        client=client,
+        panels=client_panels(client),
+        theme_statuses=list(ThemeStatus),
+        theme_form=forms.get("theme_form") or Form(),
+        edit_forms=forms.get("edit_forms") or {},
+    ), status
+
+
+@bp.get("/")
+def home():
+    return render_home(own_client())

@@ -1,0 +1,33 @@
+"""One error page per kind of failure; services' errors map to HTTP statuses here."""
+
+from __future__ import annotations
+
+from crossroads.core.errors import Forbidden, NotFound
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+
+def register(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(404)
+    @app.errorhandler(NotFound)
+    def not_found(_exc):
+        return page(404, "Not found", "There is nothing here, or it is not yours to see.")
+
+    @app.errorhandler(Forbidden)
+    def forbidden(_exc):
+        return page(403, "Not allowed", "Your role cannot do that here.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_exc):
+        return page(
+            400,
+            "Form expired",
+            "This form was open too long or came from elsewhere. Go back, reload the page, and try again.",
+        )
+
+    @app.errorhandler(405)
+    def method_not_allowed(_exc):
+        return page(405, "Not allowed", "That page cannot be used this way.")

@@ -1,0 +1,61 @@
+"""Template filters and globals: times in the viewer's own time zone, and the plugin panels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from crossroads.core.db import utcnow
+from crossroads.core.schemas import timezone_names
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from .forms import Form
+
+
+def viewer_zone() -> ZoneInfo:
+    name = getattr(current_user, "timezone", None) or "UTC"
+    return ZoneInfo(name)
+
+
+def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """A UTC datetime shown in the signed-in user's time zone, with the zone's abbreviation."""
+    if value is None:
+        return ""
+    local = value.astimezone(viewer_zone())
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def ago(value: datetime | None) -> str:
+    """ "3 days ago", for a quick read of recency; the exact time goes in a title attribute."""
+    if value is None:
+        return "never"
+    seconds = int((utcnow() - value).total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (for sorting and paging links)."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items() if v is not None})
+    for key in [k for k, v in changes.items() if v is None]:
+        args.pop(key, None)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def choices(items, value_attr: str, text_attr: str) -> list[tuple]:
+    """(value, text) pairs for the ``select`` macro, from a list of objects."""
+    return [(getattr(i, value_attr), getattr(i, text_attr)) for i in items]
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(choices)
+    app.add_template_global(lambda **values: Form(values), name="prefilled")
+    app.add_template_filter(localtime)
+    app.add_template_filter(ago)
+    app.add_template_global(url_with)
+    app.add_template_global(lambda: sorted(timezone_names()), name="timezone_names")

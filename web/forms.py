@@ -1,0 +1,57 @@
+"""The one way a view validates a submitted form and shows its errors.
+
+A view calls :func:`submit` with a marshmallow schema and the service to run.
+On bad input it gets back a :class:`Form` holding what the user typed and the
+messages per field, and re-renders the page with it: nothing typed is lost.
+Templates render fields with the macros in ``_forms.html``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from crossroads.core.errors import InvalidInput
+from crossroads.core.schemas import load
+from flask import request
+from marshmallow import Schema
+
+T = TypeVar("T")
+
+
+@dataclass
+class Form:
+    """Values to show in a form and errors to show beside its fields."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def value(self, name: str, default: Any = "") -> Any:
+        value = self.values.get(name, default)
+        return "" if value is None else value
+
+    def error(self, name: str) -> str:
+        return " ".join(self.errors.get(name, []))
+
+    @property
+    def general_errors(self) -> list[str]:
+        """Errors not tied to one field."""
+        return self.errors.get("_schema", [])
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def submit(schema: Schema, action: Callable[[dict[str, Any]], T]) -> tuple[T | None, Form]:
+    """Validate ``request.form`` with ``schema`` and run ``action`` on the clean data.
+
+    Returns the action's result and an empty form, or ``None`` and a form with
+    the typed values and the errors (from the schema or from the service).
+    """
+    typed = request.form.to_dict()
+    typed.pop("csrf_token", None)
+    try:
+        return action(load(schema, typed)), Form()
+    except InvalidInput as exc:
+        return None, Form(values=typed, errors=exc.errors)
