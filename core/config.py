@@ -46,6 +46,8 @@ class Settings:
                                once, kept in the instance folder)
     ``CROSSROADS_SECURE_COOKIES`` send cookies over HTTPS only (default on;
                                turn off only for plain HTTP on a private LAN)
+    ``CROSSROADS_TRUSTED_PROXIES`` how many reverse proxies in front set
+                               X-Forwarded-For/-Proto/-Host (default 0)
     ``CROSSROADS_PLUGINS``     comma-separated plugin names to load (default:
                                all installed)
     ========================== ===============================================
@@ -55,6 +57,7 @@ class Settings:
     database_url: str = ""
     secret_key: str = ""
     secure_cookies: bool = True
+    trusted_proxies: int = 0
     testing: bool = False
 
     @property
@@ -73,6 +76,10 @@ class Settings:
         settings.database_url = os.environ.get("CROSSROADS_DATABASE_URL") or settings.default_database_url
         settings.secret_key = _secret_key(instance)
         settings.secure_cookies = _flag("CROSSROADS_SECURE_COOKIES", True)
+        proxies = os.environ.get("CROSSROADS_TRUSTED_PROXIES", "0").strip() or "0"
+        if not proxies.isdigit():
+            raise ValueError(f"CROSSROADS_TRUSTED_PROXIES must be a whole number, not {proxies!r}")
+        settings.trusted_proxies = int(proxies)
         if settings.uses_embedded_database:
             instance.mkdir(parents=True, exist_ok=True)
         return settings

@@ -10,7 +10,9 @@ from crossroads.core.migrate import ensure_current
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import LinkSigner
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, client, coach, errors, filters, practice, themes
 from .context import Crossroads, close_session, login_manager
@@ -41,6 +43,11 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    if settings.trusted_proxies:
+        # Behind TLS-terminating proxies: trust their headers for the client address and scheme,
+        # which the login throttle and the CSRF referrer check depend on.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     engine = make_engine(settings.database_url)
     if check_schema:
         ensure_current(engine)
@@ -58,8 +65,6 @@ def create_app(
     )
 
     login_manager.init_app(app)
-    from flask_wtf.csrf import CSRFProtect
-
     CSRFProtect(app)
     app.teardown_appcontext(close_session)
     filters.register(app)

@@ -71,7 +71,7 @@ def plugin_states(session: Session, practice_id: int) -> dict[str, bool]:
             PracticePlugin.practice_id == practice_id
         )
     )
-    return dict(rows.tuples().all())
+    return {name: enabled for name, enabled in rows}
 
 
 def set_plugin_enabled(scope: Scope, plugin_name: str, enabled: bool, installed: set[str]) -> None:

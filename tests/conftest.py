@@ -1,0 +1,222 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL when CROSSROADS_TEST_DATABASE_URL is set),
+an app, and a small world of two practices with owners, coaches and clients."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from crossroads.core import migrate
+from crossroads.core.config import Settings
+from crossroads.core.db import Base, make_engine, make_sessionmaker
+from crossroads.core.models import CareerTheme, Client, ClientStatus, Practice, Role, ThemeStatus, User
+from crossroads.core.plugins import PluginManager
+from crossroads.core.security import hash_password
+from crossroads.web import create_app
+from flask.testing import FlaskClient
+from flask_login.utils import _create_identifier
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+PASSWORD = "correct horse battery"
+USER_AGENT = "crossroads-tests"
+_PASSWORD_HASH = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all fixtures
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A freshly migrated database for this test run."""
+    url = os.environ.get("CROSSROADS_TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine) -> Session:
+    """A session on the test database; every table is emptied after the test."""
+    session = make_sessionmaker(engine)()
+    yield session
+    session.close()
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        instance_path=tmp_path,
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        secure_cookies=True,
+        testing=True,
+    )
+
+
+@pytest.fixture
+def plugins() -> PluginManager:
+    """The plugin manager as installed: built-in plugins found through their entry points."""
+    return PluginManager()
+
+
+@pytest.fixture
+def app(settings: Settings, plugins: PluginManager, db: Session):
+    app = create_app(settings, plugins=plugins)
+    app.config["WTF_CSRF_ENABLED"] = False  # tests/test_security.py covers CSRF with it on
+    app.config["SERVER_NAME"] = "localhost"
+    app.config["PREFERRED_URL_SCHEME"] = "https"
+    return app
+
+
+class Browser(FlaskClient):
+    """A test client that can sign in as a user without a password round trip."""
+
+    def sign_in(self, user: User) -> Browser:
+        with self.application.test_request_context(
+            headers={"User-Agent": USER_AGENT}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        ):
+            identifier = _create_identifier()
+        with self.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+            session["_id"] = identifier
+        return self
+
+
+@pytest.fixture
+def http(app) -> Browser:
+    """An HTTPS test client (secure cookies travel only over HTTPS)."""
+    app.test_client_class = Browser
+    client = app.test_client()
+    client.environ_base.update(
+        {"HTTP_USER_AGENT": USER_AGENT, "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "https"}
+    )
+    return client
+
+
+@pytest.fixture
+def as_user(app):
+    """``as_user(user)``: a fresh test client signed in as ``user``."""
+
+    def make(user: User) -> Browser:
+        app.test_client_class = Browser
+        client = app.test_client()
+        client.environ_base.update(
+            {"HTTP_USER_AGENT": USER_AGENT, "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "https"}
+        )
+        return client.sign_in(user)
+
+    return make
+
+
+# -- the world: two practices -------------------------------------------------------------
+
+
+def make_practice(db: Session, name: str, timezone: str = "Europe/London") -> Practice:
+    practice = Practice(name=name, timezone=timezone)
+    db.add(practice)
+    db.flush()
+    return practice
+
+
+def make_user(db: Session, practice: Practice, email: str, role: Role, name: str | None = None) -> User:
+    user = User(
+        practice=practice,
+        email=email,
+        name=name or email.split("@")[0].title(),
+        role=role,
+        timezone=practice.timezone,
+        password_hash=_PASSWORD_HASH,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def make_client(
+    db: Session,
+    coach: User,
+    email: str,
+    name: str | None = None,
+    status: ClientStatus = ClientStatus.EXPLORING,
+    themes: tuple[str, ...] = (),
+) -> Client:
+    user = make_user(db, coach.practice, email, Role.CLIENT, name)
+    client = Client(practice_id=coach.practice_id, user=user, coach=coach, status=status)
+    db.add(client)
+    db.flush()
+    for position, title in enumerate(themes, start=1):
+        db.add(
+            CareerTheme(
+                practice_id=client.practice_id,
+                client=client,
+                title=title,
+                position=position,
+                status=ThemeStatus.EXPLORING,
+            )
+        )
+    db.flush()
+    return client
+
+
+@dataclass
+class World:
+    """Practice A: an owner, a coach, the coach's client and second client, and the owner's own
+    client. Practice B: its owner and a client. Every client has one theme."""
+
+    practice: Practice
+    owner: User
+    coach: User
+    client: Client
+    other_client: Client
+    owners_client: Client
+    stranger_practice: Practice
+    stranger_owner: User
+    stranger_client: Client
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    practice = make_practice(db, "Northbridge")
+    owner = make_user(db, practice, "owner@a.example", Role.OWNER, "Olivia Owner")
+    coach = make_user(db, practice, "coach@a.example", Role.COACH, "Colin Coach")
+    stranger_practice = make_practice(db, "Elsewhere Coaching", "America/New_York")
+    stranger_owner = make_user(db, stranger_practice, "owner@b.example", Role.OWNER, "Sam Stranger")
+    world = World(
+        practice=practice,
+        owner=owner,
+        coach=coach,
+        client=make_client(db, coach, "client@a.example", "Clara Client", themes=("Magazine editing",)),
+        other_client=make_client(db, coach, "other@a.example", "Otto Other", themes=("Urban planning",)),
+        owners_client=make_client(db, owner, "owned@a.example", "Ola Owned", themes=("Data journalism",)),
+        stranger_practice=stranger_practice,
+        stranger_owner=stranger_owner,
+        stranger_client=make_client(
+            db, stranger_owner, "client@b.example", "Bea Beyond", themes=("Systems analysis",)
+        ),
+    )
+    db.commit()
+    return world

@@ -1,0 +1,179 @@
+"""Signing in and out: credentials, throttling, session rotation, and password changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from crossroads.core.db import utcnow
+from crossroads.core.errors import InvalidInput, TooManyAttempts
+from crossroads.core.models import LoginFailure
+from crossroads.core.services import accounts
+
+from .conftest import PASSWORD
+
+
+def sign_in(http, email: str, password: str = PASSWORD, **extra):
+    return http.post("/login", data={"email": email, "password": password, **extra})
+
+
+def test_coach_signs_in_and_lands_on_caseload(world, http):
+    response = sign_in(http, "coach@a.example")
+    assert response.status_code == 302
+    assert response.location.endswith("/coach/")
+    assert b"Clara Client" in http.get("/coach/").data
+
+
+def test_client_signs_in_and_lands_on_own_workspace(world, http):
+    response = sign_in(http, "  CLIENT@a.example ")  # case and spaces do not matter
+    assert response.location.endswith("/me/")
+    assert b"Hello, Clara Client" in http.get("/me/").data
+
+
+def test_wrong_password_names_the_field_and_keeps_the_email(world, http):
+    response = sign_in(http, "coach@a.example", "not the password")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "That email and password do not match an account." in page
+    assert 'value="coach@a.example"' in page
+    assert "not the password" not in page  # a password is never echoed back
+
+
+def test_unknown_email_gets_the_same_answer_as_a_wrong_password(world, http):
+    response = sign_in(http, "nobody@a.example")
+    assert response.status_code == 422
+    assert "That email and password do not match an account." in response.get_data(as_text=True)
+
+
+def test_invalid_email_is_reported_on_the_email_field(world, http):
+    response = sign_in(http, "not-an-email")
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.get_data(as_text=True)
+
+
+def test_invited_user_without_password_cannot_sign_in(world, db, http):
+    world.client.user.password_hash = None
+    db.commit()
+    assert sign_in(http, "client@a.example").status_code == 422
+
+
+def test_deactivated_user_cannot_sign_in_and_loses_open_sessions(world, db, as_user):
+    browser = as_user(world.coach)
+    assert browser.get("/coach/").status_code == 200
+    world.coach.is_active = False
+    db.commit()
+    assert browser.get("/coach/").status_code == 302  # to the login page
+    with pytest.raises(InvalidInput):
+        accounts.authenticate(db, "coach@a.example", PASSWORD)
+
+
+def test_login_is_throttled_after_five_failures_even_with_the_right_password(world, http):
+    for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+        assert sign_in(http, "coach@a.example", "wrong").status_code == 422
+    response = sign_in(http, "coach@a.example")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+
+
+def test_throttle_lifts_after_the_window(world, db):
+    start = utcnow()
+    for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+        with pytest.raises(InvalidInput):
+            accounts.authenticate(db, "coach@a.example", "wrong", now=start)
+    with pytest.raises(TooManyAttempts):
+        accounts.authenticate(db, "coach@a.example", PASSWORD, now=start + timedelta(minutes=5))
+    later = start + accounts.THROTTLE_WINDOW + timedelta(seconds=1)
+    assert accounts.authenticate(db, "coach@a.example", PASSWORD, now=later).id == world.coach.id
+
+
+def test_throttle_counts_failures_from_one_address_across_emails(world, db):
+    now = utcnow()
+    db.add_all(
+        LoginFailure(email=f"guess{i}@a.example", remote_addr="203.0.113.9", at=now)
+        for i in range(accounts.MAX_FAILURES_PER_ADDRESS)
+    )
+    db.commit()
+    with pytest.raises(TooManyAttempts):
+        accounts.authenticate(db, "coach@a.example", PASSWORD, remote_addr="203.0.113.9", now=now)
+    assert accounts.authenticate(db, "coach@a.example", PASSWORD, remote_addr="198.51.100.1", now=now)
+
+
+def test_successful_sign_in_clears_earlier_failures(world, db):
+    for _ in range(3):
+        with pytest.raises(InvalidInput):
+            accounts.authenticate(db, "coach@a.example", "wrong")
+    accounts.authenticate(db, "coach@a.example", PASSWORD)
+    assert db.query(LoginFailure).filter_by(email="coach@a.example").count() == 0
+
+
+def test_sign_in_rotates_the_session(world, http):
+    with http.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    sign_in(http, "coach@a.example")
+    with http.session_transaction() as session:
+        assert "planted" not in session
+        assert session["_user_id"] == world.coach.get_id()
+
+
+def test_next_parameter_returns_to_a_local_page_only(world, http):
+    response = sign_in(http, "coach@a.example", next="/account")
+    assert response.location.endswith("/account")
+    http.post("/logout")
+    response = sign_in(http, "coach@a.example", next="https://evil.example/phish")
+    assert response.location.endswith("/coach/")
+    http.post("/logout")
+    response = sign_in(http, "coach@a.example", next="//evil.example/")
+    assert response.location.endswith("/coach/")
+
+
+def test_pages_ask_for_sign_in_and_come_back_after(world, http):
+    response = http.get("/coach/?q=clara")
+    assert response.status_code == 302
+    assert "/login?next=" in response.location
+
+
+def test_sign_out_ends_the_session(world, as_user):
+    browser = as_user(world.coach)
+    assert browser.post("/logout").status_code == 302
+    assert browser.get("/coach/").status_code == 302
+
+
+def test_sign_out_is_post_only(world, as_user):
+    # A GET (an <img src>, a prefetch) must not sign anyone out.
+    assert as_user(world.coach).get("/logout").status_code == 405
+
+
+def test_password_change_signs_out_other_sessions(world, as_user):
+    laptop, phone = as_user(world.coach), as_user(world.coach)
+    response = laptop.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "a brand new passphrase", "confirm": "a brand new passphrase"},
+    )
+    assert response.status_code == 302
+    assert laptop.get("/coach/").status_code == 200  # this device got a fresh session
+    assert phone.get("/coach/").status_code == 302  # the other one is signed out
+
+
+def test_password_change_needs_the_current_password(world, as_user):
+    response = as_user(world.coach).post(
+        "/account/password",
+        data={"current": "wrong", "password": "a brand new passphrase", "confirm": "a brand new passphrase"},
+    )
+    assert response.status_code == 422
+    assert "That is not your current password." in response.get_data(as_text=True)
+
+
+def test_profile_rejects_an_unknown_time_zone_and_keeps_the_name(world, as_user):
+    response = as_user(world.coach).post("/account", data={"name": "Colin C.", "timezone": "Mars/Olympus"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="timezone-error"' in page
+    assert 'value="Colin C."' in page
+
+
+def test_profile_change_sets_the_time_zone_used_for_times(world, db, as_user):
+    response = as_user(world.coach).post("/account", data={"name": "Colin", "timezone": "Asia/Tokyo"})
+    assert response.status_code == 302
+    db.refresh(world.coach)
+    assert world.coach.timezone == "Asia/Tokyo"

@@ -1,0 +1,152 @@
+"""The coach's caseload: who sees whom, search, filter, sort, pagination, query count."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from crossroads.core.db import utcnow
+from crossroads.core.models import ClientStatus
+from crossroads.core.schemas import CaseloadQuerySchema, load
+from crossroads.core.scoping import Scope
+from crossroads.core.services.clients import caseload
+from sqlalchemy import event
+
+from .conftest import make_client
+
+
+def names(db, user, **params) -> list[str]:
+    page = caseload(Scope(db, user), load(CaseloadQuerySchema(), params))
+    return [c.name for c in page.items]
+
+
+@contextmanager
+def count_queries(engine):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_coach_sees_own_caseload_owner_sees_the_practice(world, db):
+    assert sorted(names(db, world.coach)) == ["Clara Client", "Otto Other"]
+    assert sorted(names(db, world.owner)) == ["Clara Client", "Ola Owned", "Otto Other"]
+    assert names(db, world.stranger_owner) == ["Bea Beyond"]
+
+
+def test_search_matches_name_email_and_theme_title(world, db):
+    assert names(db, world.owner, q="clara") == ["Clara Client"]
+    assert names(db, world.owner, q="OTHER@A") == ["Otto Other"]
+    assert names(db, world.owner, q="journalism") == ["Ola Owned"]
+    assert names(db, world.owner, q="Systems analysis") == []  # another practice's theme
+
+
+def test_search_treats_like_wildcards_literally(world, db):
+    assert names(db, world.owner, q="%") == []
+    assert names(db, world.owner, q="_") == []
+
+
+def test_filter_by_status_and_coach(world, db):
+    world.other_client.status = ClientStatus.PAUSED
+    db.commit()
+    assert names(db, world.owner, status="paused") == ["Otto Other"]
+    assert sorted(names(db, world.owner, coach_id=str(world.owner.id))) == ["Ola Owned"]
+
+
+def test_sort_by_last_activity_puts_never_active_last(world, db):
+    now = utcnow()
+    world.client.last_activity_at = now - timedelta(days=3)
+    world.other_client.last_activity_at = now - timedelta(hours=1)
+    db.commit()
+    assert names(db, world.owner, sort="-activity") == ["Otto Other", "Clara Client", "Ola Owned"]
+    assert names(db, world.owner, sort="activity") == ["Clara Client", "Otto Other", "Ola Owned"]
+    assert names(db, world.owner, sort="name") == ["Clara Client", "Ola Owned", "Otto Other"]
+    assert names(db, world.owner, sort="-name") == ["Otto Other", "Ola Owned", "Clara Client"]
+
+
+def test_pagination_and_a_page_past_the_end_shows_the_last_page(world, db):
+    for i in range(30):
+        make_client(db, world.coach, f"bulk{i:02}@a.example", f"Bulk {i:02}")
+    db.commit()
+    scope = Scope(db, world.coach)
+    first = caseload(scope, load(CaseloadQuerySchema(), {"sort": "name", "per_page": "10"}))
+    assert (first.total, first.pages, first.has_prev, first.has_next) == (32, 4, False, True)
+    assert [c.name for c in first.items][:2] == ["Bulk 00", "Bulk 01"]
+    beyond = caseload(scope, load(CaseloadQuerySchema(), {"sort": "name", "per_page": "10", "page": "99"}))
+    assert beyond.page == 4 and len(beyond.items) == 2
+
+
+def test_caseload_page_runs_the_same_number_of_queries_for_5_or_25_clients(world, db, as_user, engine):
+    browser = as_user(world.coach)
+    browser.get("/coach/")  # warm up: the first request loads the user and the plugin states
+    with count_queries(engine) as few:
+        assert browser.get("/coach/").status_code == 200
+    for i in range(23):
+        make_client(db, world.coach, f"more{i}@a.example", themes=("One", "Two"))
+    db.commit()
+    with count_queries(engine) as many:
+        page = browser.get("/coach/")
+    assert page.get_data(as_text=True).count('href="/coach/clients/') == 25
+    assert len(many) == len(few), many
+
+
+def test_caseload_page_shows_themes_status_and_invitation_state(world, db, as_user):
+    world.client.user.password_hash = None
+    db.commit()
+    page = as_user(world.coach).get("/coach/").get_data(as_text=True)
+    assert "Magazine editing" in page
+    assert "badge-invited" in page
+    assert "Ola Owned" not in page  # the owner's own client is not this coach's
+
+
+def test_empty_caseload_explains_what_to_do(world, db, as_user):
+    page = as_user(world.stranger_owner).get("/coach/?q=zzz").get_data(as_text=True)
+    assert "No client matches these filters" in page
+
+
+def test_bad_query_arguments_are_ignored_with_a_note_not_an_error(world, as_user):
+    response = as_user(world.coach).get("/coach/?sort=password&page=-3")
+    assert response.status_code == 200
+    assert "were not understood" in response.get_data(as_text=True)
+
+
+def test_coach_changes_a_clients_status(world, db, as_user):
+    response = as_user(world.coach).post(
+        f"/coach/clients/{world.client.id}", data={"status": "deciding", "coach_id": world.coach.id}
+    )
+    assert response.status_code == 302
+    db.refresh(world.client)
+    assert world.client.status == ClientStatus.DECIDING
+
+
+def test_handing_a_client_to_another_coach_moves_them_between_caseloads(world, db, as_user):
+    response = as_user(world.coach).post(
+        f"/coach/clients/{world.client.id}", data={"status": "exploring", "coach_id": world.owner.id}
+    )
+    assert response.location.endswith("/coach/")
+    assert sorted(names(db, world.coach)) == ["Otto Other"]
+
+
+def test_client_cannot_be_handed_to_a_coach_of_another_practice(world, db, as_user):
+    response = as_user(world.coach).post(
+        f"/coach/clients/{world.client.id}",
+        data={"status": "exploring", "coach_id": world.stranger_owner.id},
+    )
+    assert response.status_code == 422
+    assert "Choose a coach of this practice." in response.get_data(as_text=True)
+
+
+def test_times_are_shown_in_the_viewers_time_zone(world, db, as_user):
+    from datetime import UTC, datetime
+
+    world.client.created_at = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+    world.coach.timezone = "Asia/Tokyo"
+    db.commit()
+    page = as_user(world.coach).get(f"/coach/clients/{world.client.id}").get_data(as_text=True)
+    assert "client since 02 Jul 2026" in page  # already the next day in Tokyo

@@ -1,0 +1,34 @@
+"""The demo practice that ``crossroads serve --demo`` loads."""
+
+from __future__ import annotations
+
+from crossroads.core.demo import OWNER_EMAIL, demo_logins, load_demo
+from crossroads.core.models import Client, ClientStatus, Role, User
+from crossroads.core.scoping import Scope
+from crossroads.core.services.accounts import authenticate
+
+
+def test_demo_has_two_coaches_and_clients_at_every_stage_with_themes(db):
+    practice = load_demo(db)
+    staff = db.query(User).filter(User.practice_id == practice.id, User.role != Role.CLIENT).all()
+    assert len(staff) == 2
+    clients = db.query(Client).filter_by(practice_id=practice.id).all()
+    assert len(clients) >= 6
+    assert {c.status for c in clients} == set(ClientStatus)
+    assert sum(1 for c in clients if c.themes) >= 6
+    assert {c.coach_id for c in clients} == {u.id for u in staff}
+
+
+def test_loading_the_demo_twice_changes_nothing(db):
+    first = load_demo(db)
+    count = db.query(User).count()
+    assert load_demo(db).id == first.id and db.query(User).count() == count
+
+
+def test_printed_demo_logins_work_and_see_their_own_data(db):
+    load_demo(db)
+    for login in demo_logins():
+        user = authenticate(db, login.email, login.password)
+        assert user.name == login.name
+    owner = db.query(User).filter_by(email=OWNER_EMAIL).one()
+    assert len(db.scalars(Scope(db, owner).select(Client)).all()) == 8

@@ -1,0 +1,179 @@
+"""Invitations and password resets: signed, expiring, single-use links."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from crossroads.core.db import utcnow
+from crossroads.core.errors import InvalidInput, NotFound
+from crossroads.core.models import Client, ClientStatus, Invitation, Role, User
+from crossroads.core.schemas import InviteClientSchema, load
+from crossroads.core.scoping import Scope
+from crossroads.core.security import LinkSigner
+from crossroads.core.services import invitations
+
+SIGNER = LinkSigner("test-secret-key-not-for-production")
+NEW_PASSWORD = "my own good passphrase"
+
+
+def invite(db, inviter, **data):
+    payload = {"name": "Nia New", "email": "nia@a.example", **data}
+    return invitations.invite_client(Scope(db, inviter), SIGNER, load(InviteClientSchema(), payload))
+
+
+def token_in(page: str) -> str:
+    return re.search(r"/invitation/([\w.\-]+)", page).group(1)
+
+
+def test_coach_invites_a_client_into_their_caseload_and_sees_the_link(world, db, as_user, caplog):
+    caplog.set_level(logging.WARNING)
+    browser = as_user(world.coach)
+    response = browser.post("/coach/invite", data={"name": "Nia New", "email": "Nia@A.example"})
+    assert response.status_code == 302
+    client = (
+        db.query(Client).join(User, Client.user_id == User.id).filter(User.email == "nia@a.example").one()
+    )
+    assert client.coach_id == world.coach.id
+    assert client.status == ClientStatus.ONBOARDING
+    assert client.user.password_hash is None
+    assert client.user.timezone == world.practice.timezone  # the practice default
+    page = browser.get(response.location).get_data(as_text=True)
+    assert "Nia New is invited" in page
+    link_token = token_in(page)
+    assert link_token in caplog.text  # written to the log until outreach email exists
+
+
+def test_invitation_link_sets_password_signs_in_and_works_only_once(world, db, http):
+    client, link = invite(db, world.coach)
+    page = http.get(f"/invitation/{link.token}")
+    assert page.status_code == 200
+    assert "Welcome to Northbridge, Nia New" in page.get_data(as_text=True)
+
+    response = http.post(
+        f"/invitation/{link.token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert response.status_code == 302 and response.location.endswith("/me/")
+    assert b"Hello, Nia New" in http.get("/me/").data
+    db.expire_all()
+    assert db.get(Invitation, link.invitation.id).used_at is not None
+
+    http.post("/logout")
+    again = http.get(f"/invitation/{link.token}")
+    assert again.status_code == 404
+    assert "expired or has already been used" in again.get_data(as_text=True)
+    assert http.post("/login", data={"email": "nia@a.example", "password": NEW_PASSWORD}).status_code == 302
+
+
+def test_mismatched_passwords_are_reported_and_the_link_stays_usable(world, db, http):
+    _, link = invite(db, world.coach)
+    response = http.post(f"/invitation/{link.token}", data={"password": NEW_PASSWORD, "confirm": "different"})
+    assert response.status_code == 422
+    assert "The two passwords differ." in response.get_data(as_text=True)
+    short = http.post(f"/invitation/{link.token}", data={"password": "short", "confirm": "short"})
+    assert "Use between 10 and 256 characters." in short.get_data(as_text=True)
+    assert http.get(f"/invitation/{link.token}").status_code == 200
+
+
+def test_expired_link_is_refused(world, db, http):
+    _, link = invite(db, world.coach)
+    link.invitation.expires_at = utcnow() - timedelta(minutes=1)
+    db.commit()
+    assert http.get(f"/invitation/{link.token}").status_code == 404
+
+
+def test_forged_or_mangled_link_is_refused(world, db, http):
+    _, link = invite(db, world.coach)
+    assert http.get(f"/invitation/{link.token[:-2]}xx").status_code == 404
+    forged = LinkSigner("some other key").sign("made-up-secret")
+    assert http.get(f"/invitation/{forged}").status_code == 404
+    with pytest.raises(NotFound):
+        invitations.find_usable(db, SIGNER, "not-a-token")
+
+
+def test_reissuing_revokes_the_old_link(world, db, as_user, http):
+    client, first = invite(db, world.coach)
+    response = as_user(world.coach).post(f"/coach/people/{client.user_id}/reinvite")
+    assert response.status_code == 302
+    assert http.get(f"/invitation/{first.token}").status_code == 404
+    assert len(invitations.pending_invitations(Scope(db, world.coach))) == 1
+
+
+def test_withdrawn_invitation_link_stops_working(world, db, as_user, http):
+    client, link = invite(db, world.coach)
+    assert as_user(world.coach).post(f"/coach/people/{client.user_id}/revoke").status_code == 302
+    assert http.get(f"/invitation/{link.token}").status_code == 404
+
+
+def test_cannot_reinvite_someone_who_already_accepted(world, db):
+    with pytest.raises(InvalidInput) as caught:
+        invitations.reissue_invitation(Scope(db, world.coach), SIGNER, world.client.user_id)
+    assert "already accepted" in str(caught.value)
+
+
+def test_an_email_in_use_cannot_be_invited_again(world, db, as_user):
+    response = as_user(world.coach).post("/coach/invite", data={"name": "Dup", "email": "other@a.example"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="email-error"' in page and 'value="Dup"' in page
+
+
+def test_coach_cannot_invite_into_another_coaches_caseload(world, db):
+    with pytest.raises(InvalidInput) as caught:
+        invite(db, world.coach, coach_id=world.owner.id)
+    assert "coach_id" in caught.value.errors
+
+
+def test_owner_may_assign_a_new_client_to_a_coach_of_the_practice_only(world, db):
+    client, _ = invite(db, world.owner, coach_id=world.coach.id)
+    assert client.coach_id == world.coach.id
+    with pytest.raises(InvalidInput):
+        invite(db, world.owner, email="x@a.example", coach_id=world.stranger_owner.id)
+
+
+def test_owner_invites_a_coach_who_then_sees_an_empty_caseload(world, db, as_user, http):
+    response = as_user(world.owner).post(
+        "/practice/coaches", data={"name": "Cora", "email": "cora@a.example"}
+    )
+    assert response.status_code == 302
+    invitation = (
+        db.query(Invitation)
+        .join(User, Invitation.user_id == User.id)
+        .filter(User.email == "cora@a.example")
+        .one()
+    )
+    assert invitation.user.role == Role.COACH
+    page = as_user(world.owner).get("/practice/").get_data(as_text=True)
+    assert "Cora" in page
+
+
+def test_coach_cannot_invite_coaches(world, as_user):
+    response = as_user(world.coach).post("/practice/coaches", data={"name": "X", "email": "x@a.example"})
+    assert response.status_code == 404
+
+
+def test_password_reset_link_changes_the_password_and_ends_old_sessions(world, db, http, as_user, caplog):
+    caplog.set_level(logging.WARNING)
+    old_session = as_user(world.coach)
+    response = http.post("/reset", data={"email": "coach@a.example"})
+    assert response.status_code == 302
+    token = re.search(r"/reset/([\w.\-]+)", caplog.text).group(1)
+    response = http.post(f"/reset/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert old_session.get("/coach/").status_code == 302
+    assert http.get(f"/reset/{token}").status_code == 404  # single use
+
+
+def test_reset_for_unknown_email_looks_the_same_and_issues_nothing(world, db, http):
+    known = http.post("/reset", data={"email": "coach@a.example"}, follow_redirects=True)
+    unknown = http.post("/reset", data={"email": "nobody@a.example"}, follow_redirects=True)
+    assert "If that address has an account" in unknown.get_data(as_text=True)
+    assert known.status_code == unknown.status_code == 200
+    assert invitations.request_password_reset(db, SIGNER, "nobody@a.example") is None
+
+
+def test_reset_is_not_offered_to_someone_who_never_accepted(world, db):
+    client, _ = invite(db, world.coach)
+    assert invitations.request_password_reset(db, SIGNER, client.email) is None

@@ -1,0 +1,121 @@
+"""Nobody reaches what is not theirs: every route that takes an id answers 404 to
+another practice's user, to a coach for another coach's client, and to another client.
+
+The sweep walks the application's URL map, so a new route with an id is covered
+without anyone writing a new test; a route whose id this file cannot fill fails loudly.
+"""
+
+from __future__ import annotations
+
+import pytest
+from crossroads.core.models import Client
+from werkzeug.routing import IntegerConverter
+
+# How to fill a path parameter from a target client. Non-id parameters get a fixed value.
+ID_PARAMS = {
+    "client_id": lambda client: client.id,
+    "theme_id": lambda client: client.themes[0].id,
+    "user_id": lambda client: client.user_id,
+}
+OTHER_PARAMS = {"status": "dropped", "name": "theme_progress", "state": "off"}
+
+
+def id_routes(app):
+    """(rule, method) for every route with an integer id in its path."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not any(isinstance(c, IntegerConverter) for c in rule._converters.values()):
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append((rule, method))
+    return found
+
+
+def url_for_target(rule, target: Client) -> str:
+    values = {}
+    for name, converter in rule._converters.items():
+        if isinstance(converter, IntegerConverter):
+            assert name in ID_PARAMS, f"{rule.rule}: teach tests/test_isolation.py to fill <{name}>"
+            values[name] = ID_PARAMS[name](target)
+        else:
+            assert name in OTHER_PARAMS, f"{rule.rule}: teach tests/test_isolation.py to fill <{name}>"
+            values[name] = OTHER_PARAMS[name]
+    return rule.build(values)[1]
+
+
+def request(browser, method: str, url: str, coach_id: int = 1):
+    data = {"status": "paused", "coach_id": str(coach_id), "title": "x", "target_conversations": "3"}
+    return browser.open(url, method=method, data=data if method == "POST" else None)
+
+
+@pytest.fixture
+def pending_world(world, db):
+    """The world with every client still to accept their invitation, so invitation routes apply."""
+    for client in (world.other_client, world.owners_client, world.stranger_client):
+        client.user.password_hash = None
+    db.commit()
+    return world
+
+
+def cases(world):
+    """(who asks, whose object) pairs that must be refused."""
+    return [
+        ("another practice's owner", world.stranger_owner, world.client),
+        ("a coach, for another coach's client", world.coach, world.owners_client),
+        ("a coach, for another practice's client", world.coach, world.stranger_client),
+        ("the owner, for another practice's client", world.owner, world.stranger_client),
+        ("a client, for another client", world.client.user, world.other_client),
+        ("a client, for another practice's client", world.client.user, world.stranger_client),
+    ]
+
+
+def test_the_sweep_finds_the_routes_it_must_cover(app):
+    endpoints = {rule.endpoint for rule, _ in id_routes(app)}
+    assert {"coach.client_page", "coach.update_client", "themes.add", "themes.update"} <= endpoints
+    assert {"themes.set_status", "coach.reinvite", "coach.revoke"} <= endpoints
+
+
+def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):
+    failures = []
+    for label, actor, target in cases(pending_world):
+        browser = as_user(actor)
+        for rule, method in id_routes(app):
+            url = url_for_target(rule, target)
+            status = request(browser, method, url).status_code
+            if status != 404:
+                failures.append(f"{label}: {method} {url} answered {status}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_id_route_sends_a_signed_out_visitor_to_the_login_page(app, pending_world, http):
+    for rule, method in id_routes(app):
+        url = url_for_target(rule, pending_world.client)
+        response = request(http, method, url)
+        assert response.status_code == 302 and "/login" in response.location, f"{method} {url}"
+
+
+def test_the_rightful_coach_is_not_refused(app, pending_world, db, as_user):
+    """The control: the same requests succeed for the client's own coach, so a 404 above means refusal."""
+    target = pending_world.other_client  # the coach's own client, invitation pending
+    browser = as_user(pending_world.coach)
+    for rule, method in id_routes(app):
+        url = url_for_target(rule, target)
+        # Keep the client with this coach, so a later route still finds them in the caseload.
+        response = request(browser, method, url, coach_id=pending_world.coach.id)
+        assert response.status_code != 404, f"{method} {url}"
+
+
+def test_refused_requests_changed_nothing(app, pending_world, db, as_user):
+    theme = pending_world.stranger_client.themes[0]
+    browser = as_user(pending_world.coach)
+    browser.post(f"/themes/{theme.id}", data={"title": "Hijacked", "status": "exploring"})
+    browser.post(f"/themes/{theme.id}/status/dropped")
+    db.refresh(theme)
+    assert (theme.title, theme.status.value) == ("Systems analysis", "exploring")
+
+
+def test_clients_and_coaches_cannot_open_each_others_areas(world, as_user):
+    assert as_user(world.client.user).get("/coach/").status_code == 404
+    assert as_user(world.client.user).get("/practice/").status_code == 404
+    assert as_user(world.coach).get("/practice/").status_code == 404
+    assert as_user(world.coach).get("/me/").status_code == 404

@@ -1,0 +1,89 @@
+"""CSRF on every form, cookie flags, password storage."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from crossroads.core.models import User
+
+from .conftest import PASSWORD
+
+
+@pytest.fixture
+def csrf_app(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+def post_routes(app):
+    return [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+
+
+def fill(rule, world) -> str:
+    values = {}
+    for name in rule.arguments:
+        values[name] = {
+            "client_id": world.client.id,
+            "theme_id": world.client.themes[0].id,
+            "user_id": world.client.user_id,
+            "status": "dropped",
+            "name": "theme_progress",
+            "state": "off",
+            "token": "t",
+        }[name]
+    return rule.build(values)[1]
+
+
+def test_every_post_route_refuses_a_request_without_a_csrf_token(csrf_app, world, as_user):
+    browser = as_user(world.owner)
+    routes = post_routes(csrf_app)
+    assert len(routes) >= 12
+    for rule in routes:
+        response = browser.post(fill(rule, world), data={"title": "x", "email": "x@y.example"})
+        assert response.status_code == 400, rule.rule
+        assert "Form expired" in response.get_data(as_text=True)
+
+
+def test_a_form_with_its_token_is_accepted(csrf_app, world, http):
+    page = http.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"email": "coach@a.example", "password": PASSWORD, "csrf_token": token}
+    # Over HTTPS the token must also come with a same-site Referer, as browsers send.
+    assert http.post("/login", data=form).status_code == 400
+    response = http.post("/login", data=form, headers={"Referer": "https://localhost/login"})
+    assert response.status_code == 302
+
+
+def test_session_cookie_is_secure_httponly_and_samesite(world, http):
+    response = http.post("/login", data={"email": "coach@a.example", "password": PASSWORD})
+    cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_passwords_are_stored_as_argon2id_hashes(world, db, http):
+    http.post("/reset", data={"email": "coach@a.example"})
+    stored = db.get(User, world.coach.id).password_hash
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_pages_do_not_render_user_input_as_html(world, db, as_user):
+    world.client.user.name = "<script>alert(1)</script>"
+    db.commit()
+    page = as_user(world.coach).get("/coach/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_behind_a_trusted_proxy_the_client_address_feeds_the_throttle(settings, plugins, world, db):
+    from crossroads.core.models import LoginFailure
+    from crossroads.web import create_app
+
+    settings.trusted_proxies = 1
+    app = create_app(settings, plugins=plugins)
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.test_client().post(
+        "/login",
+        data={"email": "coach@a.example", "password": "wrong"},
+        headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
+    )
+    assert db.query(LoginFailure).one().remote_addr == "203.0.113.7"
