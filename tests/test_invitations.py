@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from crossroads.core.db import utcnow
 from crossroads.core.errors import InvalidInput, NotFound
-from crossroads.core.models import Client, ClientStatus, Invitation, Role, User
+from crossroads.core.models import Client, ClientStatus, Invitation, InvitationPurpose, Role, User
 from crossroads.core.schemas import InviteClientSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.security import LinkSigner
@@ -90,7 +90,7 @@ def test_forged_or_mangled_link_is_refused(world, db, http):
     forged = LinkSigner("some other key").sign("made-up-secret")
     assert http.get(f"/invitation/{forged}").status_code == 404
     with pytest.raises(NotFound):
-        invitations.find_usable(db, SIGNER, "not-a-token")
+        invitations.find_usable(db, SIGNER, "not-a-token", InvitationPurpose.INVITE)
 
 
 def test_reissuing_revokes_the_old_link(world, db, as_user, http):
@@ -177,3 +177,9 @@ def test_reset_for_unknown_email_looks_the_same_and_issues_nothing(world, db, ht
 def test_reset_is_not_offered_to_someone_who_never_accepted(world, db):
     client, _ = invite(db, world.coach)
     assert invitations.request_password_reset(db, SIGNER, client.email) is None
+
+
+def test_an_invitation_link_cannot_be_used_as_a_reset_link(world, db, http):
+    _, link = invite(db, world.coach)
+    assert http.get(f"/reset/{link.token}").status_code == 404
+    assert http.get(f"/invitation/{link.token}").status_code == 200

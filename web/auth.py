@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from crossroads.core.errors import InvalidInput, NotFound, TooManyAttempts
-from crossroads.core.models import User
+from crossroads.core.models import InvitationPurpose, User
 from crossroads.core.schemas import (
     ChangePasswordSchema,
     LoginSchema,
@@ -77,24 +77,25 @@ def logout():
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
-    return _set_password_page(token, "auth/accept.html")
+    return _set_password_page(token, InvitationPurpose.INVITE, "auth/accept.html")
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    return _set_password_page(token, "auth/reset.html")
+    return _set_password_page(token, InvitationPurpose.RESET, "auth/reset.html")
 
 
-def _set_password_page(token: str, template: str):
+def _set_password_page(token: str, purpose: InvitationPurpose, template: str):
     ext = crossroads()
     try:
-        invitation = invitations.find_usable(db(), ext.signer, token)
+        invitation = invitations.find_usable(db(), ext.signer, token, purpose)
     except NotFound as exc:
         return render_template("error.html", title="Link not usable", message=str(exc)), 404
     if request.method == "GET":
         return render_template(template, invitation=invitation, form=Form())
     user, form = submit(
-        NewPasswordSchema(), lambda data: invitations.accept(db(), ext.signer, token, data["password"])
+        NewPasswordSchema(),
+        lambda data: invitations.accept(db(), ext.signer, token, purpose, data["password"]),
     )
     if user is None:
         form.values = {}  # passwords are never put back into a page

@@ -183,21 +183,27 @@ def request_password_reset(session: Session, signer: LinkSigner, email: str) -> 
     return link
 
 
-def find_usable(session: Session, signer: LinkSigner, token: str) -> Invitation:
-    """The open invitation or reset behind ``token``; :class:`NotFound` when it cannot be used."""
-    longest = max(LIFETIMES.values())
-    raw = signer.unsign(token, int(longest.total_seconds()))
+def find_usable(session: Session, signer: LinkSigner, token: str, purpose: InvitationPurpose) -> Invitation:
+    """The open link of ``purpose`` behind ``token``; :class:`NotFound` when it cannot be used."""
+    raw = signer.unsign(token, int(LIFETIMES[purpose].total_seconds()))
     invitation = (
         session.scalar(select(Invitation).where(Invitation.token_hash == digest(raw))) if raw else None
     )
-    if invitation is None or not invitation.is_usable(utcnow()) or not invitation.user.is_active:
+    if (
+        invitation is None
+        or invitation.purpose != purpose
+        or not invitation.is_usable(utcnow())
+        or not invitation.user.is_active
+    ):
         raise NotFound(LINK_UNUSABLE)
     return invitation
 
 
-def accept(session: Session, signer: LinkSigner, token: str, password: str) -> User:
+def accept(
+    session: Session, signer: LinkSigner, token: str, purpose: InvitationPurpose, password: str
+) -> User:
     """Use a link: set the password, spend the link, and return the user to sign in."""
-    invitation = find_usable(session, signer, token)
+    invitation = find_usable(session, signer, token, purpose)
     invitation.used_at = utcnow()
     user = invitation.user
     set_password(user, password)
