@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
@@ -57,6 +69,10 @@ class Practice(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The follow-up rhythm ("3B7"): business days without a reply before suggesting a second
+    # person at the same organisation, and before a follow-up to the first person is due.
+    second_person_after_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    follow_up_after_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
 
     users: Mapped[list[User]] = relationship(back_populates="practice")
 
@@ -218,3 +234,137 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254))
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactSource(enum.StrEnum):
+    LINKEDIN = "linkedin_import"
+    MANUAL = "manual"
+    COACH = "coach_suggestion"
+    REFERRAL = "referral"
+    ALUMNI = "alumni_office"
+    ASSOCIATION = "association"
+
+
+SOURCE_LABELS = {
+    ContactSource.LINKEDIN: "LinkedIn import",
+    ContactSource.MANUAL: "Added by hand",
+    ContactSource.COACH: "Suggested by the coach",
+    ContactSource.REFERRAL: "Referral",
+    ContactSource.ALUMNI: "Alumni office",
+    ContactSource.ASSOCIATION: "Professional association",
+}
+
+
+class Stage(enum.StrEnum):
+    """Where a contact is in the outreach pipeline; the last two are ends."""
+
+    IDENTIFIED = "identified"
+    RESEARCHED = "researched"
+    REQUESTED = "requested"
+    REPLIED = "replied"
+    SCHEDULED = "scheduled"
+    TALKED = "talked"
+    THANKED = "thanked"
+    DECLINED = "declined"
+    NO_RESPONSE = "no_response"
+
+
+STAGE_LABELS = {
+    Stage.IDENTIFIED: "Identified",
+    Stage.RESEARCHED: "Researched",
+    Stage.REQUESTED: "Requested",
+    Stage.REPLIED: "Replied",
+    Stage.SCHEDULED: "Scheduled",
+    Stage.TALKED: "Talked",
+    Stage.THANKED: "Thanked",
+    Stage.DECLINED: "Declined",
+    Stage.NO_RESPONSE: "No response",
+}
+
+
+class Suggestion(enum.StrEnum):
+    """A coach's suggestion waits for the client to accept or dismiss it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DISMISSED = "dismissed"
+
+
+contact_theme = Table(
+    "contact_theme",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ForeignKey("career_theme.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Contact(Base):
+    """A person a client may talk to."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        # Re-importing matches on the profile URL; one contact per URL per client.
+        UniqueConstraint("client_id", "linkedin_url"),
+        Index("ix_contact_client_stage", "client_id", "stage"),
+        Index("ix_contact_client_name", "client_id", "sort_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # Lowercased name for sorting the same way on SQLite and PostgreSQL.
+    sort_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    linkedin_url: Mapped[str | None] = mapped_column(String(500))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[ContactSource] = mapped_column(_enum(ContactSource, "contact_source"))
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    suggested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    suggestion: Mapped[Suggestion | None] = mapped_column(_enum(Suggestion, "contact_suggestion"))
+    research_notes: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Folded (lowercase, no accents) copies kept by services.contacts.refresh_search_columns:
+    # name, organisation, position, email and tags for search; position and organisation
+    # for matching warm leads to themes; "|tag|tag|" for filtering by tag.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    work_text: Mapped[str] = mapped_column(Text, default="")
+    tag_text: Mapped[str] = mapped_column(Text, default="")
+    connected_on: Mapped[date | None] = mapped_column(Date)
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "contact_stage"), default=Stage.IDENTIFIED)
+    stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
+    last_follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship()
+    referred_by: Mapped[Contact | None] = relationship(remote_side=[id], back_populates="referrals")
+    referrals: Mapped[list[Contact]] = relationship(back_populates="referred_by", order_by="Contact.name")
+    suggested_by: Mapped[User | None] = relationship()
+    themes: Mapped[list[CareerTheme]] = relationship(secondary=contact_theme, order_by="CareerTheme.position")
+
+    @property
+    def is_pending_suggestion(self) -> bool:
+        return self.suggestion == Suggestion.PENDING
+
+
+class StageChange(Base):
+    """One move of a contact between stages, kept so reports can count what happened when."""
+
+    __tablename__ = "stage_change"
+    __table_args__ = (Index("ix_stage_change_client_at", "client_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "contact_stage"))
+    to_stage: Mapped[Stage] = mapped_column(_enum(Stage, "contact_stage"))
+    # A follow-up sent is recorded here too, with from_stage == to_stage == requested.
+    note: Mapped[str] = mapped_column(String(100), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    contact: Mapped[Contact] = relationship()

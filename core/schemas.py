@@ -21,7 +21,8 @@ from marshmallow import (
 )
 
 from .errors import InvalidInput
-from .models import ClientStatus, ThemeStatus
+from .linkedin import normalise_profile_url
+from .models import ClientStatus, ContactSource, Stage, ThemeStatus
 
 
 @cache
@@ -178,3 +179,134 @@ class CreateUserSchema(InputSchema):
     name = Text(required=True, validate=validate.Length(max=200))
     role = fields.String(required=True, validate=validate.OneOf(["owner", "coach"]))
     password = fields.String(required=True, validate=PASSWORD)
+
+
+# -- contacts -----------------------------------------------------------------------------
+
+
+class IdList(fields.Field):
+    """Ids from a multi-select: one value or a list of them; blank entries are ignored."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> list[int]:
+        values = value if isinstance(value, list) else [value]
+        try:
+            return sorted({int(v) for v in values if str(v).strip()})
+        except (TypeError, ValueError):
+            raise ValidationError("Choose from the list.") from None
+
+
+class Tags(fields.Field):
+    """Comma-separated tags, such as "warm, alumni"; trimmed, lowercased, without duplicates."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> list[str]:
+        parts = value if isinstance(value, list) else str(value or "").split(",")
+        tags = []
+        for part in parts:
+            tag = " ".join(str(part).split()).lower()
+            if len(tag) > 40:
+                raise ValidationError("Keep each tag under 40 characters.")
+            if "|" in tag:
+                raise ValidationError("A tag cannot contain “|”.")
+            if tag and tag not in tags:
+                tags.append(tag)
+        if len(tags) > 20:
+            raise ValidationError("Use at most 20 tags.")
+        return tags
+
+
+class ProfileUrl(fields.String):
+    """A LinkedIn profile address, stored in one spelling; blank means none."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            return None
+        url = normalise_profile_url(text)
+        if url is None:
+            raise ValidationError("Use a LinkedIn profile address such as https://www.linkedin.com/in/name.")
+        return url
+
+
+class OptionalEmail(fields.String):
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        if text:
+            validate.Email(error="Not a valid email address.")(text)
+        return text
+
+
+class ContactSchema(InputSchema):
+    """A contact as the client (or coach) types it in."""
+
+    name = Text(required=True, validate=validate.Length(max=200))
+    email = OptionalEmail(load_default="", validate=validate.Length(max=254))
+    linkedin_url = ProfileUrl(load_default=None, allow_none=True)
+    organisation = Text(load_default="", validate=validate.Length(max=200))
+    position = Text(load_default="", validate=validate.Length(max=200))
+    research_notes = Text(load_default="", validate=validate.Length(max=10000))
+    tags = Tags(load_default=list)
+    theme_ids = IdList(load_default=list)
+
+
+class NewContactSchema(ContactSchema):
+    """Adding a contact by hand: where the client found this person."""
+
+    source = fields.String(
+        load_default="manual",
+        validate=validate.OneOf(
+            ["manual", "alumni_office", "association"], error="Choose where you found them."
+        ),
+    )
+
+
+CONTACT_SORTS = (
+    "name",
+    "-name",
+    "organisation",
+    "-organisation",
+    "stage",
+    "-updated",
+    "updated",
+    "-connected",
+)
+
+
+class ContactQuerySchema(InputSchema):
+    """Search, filters, sort and page of a client's contact list, from the query string."""
+
+    q = Text(load_default="", validate=validate.Length(max=200))
+    stage = fields.String(load_default=None)
+    source = fields.String(load_default=None)
+    theme_id = fields.Integer(load_default=None)
+    tag = Text(load_default="", validate=validate.Length(max=40))
+    sort = fields.String(load_default="name", validate=validate.OneOf(CONTACT_SORTS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=10, max=200))
+
+    @validates("stage")
+    def known_stage(self, value: str | None, **kwargs) -> None:
+        if value and value not in {s.value for s in Stage}:
+            raise ValidationError("Unknown stage.")
+
+    @validates("source")
+    def known_source(self, value: str | None, **kwargs) -> None:
+        if value and value not in {s.value for s in ContactSource}:
+            raise ValidationError("Unknown source.")
+
+
+class CadenceSchema(InputSchema):
+    """The practice's follow-up rhythm, in business days."""
+
+    second_person_after_days = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=30, error="Use {min} to {max} business days.")
+    )
+    follow_up_after_days = fields.Integer(
+        required=True, validate=validate.Range(min=2, max=60, error="Use {min} to {max} business days.")
+    )
+
+    @validates_schema
+    def second_person_first(self, data: dict[str, Any], **kwargs) -> None:
+        if data.get("second_person_after_days", 0) >= data.get("follow_up_after_days", 99):
+            raise ValidationError(
+                "The second-person hint comes before the follow-up.", field_name="second_person_after_days"
+            )

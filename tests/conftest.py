@@ -11,7 +11,20 @@ import pytest
 from crossroads.core import migrate
 from crossroads.core.config import Settings
 from crossroads.core.db import Base, make_engine, make_sessionmaker
-from crossroads.core.models import CareerTheme, Client, ClientStatus, Practice, Role, ThemeStatus, User
+from crossroads.core.models import (
+    CareerTheme,
+    Client,
+    ClientStatus,
+    Contact,
+    ContactSource,
+    Practice,
+    Role,
+    Stage,
+    StageChange,
+    ThemeStatus,
+    User,
+)
+from crossroads.core.services.contacts import refresh_search_columns
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import hash_password
 from crossroads.web import create_app
@@ -182,10 +195,48 @@ def make_client(
     return client
 
 
+def make_contact(
+    db: Session,
+    client: Client,
+    name: str,
+    organisation: str = "",
+    position: str = "",
+    stage: Stage = Stage.IDENTIFIED,
+    source: ContactSource = ContactSource.MANUAL,
+    **values,
+) -> Contact:
+    """A contact with its first history entry, as the contacts service would make it."""
+    contact = Contact(
+        practice_id=client.practice_id,
+        client=client,
+        name=name,
+        organisation=organisation,
+        position=position,
+        stage=stage,
+        source=source,
+        **values,
+    )
+    refresh_search_columns(contact)
+    db.add(contact)
+    db.flush()
+    db.add(
+        StageChange(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            contact_id=contact.id,
+            from_stage=None,
+            to_stage=stage,
+            at=contact.stage_changed_at,
+        )
+    )
+    db.flush()
+    return contact
+
+
 @dataclass
 class World:
     """Practice A: an owner, a coach, the coach's client and second client, and the owner's own
-    client. Practice B: its owner and a client. Every client has one theme."""
+    client. Practice B: its owner and a client. Every client has one theme and one contact."""
 
     practice: Practice
     owner: User
@@ -218,5 +269,7 @@ def world(db: Session) -> World:
             db, stranger_owner, "client@b.example", "Bea Beyond", themes=("Systems analysis",)
         ),
     )
+    for client in (world.client, world.other_client, world.owners_client, world.stranger_client):
+        make_contact(db, client, f"Contact of {client.name}", "Acme", "Editor")
     db.commit()
     return world

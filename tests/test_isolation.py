@@ -8,27 +8,52 @@ without anyone writing a new test; a route whose id this file cannot fill fails 
 from __future__ import annotations
 
 import pytest
-from crossroads.core.models import Client
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crossroads.core.models import Client, Contact, StageChange
 from werkzeug.routing import IntegerConverter
 
+
 # How to fill a path parameter from a target client. Non-id parameters get a fixed value.
+def _contact(client: Client) -> Contact:
+    session = Session.object_session(client)
+    return session.scalars(select(Contact).where(Contact.client_id == client.id).order_by(Contact.id)).first()
+
+
+def _latest_change(client: Client) -> int:
+    session = Session.object_session(client)
+    return session.scalar(
+        select(StageChange.id).where(StageChange.client_id == client.id).order_by(StageChange.id.desc())
+    )
+
+
 ID_PARAMS = {
     "client_id": lambda client: client.id,
     "theme_id": lambda client: client.themes[0].id,
     "user_id": lambda client: client.user_id,
+    "contact_id": lambda client: _contact(client).id,
+    "change_id": _latest_change,
 }
-OTHER_PARAMS = {"status": "dropped", "name": "theme_progress", "state": "off"}
+OTHER_PARAMS = {
+    "status": "dropped",
+    "name": "theme_progress",
+    "state": "off",
+    "stage": "requested",
+    "action": "link",
+    "answer": "dismiss",
+}
 
 
 def id_routes(app):
-    """(rule, method) for every route with an integer id in its path."""
+    """(rule, method) for every route with an integer id in its path; removals last."""
     found = []
     for rule in app.url_map.iter_rules():
         if not any(isinstance(c, IntegerConverter) for c in rule._converters.values()):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule, method))
-    return found
+    return sorted(found, key=lambda pair: pair[0].endpoint.endswith("remove"))
 
 
 def url_for_target(rule, target: Client) -> str:

@@ -31,6 +31,11 @@ def fill(rule, world) -> str:
             "name": "theme_progress",
             "state": "off",
             "token": "t",
+            "contact_id": 1,
+            "change_id": 1,
+            "stage": "requested",
+            "action": "link",
+            "answer": "accept",
         }[name]
     return rule.build(values)[1]
 

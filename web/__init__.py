@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, client, coach, errors, filters, practice, themes
+from . import auth, client, coach, contacts, errors, filters, practice, themes
 from .context import Crossroads, close_session, login_manager
 
 
@@ -41,7 +41,7 @@ def create_app(
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # a 10 MB import plus the form around it
     )
     if settings.trusted_proxies:
         # Behind TLS-terminating proxies: trust their headers for the client address and scheme,
@@ -69,6 +69,6 @@ def create_app(
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
-    for blueprint in (auth.bp, coach.bp, client.bp, themes.bp, practice.bp):
+    for blueprint in (auth.bp, coach.bp, client.bp, themes.bp, contacts.bp, practice.bp):
         app.register_blueprint(blueprint)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from crossroads.core.models import Client, Role, ThemeStatus
+from crossroads.core.services import contacts
 from flask import Blueprint, render_template
 from flask_login import login_required
 
@@ -30,6 +31,7 @@ def render_home(client: Client, status: int = 200, **forms):
         client=client,
         panels=client_panels(client),
         theme_statuses=list(ThemeStatus),
+        due=contacts.due_for_client(scope(), client.id),
         theme_form=forms.get("theme_form") or Form(),
         edit_forms=forms.get("edit_forms") or {},
     ), status

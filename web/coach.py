@@ -12,7 +12,7 @@ from crossroads.core.schemas import (
     InviteClientSchema,
     load,
 )
-from crossroads.core.services import clients, invitations
+from crossroads.core.services import clients, contacts, invitations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -44,10 +44,12 @@ def caseload():
     except InvalidInput as exc:
         params, errors = load(CaseloadQuerySchema(), {}), exc.errors
     page = clients.caseload(scope(), params)
+    overdue = contacts.overdue_counts(scope(), list(page.items))
     coaches = scope().session.scalars(scope().coaches()).all()
     return render_template(
         "coach/caseload.html",
         page=page,
+        overdue=overdue,
         params=params,
         query_errors=errors,
         statuses=list(ClientStatus),
@@ -92,6 +94,7 @@ def render_client_page(client: Client, status: int = 200, **forms):
         theme_form=forms.get("theme_form") or Form(),
         edit_forms=forms.get("edit_forms") or {},
         pending=[i for i in invitations.pending_invitations(scope()) if i.user_id == client.user_id],
+        due=contacts.due_for_client(scope(), client.id),
     ), status
 
 

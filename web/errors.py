@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crossroads.core.errors import Forbidden, NotFound
+from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
@@ -16,6 +16,11 @@ def register(app: Flask) -> None:
     def not_found(_exc):
         return page(404, "Not found", "There is nothing here, or it is not yours to see.")
 
+    @app.errorhandler(InvalidInput)
+    def invalid(exc: InvalidInput):
+        # Views handle their forms' errors; this catches a rule broken outside a form.
+        return page(422, "That cannot be done", " ".join(sum(exc.errors.values(), [])))
+
     @app.errorhandler(Forbidden)
     def forbidden(_exc):
         return page(403, "Not allowed", "Your role cannot do that here.")
@@ -27,6 +32,10 @@ def register(app: Flask) -> None:
             "Form expired",
             "This form was open too long or came from elsewhere. Go back, reload the page, and try again.",
         )
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        return page(413, "File too large", "Uploads are limited to 10 MB. Nothing was imported.")
 
     @app.errorhandler(405)
     def method_not_allowed(_exc):

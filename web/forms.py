@@ -31,6 +31,11 @@ class Form:
         value = self.values.get(name, default)
         return "" if value is None else value
 
+    def selected(self, name: str) -> set[str]:
+        """The chosen values of a multi-value field (checkboxes), as strings."""
+        value = self.values.get(name, [])
+        return {str(v) for v in (value if isinstance(value, list | tuple | set) else [value])}
+
     def error(self, name: str) -> str:
         return " ".join(self.errors.get(name, []))
 
@@ -49,7 +54,7 @@ def submit(schema: Schema, action: Callable[[dict[str, Any]], T]) -> tuple[T | N
     Returns the action's result and an empty form, or ``None`` and a form with
     the typed values and the errors (from the schema or from the service).
     """
-    typed = request.form.to_dict()
+    typed = {k: v if len(v) > 1 else v[0] for k, v in request.form.to_dict(flat=False).items()}
     typed.pop("csrf_token", None)
     try:
         return action(load(schema, typed)), Form()

@@ -6,7 +6,7 @@ import logging
 
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import Role
-from crossroads.core.schemas import InviteCoachSchema, PracticeSettingsSchema
+from crossroads.core.schemas import CadenceSchema, InviteCoachSchema, PracticeSettingsSchema
 from crossroads.core.services import invitations, practices
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -36,6 +36,13 @@ def render_settings(status: int = 200, **forms):
         settings_form=forms.get("settings_form")
         or Form({"name": practice.name, "timezone": practice.timezone}),
         coach_form=forms.get("coach_form") or Form(),
+        cadence_form=forms.get("cadence_form")
+        or Form(
+            {
+                "second_person_after_days": practice.second_person_after_days,
+                "follow_up_after_days": practice.follow_up_after_days,
+            }
+        ),
         coaches=scope().session.scalars(scope().coaches()).all(),
         pending=invitations.pending_invitations(scope()),
         plugins=ext.plugins.plugins(),
@@ -55,6 +62,18 @@ def save_settings():
     if saved is None:
         return render_settings(422, settings_form=form)
     notify("Practice settings saved.")
+    return redirect(url_for("practice.settings"))
+
+
+@bp.post("/cadence")
+def save_cadence():
+    saved, form = submit(CadenceSchema(), lambda data: practices.update_cadence(scope(), data))
+    if saved is None:
+        return render_settings(422, cadence_form=form)
+    notify(
+        f"Follow-up rhythm saved: a second person after {saved.second_person_after_days} business days, "
+        f"a follow-up after {saved.follow_up_after_days}."
+    )
     return redirect(url_for("practice.settings"))
 
 

@@ -11,11 +11,7 @@ from ..errors import Forbidden, InvalidInput
 from ..models import CareerTheme, Client, User
 from ..pagination import Page, paginate
 from ..scoping import Scope
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+from ..text import like_pattern
 
 
 def caseload(scope: Scope, params: dict[str, Any]) -> Page[Client]:
@@ -34,7 +30,7 @@ def caseload(scope: Scope, params: dict[str, Any]) -> Page[Client]:
         .options(joinedload(Client.user), joinedload(Client.coach), selectinload(Client.themes))
     )
     if params.get("q"):
-        pattern = _like(params["q"].lower())
+        pattern = like_pattern(params["q"].lower())
         theme_match = exists().where(
             CareerTheme.client_id == Client.id,
             func.lower(CareerTheme.title).like(pattern, escape="\\"),

@@ -64,6 +64,17 @@ def update_practice(scope: Scope, data: dict[str, Any]) -> Practice:
     return practice
 
 
+def update_cadence(scope: Scope, data: dict[str, Any]) -> Practice:
+    """The owner sets the follow-up rhythm in business days (data from ``CadenceSchema``)."""
+    if scope.user.role != Role.OWNER:
+        raise Forbidden("only the owner changes practice settings")
+    practice = scope.user.practice
+    practice.second_person_after_days = data["second_person_after_days"]
+    practice.follow_up_after_days = data["follow_up_after_days"]
+    scope.session.commit()
+    return practice
+
+
 def plugin_states(session: Session, practice_id: int) -> dict[str, bool]:
     """Plugin name → enabled, for plugins this practice has switched explicitly."""
     rows = session.execute(

@@ -1,0 +1,156 @@
+"""Reading LinkedIn's ``Connections.csv`` export.
+
+The real file starts with an optional byte-order mark and a ``Notes:`` preamble
+of a few lines, then a blank line, then the header. Quoted fields may hold
+commas, doubled quotes and line breaks; lines end in CRLF; most emails are
+empty; blank rows occur. The header is searched for rather than skipped by a
+fixed count, because LinkedIn has changed the preamble before.
+
+Parsing is all-or-nothing: a broken row refuses the whole file, naming every
+problem with its line number (up to a limit), so nothing is half-imported.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import unquote, urlsplit
+
+from .errors import CrossroadsError
+
+HEADER = ["First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On"]
+HEADER_SEARCH_LINES = 30
+MAX_PROBLEMS_SHOWN = 20
+FIELD_LIMITS = {"First Name": 100, "Last Name": 100, "URL": 500, "Email Address": 254,
+                "Company": 200, "Position": 200}  # fmt: skip
+
+
+class ImportRefused(CrossroadsError):
+    """The file was refused whole. ``problems`` are ``(line number, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[int, str]], total: int | None = None):
+        self.problems = problems[:MAX_PROBLEMS_SHOWN]
+        self.total = total if total is not None else len(problems)
+        super().__init__("; ".join(f"line {n}: {m}" for n, m in self.problems))
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One row of the export, cleaned."""
+
+    line: int
+    name: str
+    linkedin_url: str
+    email: str
+    organisation: str
+    position: str
+    connected_on: date | None
+
+
+@dataclass
+class ParsedExport:
+    connections: list[Connection] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
+
+
+def normalise_profile_url(url: str) -> str | None:
+    """``https://www.linkedin.com/in/<id>`` for any spelling of a profile URL; None if it is not one."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    if parts.scheme not in ("http", "https") or not host.endswith("linkedin.com"):
+        return None
+    path = unquote(parts.path).rstrip("/")
+    if not path.startswith("/in/") or len(path) <= len("/in/"):
+        return None
+    return f"https://www.linkedin.com{path}"
+
+
+def _parse_date(text: str) -> date:
+    return datetime.strptime(text.strip(), "%d %b %Y").date()
+
+
+def decode(data: bytes) -> str:
+    """The file's text; the export is UTF-8, with or without a byte-order mark."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # Count the line the bad byte is on, for the message.
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportRefused([(line, "this file is not UTF-8 text; export it again from LinkedIn")]) from None
+
+
+def _find_header(lines: list[str]) -> int:
+    for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
+        fields = next(csv.reader([line]), [])
+        if [f.strip() for f in fields] == HEADER:
+            return index
+    raise ImportRefused([(1, "this is not a LinkedIn connections export: no line reads " + ",".join(HEADER))])
+
+
+def rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) for each data row after the header; blank rows are left out."""
+    lines = text.splitlines(keepends=True)
+    header = _find_header(lines)
+    reader = csv.reader(lines[header + 1 :], strict=True)
+    start = header + 2  # 1-based number of the first data line
+    line = start
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                yield line, fields
+            line = start + reader.line_num
+    except csv.Error as exc:
+        raise ImportRefused([(line, f"the row cannot be read as CSV ({exc})")]) from None
+
+
+def parse(text: str) -> ParsedExport:
+    """Parse an export, or raise :class:`ImportRefused` listing every broken row."""
+    result = ParsedExport()
+    problems: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    for line, fields in rows(text):
+        if len(fields) != len(HEADER):
+            problems.append((line, f"expected {len(HEADER)} fields, found {len(fields)}"))
+            continue
+        values = dict(zip(HEADER, (f.strip() for f in fields), strict=True))
+        too_long = [k for k, limit in FIELD_LIMITS.items() if len(values[k]) > limit]
+        if too_long:
+            problems.append((line, f"{too_long[0]} is longer than {FIELD_LIMITS[too_long[0]]} characters"))
+            continue
+        try:
+            connected_on = _parse_date(values["Connected On"]) if values["Connected On"] else None
+        except ValueError:
+            problems.append((line, f"Connected On {values['Connected On']!r} is not a date like 12 Mar 2024"))
+            continue
+        email = values["Email Address"]
+        if email and ("@" not in email or " " in email):
+            problems.append((line, f"Email Address {email!r} is not an email address"))
+            continue
+        name = " ".join(p for p in (values["First Name"], values["Last Name"]) if p)
+        if not values["URL"]:
+            result.skipped.append((line, "no profile URL (LinkedIn leaves it out for some members)"))
+            continue
+        url = normalise_profile_url(values["URL"])
+        if url is None:
+            problems.append((line, f"URL {values['URL']!r} is not a LinkedIn profile address"))
+            continue
+        if not name:
+            result.skipped.append((line, "no name"))
+            continue
+        if url in seen:
+            result.skipped.append((line, f"the same profile as line {seen[url]}"))
+            continue
+        seen[url] = line
+        result.connections.append(
+            Connection(line, name, url, email.lower(), values["Company"], values["Position"], connected_on)
+        )
+    if problems:
+        raise ImportRefused(problems, len(problems))
+    return result
+
+
+def parse_bytes(data: bytes) -> ParsedExport:
+    """Decode and parse an uploaded file."""
+    return parse(decode(data))

@@ -1,0 +1,421 @@
+"""A client's contacts: adding, coach suggestions, referrals, themes, search, and the pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..db import utcnow
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..followups import DueItem, due_items
+from ..models import (
+    CareerTheme,
+    Client,
+    Contact,
+    ContactSource,
+    Role,
+    Stage,
+    StageChange,
+    Suggestion,
+    contact_theme,
+)
+from ..pagination import Page, paginate
+from ..scoping import Scope
+from ..text import fold, like_pattern, words
+from .activity import touch
+
+END_STAGES = frozenset({Stage.DECLINED, Stage.NO_RESPONSE})
+HIDDEN = Suggestion.DISMISSED
+
+
+def search_columns(
+    name: str, organisation: str, position: str, email: str, tags: list[str]
+) -> dict[str, str]:
+    """The folded copies of a contact's text that search, sorting and lead matching use."""
+    return {
+        "sort_name": fold(name)[:200],
+        "search_text": " ".join(fold(part) for part in (name, organisation, position, email, *tags) if part),
+        "work_text": fold(f"{position} {organisation}"),
+        "tag_text": "".join(f"|{fold(t)}" for t in tags) + "|" if tags else "",
+    }
+
+
+def refresh_search_columns(contact: Contact) -> None:
+    for key, value in search_columns(
+        contact.name, contact.organisation, contact.position, contact.email, contact.tags or []
+    ).items():
+        setattr(contact, key, value)
+
+
+def _client(scope: Scope, client_id: int) -> Client:
+    return scope.get(Client, client_id)
+
+
+def _themes(scope: Scope, client: Client, theme_ids: list[int]) -> list[CareerTheme]:
+    if not theme_ids:
+        return []
+    themes = scope.session.scalars(
+        scope.select(CareerTheme).where(CareerTheme.client_id == client.id, CareerTheme.id.in_(theme_ids))
+    ).all()
+    if len(themes) != len(set(theme_ids)):
+        raise InvalidInput({"theme_ids": ["Choose themes of this client."]})
+    return list(themes)
+
+
+def _check_unique_url(scope: Scope, client: Client, url: str | None, contact_id: int | None) -> None:
+    if not url:
+        return
+    query = select(Contact.id, Contact.name).where(
+        Contact.client_id == client.id, Contact.linkedin_url == url
+    )
+    if contact_id is not None:
+        query = query.where(Contact.id != contact_id)
+    existing = scope.session.execute(query).first()
+    if existing:
+        raise InvalidInput({"linkedin_url": [f"{existing.name} already has this profile address."]})
+
+
+def _record(scope: Scope, contact: Contact, before: Stage | None, after: Stage, at: datetime, note: str = ""):
+    scope.session.add(
+        StageChange(
+            practice_id=contact.practice_id,
+            client_id=contact.client_id,
+            contact=contact,
+            from_stage=before,
+            to_stage=after,
+            note=note,
+            at=at,
+            by_user_id=scope.user.id,
+        )
+    )
+
+
+def _new_contact(
+    scope: Scope, client: Client, data: dict[str, Any], source: ContactSource, **extra: Any
+) -> Contact:
+    _check_unique_url(scope, client, data.get("linkedin_url"), None)
+    themes = _themes(scope, client, data.get("theme_ids", []))
+    values = {k: v for k, v in data.items() if k not in ("theme_ids", "source")}
+    now = utcnow()
+    contact = Contact(
+        practice_id=client.practice_id,
+        client=client,
+        source=source,
+        stage=Stage.IDENTIFIED,
+        stage_changed_at=now,
+        created_at=now,
+        themes=themes,
+        **values,
+        **extra,
+    )
+    refresh_search_columns(contact)
+    scope.session.add(contact)
+    _record(scope, contact, None, Stage.IDENTIFIED, now)
+    if scope.user.role == Role.CLIENT:
+        touch(client, now)
+    return contact
+
+
+def create_contact(scope: Scope, client_id: int, data: dict[str, Any]) -> Contact:
+    """The client adds someone by hand (data from ``NewContactSchema``).
+
+    When a coach adds a contact to a client's list, it becomes a suggestion the
+    client accepts or dismisses.
+    """
+    client = _client(scope, client_id)
+    if scope.user.is_staff:
+        contact = _new_contact(
+            scope,
+            client,
+            data,
+            ContactSource.COACH,
+            suggested_by_id=scope.user.id,
+            suggestion=Suggestion.PENDING,
+        )
+    else:
+        contact = _new_contact(scope, client, data, ContactSource(data.get("source", "manual")))
+    scope.session.commit()
+    return contact
+
+
+def respond_to_suggestion(scope: Scope, contact_id: int, accept: bool) -> Contact:
+    """The client accepts a coach's suggestion into their list, or dismisses it (reversibly)."""
+    contact = scope.get(Contact, contact_id)
+    if scope.user.role != Role.CLIENT:
+        raise Forbidden("only the client accepts or dismisses suggestions")
+    if contact.suggestion is None:
+        raise InvalidInput({"_schema": [f"{contact.name} was not a suggestion."]})
+    contact.suggestion = Suggestion.ACCEPTED if accept else Suggestion.DISMISSED
+    touch(contact.client)
+    scope.session.commit()
+    return contact
+
+
+def update_contact(scope: Scope, contact_id: int, data: dict[str, Any]) -> Contact:
+    """Change a contact's details, themes, notes and tags (data from ``ContactSchema``)."""
+    contact = scope.get(Contact, contact_id)
+    _check_unique_url(scope, contact.client, data.get("linkedin_url"), contact.id)
+    contact.themes = _themes(scope, contact.client, data.get("theme_ids", []))
+    for key, value in data.items():
+        if key not in ("theme_ids", "source"):
+            setattr(contact, key, value)
+    refresh_search_columns(contact)
+    if scope.user.role == Role.CLIENT:
+        touch(contact.client)
+    scope.session.commit()
+    return contact
+
+
+def add_referral(scope: Scope, contact_id: int, data: dict[str, Any]) -> Contact:
+    """Record someone ``contact`` suggested talking to; they become a contact linked back to them."""
+    referrer = scope.get(Contact, contact_id)
+    data = {**data, "theme_ids": data.get("theme_ids") or [t.id for t in referrer.themes]}
+    contact = _new_contact(scope, referrer.client, data, ContactSource.REFERRAL, referred_by=referrer)
+    scope.session.commit()
+    return contact
+
+
+def referral_chain(contact: Contact) -> list[Contact]:
+    """Who referred ``contact``, who referred them, and so on: nearest first."""
+    chain, seen = [], {contact.id}
+    current = contact.referred_by
+    while current is not None and current.id not in seen:
+        chain.append(current)
+        seen.add(current.id)
+        current = current.referred_by
+    return chain
+
+
+def move_to_stage(
+    scope: Scope, contact_id: int, stage: Stage, now: datetime | None = None
+) -> tuple[Contact, StageChange]:
+    """Move a contact to ``stage``, keeping the change with its time."""
+    contact = scope.get(Contact, contact_id)
+    if contact.stage == stage:
+        raise InvalidInput({"stage": [f"{contact.name} is already at {stage.value}."]})
+    now = now or utcnow()
+    previous = contact.stage
+    contact.stage = stage
+    contact.stage_changed_at = now
+    if stage == Stage.REQUESTED:
+        contact.follow_ups_sent = 0
+        contact.last_follow_up_at = None
+    _record(scope, contact, previous, stage, now)
+    if scope.user.role == Role.CLIENT:
+        touch(contact.client, now)
+    scope.session.commit()
+    change = scope.session.scalars(
+        select(StageChange).where(StageChange.contact_id == contact.id).order_by(StageChange.id.desc())
+    ).first()
+    return contact, change
+
+
+def record_follow_up(scope: Scope, contact_id: int, now: datetime | None = None) -> Contact:
+    """The client sent a follow-up to a request that has had no reply."""
+    contact = scope.get(Contact, contact_id)
+    if contact.stage != Stage.REQUESTED:
+        raise InvalidInput({"stage": ["Follow-ups are for requests that have had no reply yet."]})
+    now = now or utcnow()
+    contact.follow_ups_sent += 1
+    contact.last_follow_up_at = now
+    _record(scope, contact, Stage.REQUESTED, Stage.REQUESTED, now, note="follow_up")
+    if scope.user.role == Role.CLIENT:
+        touch(contact.client, now)
+    scope.session.commit()
+    return contact
+
+
+def undo_stage_change(scope: Scope, contact_id: int, change_id: int) -> Contact:
+    """Take back the latest move of a contact, as if it never happened (for a mis-click)."""
+    contact = scope.get(Contact, contact_id)
+    history = scope.session.scalars(
+        select(StageChange)
+        .where(StageChange.contact_id == contact.id)
+        .order_by(StageChange.id.desc())
+        .limit(2)
+    ).all()
+    if not history or history[0].id != change_id or history[0].from_stage is None:
+        raise InvalidInput({"_schema": ["Only the latest change can be undone."]})
+    latest = history[0]
+    if latest.note == "follow_up":
+        contact.follow_ups_sent = max(0, contact.follow_ups_sent - 1)
+        earlier = scope.session.scalars(
+            select(StageChange.at)
+            .where(
+                StageChange.contact_id == contact.id,
+                StageChange.note == "follow_up",
+                StageChange.id != latest.id,
+            )
+            .order_by(StageChange.id.desc())
+        ).first()
+        contact.last_follow_up_at = earlier
+    else:
+        contact.stage = latest.from_stage
+        contact.stage_changed_at = history[1].at if len(history) > 1 else contact.created_at
+    scope.session.delete(latest)
+    scope.session.commit()
+    return contact
+
+
+def stage_history(scope: Scope, contact: Contact) -> list[StageChange]:
+    return list(
+        scope.session.scalars(
+            scope.select(StageChange)
+            .where(StageChange.contact_id == contact.id)
+            .order_by(StageChange.id.desc())
+        )
+    )
+
+
+def link_theme(scope: Scope, contact_id: int, theme_id: int, linked: bool = True) -> Contact:
+    """Link a contact to one of the client's themes (or unlink it)."""
+    contact = scope.get(Contact, contact_id)
+    theme = scope.get(CareerTheme, theme_id)
+    if theme.client_id != contact.client_id:
+        raise NotFound(f"CareerTheme {theme_id}")
+    if linked and theme not in contact.themes:
+        contact.themes.append(theme)
+    elif not linked and theme in contact.themes:
+        contact.themes.remove(theme)
+    scope.session.commit()
+    return contact
+
+
+def _filtered(scope: Scope, client: Client, params: dict[str, Any]):
+    query = scope.select(Contact).where(
+        Contact.client_id == client.id, or_(Contact.suggestion.is_(None), Contact.suggestion != HIDDEN)
+    )
+    for word in words(params.get("q") or ""):
+        query = query.where(Contact.search_text.like(like_pattern(word), escape="\\"))
+    if params.get("stage"):
+        query = query.where(Contact.stage == Stage(params["stage"]))
+    if params.get("source"):
+        query = query.where(Contact.source == ContactSource(params["source"]))
+    if params.get("theme_id"):
+        query = query.where(
+            Contact.id.in_(
+                select(contact_theme.c.contact_id).where(contact_theme.c.theme_id == params["theme_id"])
+            )
+        )
+    if params.get("tag"):
+        query = query.where(Contact.tag_text.like(like_pattern(f"|{fold(params['tag'])}|"), escape="\\"))
+    return query
+
+
+SORT_COLUMNS = {
+    "name": Contact.sort_name,
+    "organisation": Contact.organisation,
+    "stage": Contact.stage,
+    "updated": Contact.updated_at,
+    "connected": Contact.connected_on,
+}
+
+
+def search(scope: Scope, client_id: int, params: dict[str, Any]) -> Page[Contact]:
+    """One page of a client's contacts (params from ``ContactQuerySchema``).
+
+    Every word of ``q`` must appear in the name, organisation, position, email
+    or tags, ignoring case and accents. Themes and referrers come with the
+    page in a fixed number of queries.
+    """
+    client = _client(scope, client_id)
+    sort = params.get("sort", "name")
+    column = SORT_COLUMNS[sort.lstrip("-")]
+    order = column.desc() if sort.startswith("-") else column.asc()
+    query = (
+        _filtered(scope, client, params)
+        .options(selectinload(Contact.themes), joinedload(Contact.referred_by))
+        .order_by(order, Contact.sort_name, Contact.id)
+    )
+    return paginate(scope.session, query, params.get("page", 1), params.get("per_page", 50))
+
+
+BOARD_COLUMN_LIMIT = 30
+
+
+def board(scope: Scope, client_id: int, params: dict[str, Any]) -> dict[Stage, tuple[int, list[Contact]]]:
+    """Contacts by stage: for each stage its count and the most recently moved few."""
+    client = _client(scope, client_id)
+    base = _filtered(scope, client, params)
+    sub = base.subquery()
+    counts = {
+        Stage(stage): count
+        for stage, count in scope.session.execute(select(sub.c.stage, func.count()).group_by(sub.c.stage))
+    }
+    ranked = (
+        base.add_columns(
+            func.row_number()
+            .over(partition_by=Contact.stage, order_by=(Contact.stage_changed_at.desc(), Contact.id))
+            .label("rank")
+        )
+    ).subquery()
+    top = scope.session.scalars(
+        select(Contact)
+        .join(ranked, ranked.c.id == Contact.id)
+        .where(ranked.c.rank <= BOARD_COLUMN_LIMIT)
+        .order_by(Contact.stage_changed_at.desc(), Contact.id)
+    ).all()
+    columns: dict[Stage, tuple[int, list[Contact]]] = {stage: (counts.get(stage, 0), []) for stage in Stage}
+    for contact in top:
+        columns[contact.stage][1].append(contact)
+    return columns
+
+
+def pending_suggestions(scope: Scope, client_id: int) -> list[Contact]:
+    client = _client(scope, client_id)
+    return list(
+        scope.session.scalars(
+            scope.select(Contact)
+            .where(Contact.client_id == client.id, Contact.suggestion == Suggestion.PENDING)
+            .options(joinedload(Contact.suggested_by))
+            .order_by(Contact.created_at.desc())
+        )
+    )
+
+
+def _open_contacts(scope: Scope, client_ids: list[int]):
+    return scope.session.scalars(
+        scope.select(Contact)
+        .where(Contact.client_id.in_(client_ids), Contact.stage.in_([Stage.REQUESTED, Stage.TALKED]))
+        .options(joinedload(Contact.client).joinedload(Client.user))
+    ).all()
+
+
+def due_for_client(scope: Scope, client_id: int, today=None) -> list[DueItem]:
+    """What is due today or overdue for one client, in their own time zone."""
+    client = _client(scope, client_id)
+    zone = ZoneInfo(client.timezone)
+    today = today or utcnow().astimezone(zone).date()
+    return due_items(_open_contacts(scope, [client.id]), client.practice, zone, today)
+
+
+def overdue_counts(scope: Scope, clients: list[Client]) -> dict[int, int]:
+    """Client id → number of overdue follow-ups and thank-yous, for a page of the caseload."""
+    if not clients:
+        return {}
+    by_client: dict[int, list[Contact]] = {}
+    for contact in _open_contacts(scope, [c.id for c in clients]):
+        by_client.setdefault(contact.client_id, []).append(contact)
+    counts = {}
+    now = utcnow()
+    for client in clients:
+        zone = ZoneInfo(client.timezone)
+        items = due_items(
+            by_client.get(client.id, []), scope.user.practice, zone, now.astimezone(zone).date()
+        )
+        counts[client.id] = sum(1 for item in items if item.overdue)
+    return counts
+
+
+def remove_contact(scope: Scope, contact_id: int) -> str:
+    """Delete a contact the client added by mistake; their referrals stay, unlinked."""
+    contact = scope.get(Contact, contact_id)
+    name = contact.name
+    scope.session.execute(delete(contact_theme).where(contact_theme.c.contact_id == contact.id))
+    scope.session.delete(contact)
+    scope.session.commit()
+    return name

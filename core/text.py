@@ -1,0 +1,27 @@
+"""Text folding for search: the same on SQLite and PostgreSQL because it happens in Python."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that do not decompose into a base letter and an accent.
+_SPECIAL = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i"})
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lowercase ``text`` and strip accents, so "Zoë Müller" is found by "zoe muller"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_SPECIAL))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_SPECIAL)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``."""
+    return _WORD.findall(fold(text))
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with LIKE's wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

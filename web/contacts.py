@@ -1,0 +1,264 @@
+"""A client's contacts and outreach pipeline, for the client and for their coach alike."""
+
+from __future__ import annotations
+
+from crossroads.core.errors import InvalidInput
+from crossroads.core.linkedin import ImportRefused
+from crossroads.core.models import (
+    SOURCE_LABELS,
+    STAGE_LABELS,
+    CareerTheme,
+    Client,
+    Contact,
+    ContactSource,
+    Stage,
+)
+from crossroads.core.schemas import ContactQuerySchema, ContactSchema, NewContactSchema, load
+from crossroads.core.services import contacts, imports, leads
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .context import scope
+from .forms import Form, submit
+from .navigation import back
+from .notices import notify
+
+bp = Blueprint("contacts", __name__)
+
+
+@bp.before_request
+@login_required
+def signed_in():
+    """Every page here needs a user; which client's data they reach is up to the scope."""
+
+
+@bp.app_context_processor
+def labels():
+    return {"STAGE_LABELS": STAGE_LABELS, "SOURCE_LABELS": SOURCE_LABELS, "STAGES": list(Stage)}
+
+
+def list_url(client_id: int, **args) -> str:
+    return url_for("contacts.index", client_id=client_id, **args)
+
+
+def contact_form_values(contact: Contact) -> dict:
+    return {
+        "name": contact.name,
+        "email": contact.email,
+        "linkedin_url": contact.linkedin_url or "",
+        "organisation": contact.organisation,
+        "position": contact.position,
+        "research_notes": contact.research_notes,
+        "tags": ", ".join(contact.tags or []),
+        "theme_ids": [str(t.id) for t in contact.themes],
+    }
+
+
+@bp.get("/clients/<int:client_id>/contacts")
+def index(client_id: int):
+    client = scope().get(Client, client_id)
+    try:
+        params, errors = load(ContactQuerySchema(), request.args), {}
+    except InvalidInput as exc:
+        params, errors = load(ContactQuerySchema(), {}), exc.errors
+    view = "board" if request.args.get("view") == "board" else "table"
+    context = {
+        "client": client,
+        "params": params,
+        "query_errors": errors,
+        "view": view,
+        "themes": [t for t in client.themes if t.status.value != "dropped"],
+        "sources": list(ContactSource),
+        "suggestions": contacts.pending_suggestions(scope(), client.id),
+    }
+    if view == "board":
+        context["columns"] = contacts.board(scope(), client.id, params)
+    else:
+        context["page"] = contacts.search(scope(), client.id, params)
+    return render_template("contacts/index.html", **context)
+
+
+def render_new(client: Client, form: Form, status: int = 200):
+    return render_template(
+        "contacts/new.html",
+        client=client,
+        form=form,
+        themes=[t for t in client.themes if t.is_active],
+    ), status
+
+
+@bp.get("/clients/<int:client_id>/contacts/new")
+def new(client_id: int):
+    client = scope().get(Client, client_id)
+    return render_new(client, Form({"source": "manual", "theme_ids": request.args.getlist("theme_id")}))
+
+
+@bp.post("/clients/<int:client_id>/contacts")
+def create(client_id: int):
+    client = scope().get(Client, client_id)
+    contact, form = submit(NewContactSchema(), lambda data: contacts.create_contact(scope(), client.id, data))
+    if contact is None:
+        return render_new(client, form, 422)
+    if current_user.is_staff:
+        notify(f"{contact.name} is suggested to {client.name}; they can accept or dismiss it.")
+        return redirect(list_url(client.id))
+    notify(f"Added {contact.name}.")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
+
+
+def render_contact(contact: Contact, status: int = 200, **forms):
+    """One contact's page; ``forms`` carry a failed submit back onto it."""
+    return render_template(
+        "contacts/show.html",
+        contact=contact,
+        client=contact.client,
+        chain=contacts.referral_chain(contact),
+        history=contacts.stage_history(scope(), contact),
+        themes=[t for t in contact.client.themes if t.status.value != "dropped"],
+        edit_form=forms.get("edit_form") or Form(contact_form_values(contact)),
+        referral_form=forms.get("referral_form") or Form(),
+    ), status
+
+
+@bp.get("/contacts/<int:contact_id>")
+def show(contact_id: int):
+    return render_contact(scope().get(Contact, contact_id))
+
+
+@bp.post("/contacts/<int:contact_id>")
+def update(contact_id: int):
+    contact = scope().get(Contact, contact_id)
+    saved, form = submit(ContactSchema(), lambda data: contacts.update_contact(scope(), contact.id, data))
+    if saved is None:
+        return render_contact(contact, 422, edit_form=form)
+    notify(f"Saved {saved.name}.")
+    return redirect(url_for("contacts.show", contact_id=saved.id))
+
+
+@bp.post("/contacts/<int:contact_id>/referrals")
+def add_referral(contact_id: int):
+    referrer = scope().get(Contact, contact_id)
+    contact, form = submit(ContactSchema(), lambda data: contacts.add_referral(scope(), referrer.id, data))
+    if contact is None:
+        return render_contact(referrer, 422, referral_form=form)
+    notify(f"Added {contact.name}, referred by {referrer.name}.")
+    return redirect(url_for("contacts.show", contact_id=referrer.id))
+
+
+@bp.post("/contacts/<int:contact_id>/stage/<stage>")
+def move(contact_id: int, stage: str):
+    contact = scope().get(Contact, contact_id)
+    try:
+        contact, change = contacts.move_to_stage(scope(), contact.id, Stage(stage))
+    except ValueError:
+        notify(f"“{stage}” is not a stage.", level="error")
+        return back(url_for("contacts.show", contact_id=contact.id))
+    except InvalidInput as exc:
+        notify(" ".join(sum(exc.errors.values(), [])), level="error")
+        return back(url_for("contacts.show", contact_id=contact.id))
+    notify(
+        f"{contact.name}: {STAGE_LABELS[change.from_stage]} → {STAGE_LABELS[change.to_stage]}.",
+        undo_url=url_for("contacts.undo", contact_id=contact.id, change_id=change.id),
+    )
+    return back(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/contacts/<int:contact_id>/follow-up")
+def follow_up(contact_id: int):
+    contact = scope().get(Contact, contact_id)
+    try:
+        contacts.record_follow_up(scope(), contact.id)
+    except InvalidInput as exc:
+        notify(" ".join(sum(exc.errors.values(), [])), level="error")
+    else:
+        change = contacts.stage_history(scope(), contact)[0]
+        notify(
+            f"Follow-up to {contact.name} recorded ({contact.follow_ups_sent} sent).",
+            undo_url=url_for("contacts.undo", contact_id=contact.id, change_id=change.id),
+        )
+    return back(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/contacts/<int:contact_id>/undo/<int:change_id>")
+def undo(contact_id: int, change_id: int):
+    contact = scope().get(Contact, contact_id)
+    try:
+        contacts.undo_stage_change(scope(), contact.id, change_id)
+    except InvalidInput as exc:
+        notify(" ".join(sum(exc.errors.values(), [])), level="error")
+    else:
+        notify(f"Undone: {contact.name} is back at {STAGE_LABELS[contact.stage]}.")
+    return back(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/contacts/<int:contact_id>/themes/<int:theme_id>/<any(link, unlink):action>")
+def link_theme(contact_id: int, theme_id: int, action: str):
+    contact = contacts.link_theme(scope(), contact_id, theme_id, linked=action == "link")
+    theme = scope().get(CareerTheme, theme_id)
+    if action == "link":
+        notify(
+            f"{contact.name} is linked to “{theme.title}”.",
+            undo_url=url_for(
+                "contacts.link_theme", contact_id=contact.id, theme_id=theme.id, action="unlink"
+            ),
+        )
+    else:
+        notify(f"{contact.name} is no longer linked to “{theme.title}”.")
+    return back(url_for("contacts.show", contact_id=contact.id))
+
+
+@bp.post("/contacts/<int:contact_id>/suggestion/<any(accept, dismiss):answer>")
+def answer_suggestion(contact_id: int, answer: str):
+    contact = scope().get(Contact, contact_id)
+    contacts.respond_to_suggestion(scope(), contact.id, accept=answer == "accept")
+    if answer == "accept":
+        notify(f"{contact.name} is on your list.")
+    else:
+        notify(
+            f"Dismissed {contact.name}.",
+            undo_url=url_for("contacts.answer_suggestion", contact_id=contact.id, answer="accept"),
+            undo_label="Undo (keep them)",
+        )
+    return back(list_url(contact.client_id))
+
+
+@bp.post("/contacts/<int:contact_id>/remove")
+def remove(contact_id: int):
+    contact = scope().get(Contact, contact_id)
+    client_id = contact.client_id
+    name = contacts.remove_contact(scope(), contact.id)
+    notify(f"Removed {name}.")
+    return redirect(list_url(client_id))
+
+
+@bp.get("/clients/<int:client_id>/import")
+def import_form(client_id: int):
+    client = scope().get(Client, client_id)
+    return render_template("contacts/import.html", client=client, result=None, refused=None)
+
+
+@bp.post("/clients/<int:client_id>/import")
+def import_upload(client_id: int):
+    client = scope().get(Client, client_id)
+    upload = request.files.get("file")
+    refused, result, status = None, None, 200
+    if upload is None or not upload.filename:
+        refused, status = ImportRefused([(0, "choose the Connections.csv file to upload")]), 422
+    else:
+        data = upload.read(imports.MAX_UPLOAD_BYTES + 1)
+        if len(data) > imports.MAX_UPLOAD_BYTES:
+            limit = imports.MAX_UPLOAD_BYTES // (1024 * 1024)
+            refused, status = ImportRefused([(0, f"the file is larger than {limit} MB")]), 413
+        else:
+            try:
+                result = imports.import_linkedin(scope(), client.id, data)
+            except ImportRefused as exc:
+                refused, status = exc, 422
+    return render_template("contacts/import.html", client=client, result=result, refused=refused), status
+
+
+@bp.get("/clients/<int:client_id>/leads")
+def warm_leads(client_id: int):
+    client = scope().get(Client, client_id)
+    by_theme = [(theme, leads.warm_leads(scope(), theme.id)) for theme in client.active_themes]
+    return render_template("contacts/leads.html", client=client, by_theme=by_theme)
