@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
+from flask_login.utils import _create_identifier
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
 from crossroads.core import migrate
 from crossroads.core.config import Settings
 from crossroads.core.db import Base, make_engine, make_sessionmaker
@@ -24,14 +29,10 @@ from crossroads.core.models import (
     ThemeStatus,
     User,
 )
-from crossroads.core.services.contacts import refresh_search_columns
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import hash_password
+from crossroads.core.services.contacts import refresh_search_columns
 from crossroads.web import create_app
-from flask.testing import FlaskClient
-from flask_login.utils import _create_identifier
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 PASSWORD = "correct horse battery"
 USER_AGENT = "crossroads-tests"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from crossroads.core.db import utcnow
 from crossroads.core.errors import InvalidInput, TooManyAttempts
 from crossroads.core.models import LoginFailure

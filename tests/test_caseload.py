@@ -5,12 +5,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from crossroads.core.db import utcnow
 from crossroads.core.models import ClientStatus
 from crossroads.core.schemas import CaseloadQuerySchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services.clients import caseload
-from sqlalchemy import event
 
 from .conftest import make_client
 

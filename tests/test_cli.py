@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
+
 from crossroads.core import migrate
 from crossroads.core.db import make_engine
 from crossroads.core.models import Practice, Role, User

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+
 from crossroads.core.db import utcnow
 from crossroads.core.errors import InvalidInput, NotFound
 from crossroads.core.models import Client, ClientStatus, Invitation, InvitationPurpose, Role, User

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from crossroads.core.models import Client, Contact, StageChange
-from werkzeug.routing import IntegerConverter
 
 
 # How to fill a path parameter from a target client. Non-id parameters get a fixed value.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import PracticePlugin
 from crossroads.core.plugins import Panel, PluginManager

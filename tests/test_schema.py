@@ -6,6 +6,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+
 from crossroads.core import migrate
 from crossroads.core.config import Settings
 from crossroads.core.db import Base, make_engine

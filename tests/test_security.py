@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from crossroads.core.models import User
 
 from .conftest import PASSWORD

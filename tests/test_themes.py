@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from crossroads.core.errors import InvalidInput, NotFound
 from crossroads.core.models import CareerTheme, ThemeStatus
 from crossroads.core.schemas import ThemeSchema, load

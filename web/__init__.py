@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.migrate import ensure_current
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import LinkSigner
-from flask import Flask
-from flask_wtf.csrf import CSRFProtect
-from jinja2 import ChoiceLoader, FileSystemLoader
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, client, coach, contacts, errors, filters, practice, themes
 from .context import Crossroads, close_session, login_manager

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
 from crossroads.core.errors import InvalidInput, NotFound, TooManyAttempts
 from crossroads.core.models import InvitationPurpose, User
 from crossroads.core.schemas import (
@@ -15,8 +18,6 @@ from crossroads.core.schemas import (
     load,
 )
 from crossroads.core.services import accounts, invitations
-from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
 
 from .context import crossroads, db
 from .forms import Form, submit

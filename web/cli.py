@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
+
 from crossroads.core import migrate
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
@@ -16,7 +18,6 @@ from crossroads.core.errors import InvalidInput, SchemaOutOfDate
 from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas import CreatePracticeSchema, CreateUserSchema, load
 from crossroads.core.services import practices
-from sqlalchemy.exc import OperationalError
 
 
 @contextmanager

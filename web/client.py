@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from crossroads.core.models import Client, Role, ThemeStatus
-from crossroads.core.services import contacts
 from flask import Blueprint, render_template
 from flask_login import login_required
+
+from crossroads.core.models import Client, Role, ThemeStatus
+from crossroads.core.services import contacts
 
 from .context import require_role, scope
 from .forms import Form

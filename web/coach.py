@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import Client, ClientStatus, Role
 from crossroads.core.schemas import (
@@ -13,8 +16,6 @@ from crossroads.core.schemas import (
     load,
 )
 from crossroads.core.services import clients, contacts, invitations
-from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
 from crossroads.core.errors import InvalidInput
 from crossroads.core.linkedin import ImportRefused
 from crossroads.core.models import (
@@ -15,8 +18,6 @@ from crossroads.core.models import (
 )
 from crossroads.core.schemas import ContactQuerySchema, ContactSchema, NewContactSchema, load
 from crossroads.core.services import contacts, imports, leads
-from flask import Blueprint, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 
 from .context import scope
 from .forms import Form, submit

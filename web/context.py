@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import abort, current_app, g
+from flask_login import LoginManager, current_user
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from crossroads.core.config import Settings
 from crossroads.core.models import Role, User
 from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
 from crossroads.core.security import LinkSigner
-from flask import abort, current_app, g
-from flask_login import LoginManager, current_user
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+
+from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 
 
 def register(app: Flask) -> None:

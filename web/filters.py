@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from crossroads.core.db import utcnow
-from crossroads.core.schemas import timezone_names
 from flask import Flask, request, url_for
 from flask_login import current_user
+
+from crossroads.core.db import utcnow
+from crossroads.core.schemas import timezone_names
 
 from .forms import Form
 

@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from crossroads.core.errors import InvalidInput
-from crossroads.core.schemas import load
 from flask import request
 from marshmallow import Schema
+
+from crossroads.core.errors import InvalidInput
+from crossroads.core.schemas import load
 
 T = TypeVar("T")
 

@@ -6,11 +6,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from crossroads.core.models import Client
-from crossroads.core.plugins import Panel
 from flask import g, render_template
 from flask_login import current_user
 from markupsafe import Markup
+
+from crossroads.core.models import Client
+from crossroads.core.plugins import Panel
 
 from .context import crossroads, db
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import Role
 from crossroads.core.schemas import CadenceSchema, InviteCoachSchema, PracticeSettingsSchema
 from crossroads.core.services import invitations, practices
-from flask import Blueprint, redirect, render_template, url_for
-from flask_login import current_user, login_required
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit

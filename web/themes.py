@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from flask import Blueprint, redirect, url_for
+from flask_login import current_user, login_required
+
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import CareerTheme, Client, ThemeStatus
 from crossroads.core.schemas import ThemeSchema
 from crossroads.core.services import themes
-from flask import Blueprint, redirect, url_for
-from flask_login import current_user, login_required
 
 from . import client as client_views
 from . import coach as coach_views

@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection or URL that crossroads.core.migrate hands it."""
 
 from alembic import context
+
 from crossroads.core import models  # noqa: F401  (registers the tables on Base.metadata)
 from crossroads.core.db import Base, make_engine
 
