@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +27,18 @@ def _secret_key(instance_path: Path) -> str:
     if key_file.exists():
         return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # Create with owner-only permissions before writing the key into it.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    # Write the key to a private temporary file, then link it into place: two processes
+    # starting at once agree on one key, and nobody ever reads a half-written file.
+    fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        os.chmod(temporary, 0o600)
+        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
+            os.link(temporary, key_file)
+    finally:
+        os.unlink(temporary)
+    return key_file.read_text().strip()
 
 
 @dataclass

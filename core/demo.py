@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import utcnow
-from .models import CareerTheme, Client, ClientStatus, Practice, Role, ThemeStatus, User
+from .models import (
+    CareerTheme,
+    Client,
+    ClientStatus,
+    Contact,
+    Practice,
+    Role,
+    Stage,
+    StageChange,
+    ThemeStatus,
+    User,
+)
+from .scoping import Scope
 from .security import hash_password
+from .services.contacts import add_referral, create_contact
+from .services.imports import import_linkedin
 
 DEMO_PASSWORD = "crossroads-demo"
 OWNER_EMAIL = "maya@northbridge.example"
@@ -163,6 +178,80 @@ def demo_logins() -> list[DemoLogin]:
     ]
 
 
+SAMPLE_EXPORT = Path(__file__).parent / "demo_data" / "linkedin-connections.csv"
+
+# For clients with themes: how many contacts to move into each stage, and how many
+# business days ago the move happened (so follow-ups and thank-yous come due).
+PIPELINE = [
+    (Stage.RESEARCHED, 3, 2),
+    (Stage.REQUESTED, 2, 1),
+    (Stage.REQUESTED, 1, 4),
+    (Stage.REQUESTED, 1, 9),
+    (Stage.REPLIED, 1, 2),
+    (Stage.SCHEDULED, 1, 1),
+    (Stage.TALKED, 1, 2),
+    (Stage.THANKED, 2, 10),
+    (Stage.DECLINED, 1, 12),
+    (Stage.NO_RESPONSE, 1, 25),
+]
+
+
+def _back_date(now: datetime, business_days: int) -> datetime:
+    moment = now
+    while business_days > 0:
+        moment -= timedelta(days=1)
+        if moment.weekday() < 5:
+            business_days -= 1
+    return moment
+
+
+def _demo_pipeline(session: Session, client: Client, now: datetime) -> None:
+    """Import the sample network for a client and move some contacts along the pipeline."""
+    scope = Scope(session, client.user)
+    import_linkedin(scope, client.id, SAMPLE_EXPORT.read_bytes())
+    if not client.active_themes:
+        return
+    # Each client gets a different slice of the same sample network.
+    offset = client.id * 17 % 200
+    people = session.scalars(
+        select(Contact).where(Contact.client_id == client.id).order_by(Contact.id).offset(offset).limit(20)
+    ).all()
+    queue = iter(people)
+    for stage, count, days_ago in PIPELINE:
+        for _ in range(count):
+            contact = next(queue)
+            moved_at = _back_date(now, days_ago)
+            contact.stage = stage
+            contact.stage_changed_at = moved_at
+            contact.themes = [client.active_themes[0]]
+            session.add(
+                StageChange(
+                    practice_id=client.practice_id,
+                    client_id=client.id,
+                    contact=contact,
+                    from_stage=Stage.IDENTIFIED,
+                    to_stage=stage,
+                    at=moved_at,
+                )
+            )
+    talked = [c for c in people if c.stage in (Stage.TALKED, Stage.THANKED)]
+    if talked:
+        add_referral(
+            scope,
+            talked[0].id,
+            {
+                "name": "Referred Rivera",
+                "organisation": talked[0].organisation,
+                "position": "Senior Editor",
+                "email": "",
+                "linkedin_url": None,
+                "research_notes": f"{talked[0].name} said to mention them.",
+                "tags": ["referral"],
+                "theme_ids": [],
+            },
+        )
+
+
 def load_demo(session: Session) -> Practice:
     """Create the demo practice, or return it when it is already there."""
     existing = session.scalar(select(User).where(User.email == OWNER_EMAIL))
@@ -219,5 +308,24 @@ def load_demo(session: Session) -> Practice:
                     position=position,
                 )
             )
+    session.commit()
+    for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
+        if client.user.has_password:
+            _demo_pipeline(session, client, now)
+    priya = session.scalar(select(User).where(User.email == CLIENT_EMAIL)).client
+    create_contact(
+        Scope(session, owner),
+        priya.id,
+        {
+            "name": "Ines Calder",
+            "organisation": "Penguin Random House",
+            "position": "Features Editor",
+            "email": "",
+            "linkedin_url": None,
+            "tags": ["coach network"],
+            "theme_ids": [],
+            "research_notes": "Edited my book club's anthology; generous with time. Mention my name.",
+        },
+    )
     session.commit()
     return practice

@@ -37,7 +37,7 @@ def client_panels(client: Client, viewer: User) -> Panel | list[Panel] | None:
     Called when the client's home page, or a coach's page about that client,
     is rendered. ``client`` is the :class:`~crossroads.core.models.Client`
     being shown and ``viewer`` the signed-in :class:`~crossroads.core.models.User`
-    (the client themself or their coach); the objects belong to the viewer's
+    (the client themself, their coach, or the practice owner); the objects belong to the viewer's
     practice and are already scoped. Do not change them here.
 
     Return a :class:`~crossroads.core.plugins.Panel`, a list of them, or

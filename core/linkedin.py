@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from .errors import CrossroadsError
@@ -55,8 +56,18 @@ class ParsedExport:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
 
 
+CANONICAL_PREFIX = "https://www.linkedin.com/in/"
+MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}  # noqa: SIM905
+
+
 def normalise_profile_url(url: str) -> str | None:
     """``https://www.linkedin.com/in/<id>`` for any spelling of a profile URL; None if it is not one."""
+    if (
+        url.startswith(CANONICAL_PREFIX)
+        and len(url) > len(CANONICAL_PREFIX)
+        and not any(ch in url for ch in "%?#")
+    ):
+        return url.rstrip("/")  # the export's own spelling: the common case, kept fast
     parts = urlsplit(url.strip())
     host = parts.netloc.lower().removeprefix("www.")
     if parts.scheme not in ("http", "https") or not host.endswith("linkedin.com"):
@@ -67,8 +78,13 @@ def normalise_profile_url(url: str) -> str | None:
     return f"https://www.linkedin.com{path}"
 
 
+@lru_cache(maxsize=8192)
 def _parse_date(text: str) -> date:
-    return datetime.strptime(text.strip(), "%d %b %Y").date()
+    """A date written like ``12 Mar 2024``; raises ValueError otherwise."""
+    day, month, year = text.split(" ")
+    if month not in MONTHS or not (day.isdigit() and year.isdigit() and len(year) == 4):
+        raise ValueError(text)
+    return date(int(year), MONTHS[month], int(day))
 
 
 def decode(data: bytes) -> str:

@@ -320,7 +320,9 @@ class Contact(Base):
     organisation: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[str] = mapped_column(String(200), default="")
     source: Mapped[ContactSource] = mapped_column(_enum(ContactSource, "contact_source"))
-    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    referred_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
     suggested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     suggestion: Mapped[Suggestion | None] = mapped_column(_enum(Suggestion, "contact_suggestion"))
     research_notes: Mapped[str] = mapped_column(Text, default="")

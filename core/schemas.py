@@ -15,6 +15,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    pre_load,
     validate,
     validates,
     validates_schema,
@@ -60,10 +61,22 @@ class TimeZone(fields.String):
 
 
 class InputSchema(Schema):
-    """Base of input schemas: ignores fields it does not know (such as a CSRF token)."""
+    """Base of input schemas.
+
+    Ignores fields it does not know (such as a CSRF token), and treats a field
+    left blank like one not sent at all: an optional field takes its default
+    (an empty "Any status" filter, a target left empty), a required one is
+    reported as required.
+    """
 
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def blanks_are_missing(self, data: Any, **kwargs) -> Any:
+        if not hasattr(data, "items"):
+            return data
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -72,9 +85,17 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         return schema.load(data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-        raise InvalidInput({k: v if isinstance(v, list) else [str(v)] for k, v in messages.items()}) from exc
+        raise InvalidInput(
+            {
+                k: [MISSING_MESSAGE if m == "Missing data for required field." else m for m in v]
+                if isinstance(v, list)
+                else [str(v)]
+                for k, v in messages.items()
+            }
+        ) from exc
 
 
+MISSING_MESSAGE = "This field is required."
 PASSWORD = validate.Length(min=10, max=256, error="Use between {min} and {max} characters.")
 
 

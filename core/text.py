@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Letters that do not decompose into a base letter and an accent.
 _SPECIAL = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i"})
 _WORD = re.compile(r"[^\W_]+")
 
 
+@lru_cache(maxsize=65536)  # organisations and positions repeat a great deal in an import
 def fold(text: str) -> str:
     """Lowercase ``text`` and strip accents, so "Zoë Müller" is found by "zoe muller"."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower().translate(_SPECIAL))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_SPECIAL)
 

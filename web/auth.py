@@ -35,6 +35,7 @@ def home_for(user: User) -> str:
 def _sign_in(user: User) -> None:
     # A fresh session on every sign-in: nothing set before it (a fixed session id) survives.
     session.clear()
+    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME, not with the browser
     login_user(user)
 
 

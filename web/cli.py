@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from crossroads.core import migrate
@@ -15,9 +16,12 @@ from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.demo import demo_logins, load_demo
 from crossroads.core.errors import InvalidInput, SchemaOutOfDate
+from crossroads.core.linkedin import ImportRefused
+from crossroads.core.models import User
 from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas import CreatePracticeSchema, CreateUserSchema, load
-from crossroads.core.services import practices
+from crossroads.core.scoping import Scope
+from crossroads.core.services import imports, practices
 
 
 @contextmanager
@@ -39,7 +43,10 @@ def user_errors(options: dict[str, str] | None = None) -> Iterator[None]:
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    try:
+        return Settings.from_env()
+    except ValueError as exc:  # a malformed environment variable
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -180,6 +187,52 @@ def create_user(practice_id: int, email: str, name: str, role: str, password: st
         )
         user = _with_session(lambda session: practices.create_staff_user(session, data))
     click.echo(f"Created {user.role.value} {user.email} in practice {practice_id}.")
+
+
+@main.command("import-linkedin")
+@click.option("--client", "client_email", required=True, help="Email of the client whose contacts these are.")
+@click.argument("file", type=click.File("rb"))
+def import_linkedin_command(client_email: str, file) -> None:
+    """Import a LinkedIn Connections.csv export into a client's contacts.
+
+    Importing again updates known contacts (matched by profile URL) and never
+    duplicates them. A broken file is refused whole, naming its lines.
+    """
+    data = file.read(imports.MAX_UPLOAD_BYTES + 1)
+    if len(data) > imports.MAX_UPLOAD_BYTES:
+        raise click.ClickException(f"{file.name} is larger than {imports.MAX_UPLOAD_BYTES // 2**20} MB.")
+
+    def run_import(session):
+        user = session.scalar(select(User).where(User.email == client_email.strip().lower()))
+        if user is None or user.client is None:
+            raise InvalidInput({"client": [f"No client has the email {client_email}."]})
+        with click.progressbar(length=1, label="Importing", show_percent=True) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            result = imports.import_linkedin(Scope(session, user), user.client.id, data, progress)
+        return user, result
+
+    try:
+        with user_errors({"client": "--client"}):
+            user, result = _with_session(run_import)
+    except ImportRefused as exc:
+        lines = [f"  line {n}: {message}" for n, message in exc.problems]
+        if exc.total > len(exc.problems):
+            lines.append(f"  … and {exc.total - len(exc.problems)} more")
+        raise click.ClickException(
+            "Nothing was imported; the file was refused:\n" + "\n".join(lines)
+        ) from None
+    click.echo(
+        f"{user.name}: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} already up to date, {len(result.skipped)} skipped."
+    )
+    for line, why in result.skipped[:20]:
+        click.echo(f"  skipped line {line}: {why}")
+    if len(result.skipped) > 20:
+        click.echo(f"  … and {len(result.skipped) - 20} more skipped")
 
 
 @main.command("plugins")

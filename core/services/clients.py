@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, nulls_last, or_
+from sqlalchemy import case, exists, func, nulls_last, or_
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from ..errors import Forbidden, InvalidInput
-from ..models import CareerTheme, Client, User
+from ..models import CareerTheme, Client, ClientStatus, User
 from ..pagination import Page, paginate
 from ..scoping import Scope
 from ..text import like_pattern
@@ -51,7 +51,8 @@ def caseload(scope: Scope, params: dict[str, Any]) -> Page[Client]:
     descending = sort.startswith("-")
     column = {
         "name": func.lower(person.name),
-        "status": Client.status,
+        # In the method's order (onboarding → decided), the same on every database.
+        "status": case({s: i for i, s in enumerate(ClientStatus)}, value=Client.status),
         "coach": func.lower(coach.name),
         "activity": Client.last_activity_at,
     }[sort.lstrip("-")]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..db import utcnow
@@ -36,10 +36,12 @@ def search_columns(
     name: str, organisation: str, position: str, email: str, tags: list[str]
 ) -> dict[str, str]:
     """The folded copies of a contact's text that search, sorting and lead matching use."""
+    work = fold(f"{position} {organisation}")
+    folded_name = fold(name)
     return {
-        "sort_name": fold(name)[:200],
-        "search_text": " ".join(fold(part) for part in (name, organisation, position, email, *tags) if part),
-        "work_text": fold(f"{position} {organisation}"),
+        "sort_name": folded_name[:200],
+        "search_text": " ".join(part for part in (folded_name, work, email, *map(fold, tags)) if part),
+        "work_text": work,
         "tag_text": "".join(f"|{fold(t)}" for t in tags) + "|" if tags else "",
     }
 
@@ -103,6 +105,7 @@ def _new_contact(
     now = utcnow()
     contact = Contact(
         practice_id=client.practice_id,
+        client_id=client.id,
         client=client,
         source=source,
         stage=Stage.IDENTIFIED,
@@ -309,7 +312,7 @@ def _filtered(scope: Scope, client: Client, params: dict[str, Any]):
 SORT_COLUMNS = {
     "name": Contact.sort_name,
     "organisation": Contact.organisation,
-    "stage": Contact.stage,
+    "stage": case({s: i for i, s in enumerate(Stage)}, value=Contact.stage),
     "updated": Contact.updated_at,
     "connected": Contact.connected_on,
 }

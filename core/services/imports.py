@@ -113,7 +113,8 @@ def import_linkedin(
     done = 0
     for start in range(0, len(new_rows), BATCH):
         batch = new_rows[start : start + BATCH]
-        session.execute(insert(Contact), batch)
+        # Core executemany: the ORM's per-row bookkeeping buys nothing for fresh rows.
+        session.connection().execute(insert(Contact.__table__), batch)
         done += len(batch)
         if progress:
             progress(done, total)

@@ -100,6 +100,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_contact_client_name", ["client_id", "sort_name"], unique=False)
         batch_op.create_index("ix_contact_client_stage", ["client_id", "stage"], unique=False)
         batch_op.create_index(batch_op.f("ix_contact_practice_id"), ["practice_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contact_referred_by_id"), ["referred_by_id"], unique=False)
 
     op.create_table(
         "contact_theme",
@@ -216,6 +217,7 @@ def downgrade() -> None:
 
     op.drop_table("contact_theme")
     with op.batch_alter_table("contact", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_referred_by_id"))
         batch_op.drop_index(batch_op.f("ix_contact_practice_id"))
         batch_op.drop_index("ix_contact_client_stage")
         batch_op.drop_index("ix_contact_client_name")
