@@ -121,37 +121,43 @@ def rows(text: str) -> Iterator[tuple[int, list[str]]]:
         raise ImportRefused([(line, f"the row cannot be read as CSV ({exc})")]) from None
 
 
+def _too_long(values: tuple[str, ...]) -> str | None:
+    for (name, limit), value in zip(FIELD_LIMITS.items(), values, strict=False):
+        if len(value) > limit:
+            return f"{name} is longer than {limit} characters"
+    return None
+
+
 def parse(text: str) -> ParsedExport:
     """Parse an export, or raise :class:`ImportRefused` listing every broken row."""
     result = ParsedExport()
     problems: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
+    shortest_limit = min(FIELD_LIMITS.values())
     for line, fields in rows(text):
         if len(fields) != len(HEADER):
             problems.append((line, f"expected {len(HEADER)} fields, found {len(fields)}"))
             continue
-        values = dict(zip(HEADER, (f.strip() for f in fields), strict=True))
-        too_long = [k for k, limit in FIELD_LIMITS.items() if len(values[k]) > limit]
-        if too_long:
-            problems.append((line, f"{too_long[0]} is longer than {FIELD_LIMITS[too_long[0]]} characters"))
+        values = first, last, raw_url, email, company, position, connected = [f.strip() for f in fields]
+        if max(map(len, values)) > shortest_limit and (message := _too_long(tuple(values))):
+            problems.append((line, message))
             continue
         try:
-            connected_on = _parse_date(values["Connected On"]) if values["Connected On"] else None
+            connected_on = _parse_date(connected) if connected else None
         except ValueError:
-            problems.append((line, f"Connected On {values['Connected On']!r} is not a date like 12 Mar 2024"))
+            problems.append((line, f"Connected On {connected!r} is not a date like 12 Mar 2024"))
             continue
-        email = values["Email Address"]
         if email and ("@" not in email or " " in email):
             problems.append((line, f"Email Address {email!r} is not an email address"))
             continue
-        name = " ".join(p for p in (values["First Name"], values["Last Name"]) if p)
-        if not values["URL"]:
+        if not raw_url:
             result.skipped.append((line, "no profile URL (LinkedIn leaves it out for some members)"))
             continue
-        url = normalise_profile_url(values["URL"])
+        url = normalise_profile_url(raw_url)
         if url is None:
-            problems.append((line, f"URL {values['URL']!r} is not a LinkedIn profile address"))
+            problems.append((line, f"URL {raw_url!r} is not a LinkedIn profile address"))
             continue
+        name = f"{first} {last}" if first and last else first or last
         if not name:
             result.skipped.append((line, "no name"))
             continue
@@ -159,9 +165,7 @@ def parse(text: str) -> ParsedExport:
             result.skipped.append((line, f"the same profile as line {seen[url]}"))
             continue
         seen[url] = line
-        result.connections.append(
-            Connection(line, name, url, email.lower(), values["Company"], values["Position"], connected_on)
-        )
+        result.connections.append(Connection(line, name, url, email.lower(), company, position, connected_on))
     if problems:
         raise ImportRefused(problems, len(problems))
     return result
