@@ -68,7 +68,10 @@ def normalise_profile_url(url: str) -> str | None:
         and not any(ch in url for ch in "%?#")
     ):
         return url.rstrip("/")  # the export's own spelling: the common case, kept fast
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if "://" not in url:
+        url = f"https://{url}"  # people paste "linkedin.com/in/name" without the scheme
+    parts = urlsplit(url)
     host = parts.netloc.lower().removeprefix("www.")
     if parts.scheme not in ("http", "https") or not host.endswith("linkedin.com"):
         return None

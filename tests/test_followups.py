@@ -1,0 +1,88 @@
+"""The follow-up rhythm (3B7) in business days, and thank-yous, in the client's own calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crossroads.core.followups import DueKind, add_business_days, due_for
+from crossroads.core.models import Contact, Practice, Stage
+
+LONDON = ZoneInfo("Europe/London")
+PRACTICE = Practice(name="P", second_person_after_days=3, follow_up_after_days=7)
+
+
+def requested(on: datetime, follow_ups: int = 0, last: datetime | None = None) -> Contact:
+    return Contact(
+        name="Ada", organisation="Acme", stage=Stage.REQUESTED, stage_changed_at=on,
+        follow_ups_sent=follow_ups, last_follow_up_at=last,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        (date(2026, 11, 23), 3, date(2026, 11, 26)),  # Monday + 3 = Thursday
+        (date(2026, 11, 26), 3, date(2026, 12, 1)),  # Thursday + 3 skips the weekend
+        (date(2026, 11, 28), 1, date(2026, 11, 30)),  # Saturday + 1 = Monday
+        (date(2026, 11, 23), 7, date(2026, 12, 2)),
+    ],
+)
+def test_business_days_skip_weekends(start, days, expected):
+    assert add_business_days(start, days) == expected
+
+
+def test_nothing_is_due_in_the_first_business_days_of_a_request():
+    sent = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Monday
+    assert due_for(requested(sent), PRACTICE, LONDON, date(2026, 11, 25)) is None
+
+
+def test_after_three_business_days_write_to_a_second_person_at_the_organisation():
+    item = due_for(requested(datetime(2026, 11, 23, 10, tzinfo=UTC)), PRACTICE, LONDON, date(2026, 11, 26))
+    assert item.kind == DueKind.SECOND_PERSON and not item.overdue
+    assert "second person at Acme" in item.label
+
+
+def test_after_seven_business_days_a_follow_up_is_due_then_overdue():
+    sent = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    due = due_for(requested(sent), PRACTICE, LONDON, date(2026, 12, 2))
+    assert (due.kind, due.due_on, due.overdue) == (DueKind.FOLLOW_UP, date(2026, 12, 2), False)
+    late = due_for(requested(sent), PRACTICE, LONDON, date(2026, 12, 3))
+    assert late.overdue
+
+
+def test_after_one_follow_up_a_last_nudge_then_no_response():
+    sent = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    followed = datetime(2026, 11, 11, 10, tzinfo=UTC)  # Wednesday
+    assert due_for(requested(sent, 1, followed), PRACTICE, LONDON, date(2026, 11, 19)) is None
+    nudge = due_for(requested(sent, 1, followed), PRACTICE, LONDON, date(2026, 11, 20))
+    assert nudge.kind == DueKind.LAST_NUDGE
+    close = due_for(requested(sent, 2, followed), PRACTICE, LONDON, date(2026, 11, 20))
+    assert close.kind == DueKind.CLOSE
+
+
+def test_the_cadence_is_the_practices_setting():
+    patient = Practice(name="Q", second_person_after_days=5, follow_up_after_days=10)
+    sent = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    assert due_for(requested(sent), patient, LONDON, date(2026, 11, 26)) is None
+    assert due_for(requested(sent), patient, LONDON, date(2026, 11, 30)).kind == DueKind.SECOND_PERSON
+
+
+def test_a_thank_you_is_due_the_day_after_the_conversation_in_the_clients_zone():
+    # 23:30 UTC on Monday is already Tuesday in Tokyo: the thank-you is due by Wednesday there.
+    talked = Contact(
+        name="Ada", stage=Stage.TALKED, stage_changed_at=datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+    )
+    tokyo = ZoneInfo("Asia/Tokyo")
+    item = due_for(talked, PRACTICE, tokyo, date(2026, 11, 25))
+    assert (item.kind, item.due_on, item.overdue) == (DueKind.THANK_YOU, date(2026, 11, 25), False)
+    assert due_for(talked, PRACTICE, tokyo, date(2026, 11, 26)).overdue
+    assert due_for(talked, PRACTICE, LONDON, date(2026, 11, 25)).overdue  # London: due Tuesday
+
+
+def test_other_stages_have_nothing_due():
+    for stage in (Stage.IDENTIFIED, Stage.REPLIED, Stage.THANKED, Stage.NO_RESPONSE):
+        contact = Contact(name="Ada", stage=stage, stage_changed_at=datetime(2026, 1, 1, tzinfo=UTC))
+        assert due_for(contact, PRACTICE, LONDON, date(2026, 11, 25)) is None
