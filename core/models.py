@@ -370,3 +370,261 @@ class StageChange(Base):
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     contact: Mapped[Contact] = relationship()
+
+
+# -- question banks, conversations, reflections, goals ------------------------------------
+
+
+class Category(enum.StrEnum):
+    """The ten kinds of question a starter bank covers."""
+
+    BACKGROUND = "background"
+    INDUSTRY = "industry"
+    DAY_TO_DAY = "day_to_day"
+    SKILLS = "skills"
+    CAREER_ADVICE = "career_advice"
+    NETWORKING = "networking"
+    FUTURE = "future"
+    WORK_LIFE = "work_life"
+    MENTORSHIP = "mentorship"
+    CLOSING = "closing"
+
+
+CATEGORY_LABELS = {
+    Category.BACKGROUND: "Background and career path",
+    Category.INDUSTRY: "Industry and company insights",
+    Category.DAY_TO_DAY: "Day-to-day responsibilities",
+    Category.SKILLS: "Skills and qualifications",
+    Category.CAREER_ADVICE: "Career advice",
+    Category.NETWORKING: "Networking and professional growth",
+    Category.FUTURE: "Industry changes and future outlook",
+    Category.WORK_LIFE: "Work-life balance",
+    Category.MENTORSHIP: "Mentorship and guidance",
+    Category.CLOSING: "Closing",
+}
+
+
+class Reach(enum.StrEnum):
+    """Who may see a bank."""
+
+    PRACTICE = "practice"  # every coach of the practice, and every client of theirs
+    OWNER = "owner"  # only the coach who owns it
+    CLIENTS = "clients"  # the owner, and the clients chosen for it
+
+
+bank_client = Table(
+    "bank_client",
+    Base.metadata,
+    Column("bank_id", ForeignKey("question_bank.id", ondelete="CASCADE"), primary_key=True),
+    Column("client_id", ForeignKey("client.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class QuestionBank(Base):
+    """A coach's named set of questions, shared as far as its reach says."""
+
+    __tablename__ = "question_bank"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    reach: Mapped[Reach] = mapped_column(_enum(Reach, "bank_reach"), default=Reach.PRACTICE)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="bank", order_by="Question.position, Question.id", cascade="all, delete-orphan"
+    )
+    clients: Mapped[list[Client]] = relationship(secondary=bank_client)
+
+    @property
+    def live_questions(self) -> list[Question]:
+        return [q for q in self.questions if q.retired_at is None]
+
+
+class Question(Base):
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("question_bank.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[Category] = mapped_column(_enum(Category, "question_category"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    bank: Mapped[QuestionBank] = relationship(back_populates="questions")
+
+
+class Medium(enum.StrEnum):
+    VIDEO = "video"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+
+
+class ConversationStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class Conversation(Base):
+    """One informational interview with a contact, with its prep sheet."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (Index("ix_conversation_client_starts", "client_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("career_theme.id", ondelete="SET NULL"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    minutes: Mapped[int] = mapped_column(Integer, default=20)
+    medium: Mapped[Medium] = mapped_column(_enum(Medium, "conversation_medium"), default=Medium.VIDEO)
+    location: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[ConversationStatus] = mapped_column(
+        _enum(ConversationStatus, "conversation_status"), default=ConversationStatus.SCHEDULED
+    )
+    # RFC 5545: the same UID with a higher SEQUENCE updates the event a calendar already has.
+    uid: Mapped[str] = mapped_column(String(100), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    goals: Mapped[str] = mapped_column(Text, default="")
+    pitch: Mapped[str] = mapped_column(Text, default="")
+    # [{"question": ..., "answer": ...}]: what the contact is likely to ask, with short answers.
+    likely_questions: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship()
+    contact: Mapped[Contact] = relationship()
+    theme: Mapped[CareerTheme | None] = relationship()
+    questions: Mapped[list[PrepQuestion]] = relationship(
+        back_populates="conversation",
+        order_by="PrepQuestion.position, PrepQuestion.id",
+        cascade="all, delete-orphan",
+    )
+    reflection: Mapped[Reflection | None] = relationship(back_populates="conversation", uselist=False)
+
+
+class PrepQuestion(Base):
+    """A question chosen for one conversation: its own copy of the text, and the notes taken."""
+
+    __tablename__ = "prep_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[Category | None] = mapped_column(_enum(Category, "question_category"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    notes_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="questions")
+
+
+class Reflection(Base):
+    """What the client noticed and felt right after a conversation. Private unless shared."""
+
+    __tablename__ = "reflection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), unique=True
+    )
+    energy: Mapped[int] = mapped_column(Integer)  # -2 draining … +2 energising
+    fit: Mapped[int] = mapped_column(Integer)  # 1 … 5, fit with the theme
+    body: Mapped[str] = mapped_column(Text, default="")
+    thoughts: Mapped[str] = mapped_column(Text, default="")
+    feelings: Mapped[str] = mapped_column(Text, default="")
+    surprises: Mapped[str] = mapped_column(Text, default="")
+    less_shiny: Mapped[str] = mapped_column(Text, default="")
+    insights: Mapped[str] = mapped_column(Text, default="")
+    open_questions: Mapped[str] = mapped_column(Text, default="")
+    next_steps: Mapped[str] = mapped_column(Text, default="")
+    shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="reflection")
+    comments: Mapped[list[ReflectionComment]] = relationship(
+        order_by="ReflectionComment.created_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_shared(self) -> bool:
+        return self.shared_at is not None
+
+
+class ReflectionComment(Base):
+    """A coach's comment on a shared reflection."""
+
+    __tablename__ = "reflection_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    reflection_id: Mapped[int] = mapped_column(ForeignKey("reflection.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+
+class GoalPeriod(enum.StrEnum):
+    WEEK = "week"
+    QUARTER = "quarter"
+
+
+class GoalMetric(enum.StrEnum):
+    REQUESTS = "requests"
+    CONVERSATIONS = "conversations"
+    THANK_YOUS = "thank_yous"
+
+
+class Goal(Base):
+    """A target for a week or a quarter: requests sent, conversations held, thank-yous sent."""
+
+    __tablename__ = "goal"
+    __table_args__ = (UniqueConstraint("client_id", "period", "metric"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    period: Mapped[GoalPeriod] = mapped_column(_enum(GoalPeriod, "goal_period"))
+    metric: Mapped[GoalMetric] = mapped_column(_enum(GoalMetric, "goal_metric"))
+    target: Mapped[int] = mapped_column(Integer)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    set_by: Mapped[User | None] = relationship()
+
+
+class ThemeDecision(Base):
+    """An entry in a client's decision log: a theme chosen, parked or dropped, and why."""
+
+    __tablename__ = "theme_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("career_theme.id", ondelete="CASCADE"))
+    decision: Mapped[ThemeStatus] = mapped_column(_enum(ThemeStatus, "theme_status"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    theme: Mapped[CareerTheme] = relationship()
+    by_user: Mapped[User | None] = relationship()

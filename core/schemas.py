@@ -6,6 +6,7 @@ next to the field and how the CLI names the option at fault.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -23,7 +24,17 @@ from marshmallow import (
 
 from .errors import InvalidInput
 from .linkedin import normalise_profile_url
-from .models import ClientStatus, ContactSource, Stage, ThemeStatus
+from .models import (
+    Category,
+    ClientStatus,
+    ContactSource,
+    GoalMetric,
+    GoalPeriod,
+    Medium,
+    Reach,
+    Stage,
+    ThemeStatus,
+)
 
 
 @cache
@@ -331,3 +342,99 @@ class CadenceSchema(InputSchema):
             raise ValidationError(
                 "The second-person hint comes before the follow-up.", field_name="second_person_after_days"
             )
+
+
+# -- banks, conversations, reflections, goals ---------------------------------------------
+
+
+class BankSchema(InputSchema):
+    name = Text(required=True, validate=validate.Length(max=120))
+    description = Text(load_default="", validate=validate.Length(max=2000))
+    reach = fields.Enum(Reach, by_value=True, load_default=Reach.PRACTICE)
+    client_ids = IdList(load_default=list)
+
+
+class QuestionSchema(InputSchema):
+    text = Text(required=True, validate=validate.Length(max=500))
+    category = fields.Enum(
+        Category, by_value=True, required=True, error_messages={"unknown": "Choose a category."}
+    )
+    tags = Tags(load_default=list)
+
+
+class LocalDateTime(fields.Field):
+    """A ``datetime-local`` value such as ``2026-12-01T14:30``, in the viewer's own time zone."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> datetime:
+        try:
+            return datetime.strptime(str(value).strip()[:16], "%Y-%m-%dT%H:%M")
+        except ValueError:
+            raise ValidationError("Give a date and time, such as 2026-12-01 14:30.") from None
+
+
+class ScheduleSchema(InputSchema):
+    """Scheduling or rescheduling a conversation."""
+
+    starts_at = LocalDateTime(required=True)
+    minutes = fields.Integer(
+        load_default=20, validate=validate.Range(min=5, max=120, error="Between {min} and {max} minutes.")
+    )
+    medium = fields.Enum(Medium, by_value=True, load_default=Medium.VIDEO)
+    location = Text(load_default="", validate=validate.Length(max=500))
+    theme_id = fields.Integer(load_default=None)
+
+
+class PrepSchema(InputSchema):
+    """The prep sheet's own text: goals, pitch, and likely questions with short answers."""
+
+    goals = Text(load_default="", validate=validate.Length(max=5000))
+    pitch = Text(load_default="", validate=validate.Length(max=5000))
+    likely_questions = Text(load_default="", validate=validate.Length(max=10000))
+
+
+class PrepQuestionSchema(InputSchema):
+    """A question added to a prep sheet: from a bank (``bank_question``) or written fresh (``text``)."""
+
+    bank_question = fields.String(load_default=None, validate=validate.Length(max=40))
+    text = Text(load_default="", validate=validate.Length(max=500))
+
+    @validates_schema
+    def one_of_them(self, data: dict[str, Any], **kwargs) -> None:
+        if not data.get("bank_question") and not data.get("text"):
+            raise ValidationError("Pick a question from a bank or write one.", field_name="text")
+
+
+class NoteSchema(InputSchema):
+    notes = fields.String(load_default="", validate=validate.Length(max=20000))
+
+
+class ReflectionSchema(InputSchema):
+    energy = fields.Integer(
+        required=True, validate=validate.Range(min=-2, max=2, error="Choose from draining to energising.")
+    )
+    fit = fields.Integer(required=True, validate=validate.Range(min=1, max=5, error="Choose 1 to 5."))
+    body = Text(load_default="", validate=validate.Length(max=5000))
+    thoughts = Text(load_default="", validate=validate.Length(max=5000))
+    feelings = Text(load_default="", validate=validate.Length(max=5000))
+    surprises = Text(load_default="", validate=validate.Length(max=5000))
+    less_shiny = Text(load_default="", validate=validate.Length(max=5000))
+    insights = Text(load_default="", validate=validate.Length(max=5000))
+    open_questions = Text(load_default="", validate=validate.Length(max=5000))
+    next_steps = Text(load_default="", validate=validate.Length(max=5000))
+    referrals = Text(load_default="", validate=validate.Length(max=5000))
+    share = fields.Boolean(load_default=False)
+
+
+class CommentSchema(InputSchema):
+    text = Text(required=True, validate=validate.Length(max=5000))
+
+
+class GoalSchema(InputSchema):
+    period = fields.Enum(GoalPeriod, by_value=True, required=True)
+    metric = fields.Enum(GoalMetric, by_value=True, required=True)
+    target = fields.Integer(required=True, validate=validate.Range(min=0, max=200, error="Use 0 to 200."))
+
+
+class DecisionSchema(InputSchema):
+    decision = fields.Enum(ThemeStatus, by_value=True, required=True)
+    note = Text(load_default="", validate=validate.Length(max=2000))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
-from .models import Client, Role, User
+from .models import Client, Question, QuestionBank, Reach, Reflection, Role, User, bank_client
 
 M = TypeVar("M")
 
@@ -50,6 +50,8 @@ class Scope:
         """
         if not hasattr(model, "practice_id"):
             raise TypeError(f"{model.__name__} has no practice_id and cannot be scoped")
+        if model in (QuestionBank, Question):
+            raise TypeError("banks have their own reach: use Scope.banks() and Scope.bank()")
         query = select(model).where(model.practice_id == self.practice_id)
         client_ids = self._client_ids()
         if model is Client:
@@ -58,6 +60,9 @@ class Scope:
         elif hasattr(model, "client_id"):
             if client_ids is not None:
                 query = query.where(model.client_id.in_(client_ids))
+            if model is Reflection and self.user.is_staff:
+                # A reflection is the client's own until they share it with their coach.
+                query = query.where(Reflection.shared_at.is_not(None))
         elif self.user.role == Role.CLIENT:
             # Practice-level rows (colleagues, invitations, settings) are staff-only.
             query = query.where(false())
@@ -69,6 +74,27 @@ class Scope:
         if obj is None:
             raise NotFound(f"{model.__name__} {object_id}")
         return obj
+
+    def banks(self) -> Select[tuple[QuestionBank]]:
+        """Question banks this user may read: the practice's shared ones, a coach's own,
+        and for a client those chosen for them."""
+        query = select(QuestionBank).where(QuestionBank.practice_id == self.practice_id)
+        if self.user.is_staff:
+            return query.where(or_(QuestionBank.reach != Reach.OWNER, QuestionBank.owner_id == self.user.id))
+        chosen = select(bank_client.c.bank_id).where(bank_client.c.client_id == (self.own_client_id or 0))
+        return query.where(
+            QuestionBank.retired_at.is_(None),
+            or_(
+                QuestionBank.reach == Reach.PRACTICE,
+                (QuestionBank.reach == Reach.CLIENTS) & QuestionBank.id.in_(chosen),
+            ),
+        )
+
+    def bank(self, bank_id: int) -> QuestionBank:
+        bank = self.session.scalar(self.banks().where(QuestionBank.id == bank_id))
+        if bank is None:
+            raise NotFound(f"QuestionBank {bank_id}")
+        return bank
 
     def coaches(self) -> Select[tuple[User]]:
         """Owners and coaches of this practice (for assigning a client)."""

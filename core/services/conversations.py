@@ -1,0 +1,258 @@
+"""Scheduling a conversation, its prep sheet, the notes taken during it, and its calendar file."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..db import utcnow
+from ..errors import Forbidden, InvalidInput
+from ..models import (
+    CareerTheme,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    PrepQuestion,
+    Role,
+    Stage,
+)
+from ..scoping import Scope
+from . import contacts as contact_service
+from .activity import touch
+from .banks import readable_question, starter_bank
+
+QUESTIONS_MIN, QUESTIONS_MAX = 3, 5
+# Scheduling moves a contact forward to "scheduled" from these stages only.
+BEFORE_SCHEDULED = {Stage.IDENTIFIED, Stage.RESEARCHED, Stage.REQUESTED, Stage.REPLIED}
+
+
+def to_utc(local: datetime, zone_name: str) -> datetime:
+    """A wall-clock time in ``zone_name`` as an aware UTC datetime."""
+    return local.replace(tzinfo=ZoneInfo(zone_name)).astimezone(ZoneInfo("UTC"))
+
+
+def _theme(scope: Scope, contact: Contact, theme_id: int | None) -> CareerTheme | None:
+    if not theme_id:
+        return None
+    theme = scope.get(CareerTheme, theme_id)
+    if theme.client_id != contact.client_id:
+        raise InvalidInput({"theme_id": ["Choose one of this client's themes."]})
+    return theme
+
+
+def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversation:
+    """Schedule a conversation with a contact (data from ``ScheduleSchema``).
+
+    The time is read in the scheduling user's own time zone and stored in UTC.
+    The contact moves to "scheduled" unless they are already further along.
+    """
+    contact = scope.get(Contact, contact_id)
+    theme = _theme(scope, contact, data.get("theme_id")) or (contact.themes[0] if contact.themes else None)
+    conversation = Conversation(
+        practice_id=contact.practice_id,
+        client_id=contact.client_id,
+        contact=contact,
+        theme=theme,
+        starts_at=to_utc(data["starts_at"], scope.user.timezone),
+        minutes=data["minutes"],
+        medium=data["medium"],
+        location=data["location"],
+        uid=f"{uuid.uuid4()}@crossroads",
+        pitch=_default_pitch(contact, theme),
+    )
+    scope.session.add(conversation)
+    scope.session.commit()
+    if contact.stage in BEFORE_SCHEDULED:
+        contact_service.move_to_stage(scope, contact.id, Stage.SCHEDULED)
+    return conversation
+
+
+def _default_pitch(contact: Contact, theme: CareerTheme | None) -> str:
+    interest = f"I'm exploring {theme.title.lower()}" if theme else "I'm exploring a change of career"
+    return (
+        f"{interest}, and I'd love to hear how you see the work from the inside. "
+        "I'm not looking for a job: I'm trying to learn what it is really like before I decide."
+    )
+
+
+def reschedule(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conversation:
+    """Move a conversation; its calendar file keeps the same UID with a higher SEQUENCE."""
+    conversation = scope.get(Conversation, conversation_id)
+    conversation.starts_at = to_utc(data["starts_at"], scope.user.timezone)
+    conversation.minutes = data["minutes"]
+    conversation.medium = data["medium"]
+    conversation.location = data["location"]
+    if data.get("theme_id"):
+        conversation.theme = _theme(scope, conversation.contact, data["theme_id"])
+    conversation.sequence += 1
+    scope.session.commit()
+    return conversation
+
+
+def parse_likely(text: str) -> list[dict[str, str]]:
+    """Blocks of "Q: …" / "A: …" lines, or one question per paragraph."""
+    items: list[dict[str, str]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        if not lines:
+            continue
+        question = lines[0].removeprefix("Q:").strip()
+        answer = " ".join(line.removeprefix("A:").strip() for line in lines[1:])
+        items.append({"question": question, "answer": answer})
+    return items
+
+
+def format_likely(items: list[dict[str, str]]) -> str:
+    return "\n\n".join(f"Q: {i['question']}\nA: {i['answer']}" for i in items)
+
+
+def update_prep(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conversation:
+    """Save the prep sheet's goals, pitch and likely questions (data from ``PrepSchema``)."""
+    conversation = scope.get(Conversation, conversation_id)
+    conversation.goals = data["goals"]
+    conversation.pitch = data["pitch"]
+    conversation.likely_questions = parse_likely(data["likely_questions"])
+    _client_activity(scope, conversation)
+    scope.session.commit()
+    return conversation
+
+
+def _client_activity(scope: Scope, conversation: Conversation) -> None:
+    if scope.user.role == Role.CLIENT:
+        touch(conversation.client)
+
+
+def _bank_question(scope: Scope, key: str):
+    """A question the user may read, by its key: ``s12`` (starter bank) or a question id."""
+    if key.startswith("s"):
+        match = [q for q in starter_bank().questions if q.id == key]
+        if not match:
+            raise InvalidInput({"bank_question": ["That question is not in the starter bank."]})
+        return match[0]
+    if not key.isdigit():
+        raise InvalidInput({"bank_question": ["Choose a question from the list."]})
+    return readable_question(scope, int(key))
+
+
+def add_prep_question(scope: Scope, conversation_id: int, data: dict[str, Any]) -> PrepQuestion:
+    """Add a question to the prep sheet: a copy of a bank question's text, or a fresh one."""
+    conversation = scope.get(Conversation, conversation_id)
+    if data.get("bank_question"):
+        source = _bank_question(scope, data["bank_question"])
+        text, category = source.text, source.category
+    else:
+        text, category = data["text"], None
+    last = scope.session.scalar(
+        select(func.max(PrepQuestion.position)).where(PrepQuestion.conversation_id == conversation.id)
+    )
+    question = PrepQuestion(
+        practice_id=conversation.practice_id,
+        client_id=conversation.client_id,
+        conversation=conversation,
+        text=text,
+        category=category,
+        position=(last or 0) + 1,
+    )
+    scope.session.add(question)
+    _client_activity(scope, conversation)
+    scope.session.commit()
+    return question
+
+
+def remove_prep_question(scope: Scope, question_id: int) -> PrepQuestion:
+    question = scope.get(PrepQuestion, question_id)
+    scope.session.delete(question)
+    scope.session.commit()
+    return question
+
+
+def question_count_warning(conversation: Conversation) -> str | None:
+    """A gentle word when a prep sheet has fewer than three or more than five questions."""
+    count = len(conversation.questions)
+    if count < QUESTIONS_MIN:
+        return f"{count} question{'s' * (count != 1)} so far: three to five fit a 20-minute conversation."
+    if count > QUESTIONS_MAX:
+        return (
+            f"{count} questions: more than five rarely fit. Mark the ones you would drop if time runs short."
+        )
+    return None
+
+
+def save_note(scope: Scope, question_id: int, notes: str) -> PrepQuestion:
+    """Save the notes under one question during the conversation (called as the client types)."""
+    question = scope.get(PrepQuestion, question_id)
+    if scope.user.role != Role.CLIENT:
+        raise Forbidden("notes are the client's")
+    question.notes = notes
+    question.notes_saved_at = utcnow()
+    scope.session.commit()
+    return question
+
+
+def mark_held(scope: Scope, conversation_id: int) -> Conversation:
+    """The conversation happened: the contact moves to "talked" and a thank-you comes due."""
+    conversation = scope.get(Conversation, conversation_id)
+    if conversation.status == ConversationStatus.HELD:
+        return conversation
+    conversation.status = ConversationStatus.HELD
+    conversation.held_at = utcnow()
+    _client_activity(scope, conversation)
+    scope.session.commit()
+    if conversation.contact.stage not in (Stage.TALKED, Stage.THANKED):
+        contact_service.move_to_stage(scope, conversation.contact_id, Stage.TALKED)
+    return conversation
+
+
+def cancel(scope: Scope, conversation_id: int) -> Conversation:
+    conversation = scope.get(Conversation, conversation_id)
+    conversation.status = ConversationStatus.CANCELLED
+    conversation.sequence += 1
+    scope.session.commit()
+    return conversation
+
+
+def for_client(scope: Scope, client_id: int) -> list[Conversation]:
+    """A client's conversations, soonest first, with contact, theme and reflection loaded."""
+    return list(
+        scope.session.scalars(
+            scope.select(Conversation)
+            .where(Conversation.client_id == client_id)
+            .options(
+                selectinload(Conversation.contact),
+                selectinload(Conversation.theme),
+                selectinload(Conversation.reflection),
+            )
+            .order_by(Conversation.starts_at.desc())
+        )
+    )
+
+
+def ics(conversation: Conversation, organiser_name: str) -> bytes:
+    """An RFC 5545 calendar file for the conversation (METHOD:PUBLISH, a stable UID)."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Crossroads//Informational interviews//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", conversation.uid)
+    event.add("sequence", conversation.sequence)
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", conversation.starts_at)
+    event.add("dtend", conversation.starts_at + timedelta(minutes=conversation.minutes))
+    event.add("summary", f"Conversation with {conversation.contact.name}")
+    event.add("location", conversation.location)
+    event.add(
+        "description",
+        f"{conversation.minutes} minutes, {conversation.medium.value.replace('_', ' ')}. "
+        f"An informational conversation arranged by {organiser_name}.",
+    )
+    if conversation.status == ConversationStatus.CANCELLED:
+        event.add("status", "CANCELLED")
+    calendar.add_component(event)
+    return calendar.to_ical()

@@ -1,0 +1,125 @@
+"""Weekly and quarterly goals, and progress against them in the client's own calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from ..db import utcnow
+from ..models import (
+    Client,
+    Conversation,
+    ConversationStatus,
+    Goal,
+    GoalMetric,
+    GoalPeriod,
+    Stage,
+    StageChange,
+)
+from ..scoping import Scope
+
+METRIC_LABELS = {
+    GoalMetric.REQUESTS: "requests sent",
+    GoalMetric.CONVERSATIONS: "conversations held",
+    GoalMetric.THANK_YOUS: "thank-yous sent",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    period: GoalPeriod
+    metric: GoalMetric
+    target: int | None
+    done: int
+    start: date
+    end: date  # exclusive
+
+    @property
+    def label(self) -> str:
+        return METRIC_LABELS[self.metric]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.target else min(100, round(100 * self.done / self.target))
+
+
+def period_bounds(period: GoalPeriod, today: date) -> tuple[date, date]:
+    """This week (Monday to Sunday) or this quarter, as [start, end) dates."""
+    if period == GoalPeriod.WEEK:
+        start = today - timedelta(days=today.weekday())
+        return start, start + timedelta(days=7)
+    first_month = 3 * ((today.month - 1) // 3) + 1
+    start = date(today.year, first_month, 1)
+    end = date(today.year + (first_month == 10), 1 if first_month == 10 else first_month + 3, 1)
+    return start, end
+
+
+def _utc(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+def set_goal(scope: Scope, client_id: int, data: dict[str, Any]) -> Goal:
+    """Set a client's target for a period and metric (data from ``GoalSchema``); coaches may suggest."""
+    client = scope.get(Client, client_id)
+    goal = scope.session.scalar(
+        scope.select(Goal).where(
+            Goal.client_id == client.id, Goal.period == data["period"], Goal.metric == data["metric"]
+        )
+    )
+    if goal is None:
+        goal = Goal(
+            practice_id=client.practice_id, client_id=client.id, period=data["period"], metric=data["metric"]
+        )
+        scope.session.add(goal)
+    goal.target = data["target"]
+    goal.set_by_id = scope.user.id
+    scope.session.commit()
+    return goal
+
+
+def progress(scope: Scope, client_id: int, today: date | None = None) -> list[Progress]:
+    """Done against target, for each period and metric, this week and this quarter."""
+    client = scope.get(Client, client_id)
+    zone = ZoneInfo(client.timezone)
+    today = today or utcnow().astimezone(zone).date()
+    goals = {
+        (g.period, g.metric): g.target
+        for g in scope.session.scalars(scope.select(Goal).where(Goal.client_id == client.id))
+    }
+    rows = []
+    for period in GoalPeriod:
+        start, end = period_bounds(period, today)
+        since, until = _utc(start, zone), _utc(end, zone)
+        stage_counts = dict(
+            scope.session.execute(
+                select(StageChange.to_stage, func.count())
+                .where(
+                    StageChange.client_id == client.id,
+                    StageChange.at >= since,
+                    StageChange.at < until,
+                    StageChange.to_stage.in_([Stage.REQUESTED, Stage.THANKED]),
+                    StageChange.note == "",
+                )
+                .group_by(StageChange.to_stage)
+            ).all()
+        )
+        held = scope.session.scalar(
+            select(func.count()).where(
+                Conversation.client_id == client.id,
+                Conversation.status == ConversationStatus.HELD,
+                Conversation.held_at >= since,
+                Conversation.held_at < until,
+            )
+        )
+        done = {
+            GoalMetric.REQUESTS: stage_counts.get(Stage.REQUESTED, 0),
+            GoalMetric.CONVERSATIONS: held or 0,
+            GoalMetric.THANK_YOUS: stage_counts.get(Stage.THANKED, 0),
+        }
+        for metric in GoalMetric:
+            rows.append(Progress(period, metric, goals.get((period, metric)), done[metric], start, end))
+    return rows
