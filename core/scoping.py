@@ -77,10 +77,11 @@ class Scope:
 
     def banks(self) -> Select[tuple[QuestionBank]]:
         """Question banks this user may read: the practice's shared ones, a coach's own,
-        and for a client those chosen for them."""
+        and for a client those chosen for them (retired banks are hidden from clients)."""
         query = select(QuestionBank).where(QuestionBank.practice_id == self.practice_id)
         if self.user.is_staff:
-            return query.where(or_(QuestionBank.reach != Reach.OWNER, QuestionBank.owner_id == self.user.id))
+            # A coach's private and chosen-clients banks stay with that coach.
+            return query.where(or_(QuestionBank.reach == Reach.PRACTICE, QuestionBank.owner_id == self.user.id))
         chosen = select(bank_client.c.bank_id).where(bank_client.c.client_id == (self.own_client_id or 0))
         return query.where(
             QuestionBank.retired_at.is_(None),

@@ -15,7 +15,7 @@ from crossroads.core.migrate import ensure_current
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import LinkSigner
 
-from . import auth, client, coach, contacts, errors, filters, practice, themes
+from . import auth, banks, client, coach, contacts, conversations, errors, filters, practice, themes
 from .context import Crossroads, close_session, login_manager
 
 
@@ -70,6 +70,15 @@ def create_app(
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
-    for blueprint in (auth.bp, coach.bp, client.bp, themes.bp, contacts.bp, practice.bp):
+    for blueprint in (
+        auth.bp,
+        coach.bp,
+        client.bp,
+        themes.bp,
+        contacts.bp,
+        conversations.bp,
+        banks.bp,
+        practice.bp,
+    ):
         app.register_blueprint(blueprint)
     return app
