@@ -81,7 +81,9 @@ class Scope:
         query = select(QuestionBank).where(QuestionBank.practice_id == self.practice_id)
         if self.user.is_staff:
             # A coach's private and chosen-clients banks stay with that coach.
-            return query.where(or_(QuestionBank.reach == Reach.PRACTICE, QuestionBank.owner_id == self.user.id))
+            return query.where(
+                or_(QuestionBank.reach == Reach.PRACTICE, QuestionBank.owner_id == self.user.id)
+            )
         chosen = select(bank_client.c.bank_id).where(bank_client.c.client_id == (self.own_client_id or 0))
         return query.where(
             QuestionBank.retired_at.is_(None),

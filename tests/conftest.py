@@ -4,7 +4,9 @@ an app, and a small world of two practices with owners, coaches and clients."""
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,14 +17,22 @@ from sqlalchemy.orm import Session
 
 from crossroads.core import migrate
 from crossroads.core.config import Settings
-from crossroads.core.db import Base, make_engine, make_sessionmaker
+from crossroads.core.db import Base, make_engine, make_sessionmaker, utcnow
 from crossroads.core.models import (
     CareerTheme,
+    Category,
     Client,
     ClientStatus,
     Contact,
     ContactSource,
+    Conversation,
+    ConversationStatus,
     Practice,
+    PrepQuestion,
+    Question,
+    QuestionBank,
+    Reach,
+    Reflection,
     Role,
     Stage,
     StageChange,
@@ -234,10 +244,65 @@ def make_contact(
     return contact
 
 
+def make_bank(
+    db: Session, owner: User, name: str, reach: Reach = Reach.PRACTICE, clients: list[Client] | None = None
+) -> QuestionBank:
+    bank = QuestionBank(
+        practice_id=owner.practice_id, owner=owner, name=name, reach=reach, clients=clients or []
+    )
+    bank.questions.append(
+        Question(
+            practice_id=owner.practice_id,
+            text=f"What surprised you most, {name}?",
+            category=Category.BACKGROUND,
+        )
+    )
+    db.add(bank)
+    db.flush()
+    return bank
+
+
+def make_conversation(
+    db: Session, contact: Contact, starts_at: datetime | None = None, shared_reflection: bool | None = None
+) -> Conversation:
+    """A held conversation with one prep question, and a reflection unless ``shared_reflection`` is None."""
+    conversation = Conversation(
+        practice_id=contact.practice_id,
+        client_id=contact.client_id,
+        contact=contact,
+        starts_at=starts_at or datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
+        uid=f"{uuid.uuid4()}@test",
+        status=ConversationStatus.HELD,
+        held_at=starts_at or datetime(2026, 11, 20, 14, 20, tzinfo=UTC),
+    )
+    conversation.questions.append(
+        PrepQuestion(
+            practice_id=contact.practice_id, client_id=contact.client_id, text="What is hard about it?"
+        )
+    )
+    db.add(conversation)
+    if shared_reflection is not None:
+        db.add(
+            Reflection(
+                practice_id=contact.practice_id,
+                client_id=contact.client_id,
+                conversation=conversation,
+                energy=1,
+                fit=4,
+                insights=f"Insight from {contact.name}",
+                shared_at=utcnow() if shared_reflection else None,
+            )
+        )
+    db.flush()
+    return conversation
+
+
 @dataclass
 class World:
     """Practice A: an owner, a coach, the coach's client and second client, and the owner's own
-    client. Practice B: its owner and a client. Every client has one theme and one contact."""
+    client. Practice B: its owner and a client. Every client has one theme; one contact with a
+    held conversation, a prep question and a shared reflection; and a question bank of their
+    coach's chosen for them alone."""
 
     practice: Practice
     owner: User
@@ -271,6 +336,8 @@ def world(db: Session) -> World:
         ),
     )
     for client in (world.client, world.other_client, world.owners_client, world.stranger_client):
-        make_contact(db, client, f"Contact of {client.name}", "Acme", "Editor")
+        contact = make_contact(db, client, f"Contact of {client.name}", "Acme", "Editor")
+        make_conversation(db, contact, shared_reflection=True)
+        make_bank(db, client.coach, f"Questions for {client.name}", Reach.CLIENTS, clients=[client])
     db.commit()
     return world

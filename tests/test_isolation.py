@@ -12,7 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
-from crossroads.core.models import Client, Contact, StageChange
+from crossroads.core.models import (
+    Client,
+    Contact,
+    Conversation,
+    PrepQuestion,
+    Question,
+    Reflection,
+    StageChange,
+    bank_client,
+)
 
 
 # How to fill a path parameter from a target client. Non-id parameters get a fixed value.
@@ -28,8 +37,33 @@ def _latest_change(client: Client) -> int:
     )
 
 
+def _first(client: Client, model, column):
+    session = Session.object_session(client)
+    return session.scalar(select(model.id).where(column == client.id).order_by(model.id))
+
+
+def _bank(client: Client) -> int:
+    """The bank the client's coach chose for this client alone."""
+    session = Session.object_session(client)
+    return session.scalar(
+        select(bank_client.c.bank_id)
+        .where(bank_client.c.client_id == client.id)
+        .order_by(bank_client.c.bank_id)
+    )
+
+
+def _bank_question(client: Client) -> int:
+    session = Session.object_session(client)
+    return session.scalar(select(Question.id).where(Question.bank_id == _bank(client)))
+
+
 ID_PARAMS = {
     "client_id": lambda client: client.id,
+    "conversation_id": lambda client: _first(client, Conversation, Conversation.client_id),
+    "prep_question_id": lambda client: _first(client, PrepQuestion, PrepQuestion.client_id),
+    "reflection_id": lambda client: _first(client, Reflection, Reflection.client_id),
+    "bank_id": _bank,
+    "question_id": _bank_question,
     "theme_id": lambda client: client.themes[0].id,
     "user_id": lambda client: client.user_id,
     "contact_id": lambda client: _contact(client).id,
@@ -42,6 +76,7 @@ OTHER_PARAMS = {
     "stage": "requested",
     "action": "link",
     "answer": "dismiss",
+    "direction": "up",
 }
 
 
@@ -53,7 +88,10 @@ def id_routes(app):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule, method))
-    return sorted(found, key=lambda pair: pair[0].endpoint.endswith("remove"))
+    # Removing a contact removes its conversations too, so it goes last of all.
+    return sorted(
+        found, key=lambda pair: ("remove" in pair[0].endpoint, pair[0].endpoint == "contacts.remove")
+    )
 
 
 def url_for_target(rule, target: Client) -> str:

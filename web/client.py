@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import login_required
 
-from crossroads.core.models import Client, Role, ThemeStatus
-from crossroads.core.services import contacts
+from crossroads.core.models import Client, GoalMetric, GoalPeriod, Role, ThemeStatus
+from crossroads.core.services import contacts, conversations, goals
 
 from .context import require_role, scope
 from .forms import Form
@@ -33,6 +33,11 @@ def render_home(client: Client, status: int = 200, **forms):
         panels=client_panels(client),
         theme_statuses=list(ThemeStatus),
         due=contacts.due_for_client(scope(), client.id),
+        upcoming=conversations.upcoming(scope(), client.id),
+        progress=goals.progress(scope(), client.id),
+        periods=list(GoalPeriod),
+        metrics=list(GoalMetric),
+        METRIC_LABELS=goals.METRIC_LABELS,
         theme_form=forms.get("theme_form") or Form(),
         edit_forms=forms.get("edit_forms") or {},
     ), status

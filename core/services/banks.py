@@ -76,7 +76,7 @@ def starter_bank() -> StarterBank:
 
 
 def visible_banks(scope: Scope, include_retired: bool = False) -> list[QuestionBank]:
-    """The banks this user may read, newest first, with their questions."""
+    """The banks this user may read, by name, with their questions."""
     query = scope.banks().options(selectinload(QuestionBank.questions), selectinload(QuestionBank.owner))
     if not include_retired:
         query = query.where(QuestionBank.retired_at.is_(None))
@@ -111,8 +111,9 @@ def create_bank(scope: Scope, data: dict[str, Any]) -> QuestionBank:
         name=data["name"],
         description=data.get("description", ""),
         reach=data.get("reach", Reach.PRACTICE),
-        clients=_clients(scope, data.get("client_ids", [])),
     )
+    # As in update_bank: chosen clients only mean something for a chosen-clients bank.
+    bank.clients = _clients(scope, data.get("client_ids", [])) if bank.reach == Reach.CLIENTS else []
     scope.session.add(bank)
     scope.session.commit()
     return bank
@@ -194,12 +195,16 @@ def update_question(scope: Scope, question_id: int, data: dict[str, Any]) -> Que
 
 
 def move_question(scope: Scope, question_id: int, step: int) -> Question:
-    """Move a question one place up (``-1``) or down (``+1``) in its bank."""
+    """Move a question one place up (``-1``) or down (``+1``) among its bank's live questions.
+
+    Retired questions are out of sight, so the move steps over them (they keep their places)."""
     question = readable_question(scope, question_id)
     bank = _editable(scope, question.bank_id)
     ordered = list(bank.questions)
     index = ordered.index(question)
     target = index + step
+    while 0 <= target < len(ordered) and ordered[target].retired_at is not None:
+        target += step
     if 0 <= target < len(ordered):
         ordered[index], ordered[target] = ordered[target], ordered[index]
         for position, q in enumerate(ordered, 1):
@@ -236,7 +241,12 @@ def _describe(messages: Any, path: str = "") -> list[str]:
         return [f"{path}: {m}" if path else str(m) for m in messages if not isinstance(m, dict | list)]
     lines = []
     for key, value in messages.items():
-        where = f"{path}[{int(key) + 1}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+        if key == "_schema":  # the item itself is wrong (not an object), not one of its fields
+            where = path
+        elif isinstance(key, int):
+            where = f"{path}[{int(key) + 1}]"  # counted from 1, as a person counts them in the file
+        else:
+            where = f"{path}.{key}" if path else key
         lines += _describe(value, where)
     return lines
 
@@ -255,6 +265,8 @@ def import_bank(scope: Scope, raw: bytes) -> QuestionBank:
         raise InvalidInput(
             {"file": [f"Not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."]}
         ) from None
+    except RecursionError:  # arrays nested thousands deep: no exported bank looks like that
+        raise InvalidInput({"file": ["The file is nested too deeply to be an exported bank."]}) from None
     if not isinstance(document, dict):
         raise InvalidInput({"file": ["The file must hold one JSON object, as an exported bank does."]})
     try:

@@ -233,6 +233,23 @@ def for_client(scope: Scope, client_id: int) -> list[Conversation]:
     )
 
 
+def upcoming(scope: Scope, client_id: int, limit: int = 5) -> list[Conversation]:
+    """The next scheduled conversations, from an hour ago on (one may be under way)."""
+    return list(
+        scope.session.scalars(
+            scope.select(Conversation)
+            .where(
+                Conversation.client_id == client_id,
+                Conversation.status == ConversationStatus.SCHEDULED,
+                Conversation.starts_at >= utcnow() - timedelta(hours=1),
+            )
+            .options(selectinload(Conversation.contact))
+            .order_by(Conversation.starts_at)
+            .limit(limit)
+        )
+    )
+
+
 def ics(conversation: Conversation, organiser_name: str) -> bytes:
     """An RFC 5545 calendar file for the conversation (METHOD:PUBLISH, a stable UID)."""
     calendar = Calendar()

@@ -1,0 +1,329 @@
+"""Conversations: scheduling across time zones, calendar files, prep sheets, notes, reflections,
+goals and the side-by-side synthesis."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from crossroads.core.errors import Forbidden
+from crossroads.core.models import (
+    Contact,
+    ContactSource,
+    Conversation,
+    GoalMetric,
+    GoalPeriod,
+    Reflection,
+    Stage,
+    StageChange,
+    ThemeStatus,
+)
+from crossroads.core.schemas import GoalSchema, load
+from crossroads.core.scoping import Scope
+from crossroads.core.services import banks, conversations, goals, reflections, synthesis
+
+from .conftest import make_bank, make_contact, make_conversation
+
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def tokyo_client(world, db):
+    """Clara lives in Tokyo; her coach Colin in New York."""
+    world.client.user.timezone = "Asia/Tokyo"
+    world.coach.timezone = "America/New_York"
+    db.commit()
+    return world.client
+
+
+def schedule(browser, contact, **data):
+    form = {
+        "starts_at": "2026-12-01T09:00",
+        "minutes": "20",
+        "medium": "video",
+        "location": "https://meet.example",
+    }
+    return browser.post(f"/contacts/{contact.id}/conversations", data={**form, **data})
+
+
+def test_a_client_in_tokyo_schedules_and_a_coach_in_new_york_sees_their_own_time(
+    tokyo_client, world, db, as_user
+):
+    contact = make_contact(db, tokyo_client, "Ada", stage=Stage.REPLIED)
+    db.commit()
+    response = schedule(as_user(tokyo_client.user), contact)
+    assert response.status_code == 302
+    conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
+    assert conversation.starts_at == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
+    db.refresh(contact)
+    assert contact.stage == Stage.SCHEDULED
+    coach_page = text(as_user(world.coach).get(f"/conversations/{conversation.id}"))
+    assert "Monday 30 November 2026, 19:00 EST" in coach_page  # the evening before, in New York
+    client_page = text(as_user(tokyo_client.user).get(f"/conversations/{conversation.id}"))
+    assert "Tuesday 01 December 2026, 09:00 JST" in client_page
+
+
+def test_a_bad_schedule_keeps_what_was_typed(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada")
+    db.commit()
+    response = schedule(
+        as_user(world.client.user), contact, starts_at="tomorrow", minutes="300", location="Café Nero"
+    )
+    assert response.status_code == 422
+    page = text(response)
+    assert "Give a date and time" in page and "Between 5 and 120 minutes." in page
+    assert 'value="Café Nero"' in page
+
+
+def test_the_calendar_file_keeps_its_uid_and_raises_its_sequence_on_reschedule(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada")
+    db.commit()
+    browser = as_user(world.client.user)
+    schedule(browser, contact)
+    conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
+    first = Calendar.from_ical(browser.get(f"/conversations/{conversation.id}/calendar.ics").data)
+    browser.post(
+        f"/conversations/{conversation.id}/reschedule",
+        data={"starts_at": "2026-12-02T10:30", "minutes": "30", "medium": "phone", "location": "+44 20 0000"},
+    )
+    response = browser.get(f"/conversations/{conversation.id}/calendar.ics")
+    assert response.mimetype == "text/calendar" and "attachment" in response.headers["Content-Disposition"]
+    second = Calendar.from_ical(response.data)
+    assert first["METHOD"] == second["METHOD"] == "PUBLISH"
+    one, two = first.walk("VEVENT")[0], second.walk("VEVENT")[0]
+    assert str(one["UID"]) == str(two["UID"])
+    assert (int(one["SEQUENCE"]), int(two["SEQUENCE"])) == (0, 1)
+    assert two.decoded("DTSTART") == datetime(2026, 12, 2, 10, 30, tzinfo=UTC)  # the client is in London
+    assert two.decoded("DTEND") - two.decoded("DTSTART") == timedelta(minutes=30)
+
+
+def test_prep_sheet_questions_are_copies_that_survive_a_bank_edit(world, db):
+    bank = make_bank(db, world.coach, "Colin's questions")
+    db.commit()
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    scope = Scope(db, world.client.user)
+    from_bank = conversations.add_prep_question(
+        scope, conversation.id, {"bank_question": str(bank.questions[0].id)}
+    )
+    starter = banks.starter_bank().questions[0]
+    from_starter = conversations.add_prep_question(scope, conversation.id, {"bank_question": starter.id})
+    original = from_bank.text
+    banks.update_question(Scope(db, world.coach), bank.questions[0].id, {"text": "Rewritten entirely"})
+    db.refresh(from_bank)
+    assert from_bank.text == original and from_starter.text == starter.text
+    assert from_starter.category == starter.category
+
+
+def test_a_client_cannot_add_a_question_from_a_bank_not_shared_with_them(world, db):
+    private = make_bank(db, world.owner, "Owner only", reach="owner")
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    from crossroads.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        conversations.add_prep_question(
+            Scope(db, world.client.user), conversation.id, {"bank_question": str(private.questions[0].id)}
+        )
+
+
+def test_the_prep_sheet_warns_gently_outside_three_to_five_questions(world, db, as_user):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    browser = as_user(world.client.user)
+    assert "1 question so far: three to five" in text(browser.get(f"/conversations/{conversation.id}"))
+    for i in range(5):
+        browser.post(f"/conversations/{conversation.id}/questions", data={"text": f"Fresh question {i}?"})
+    page = text(browser.get(f"/conversations/{conversation.id}"))
+    assert "6 questions: more than five rarely fit." in page and "Fresh question 4?" in page
+
+
+def test_an_empty_question_is_refused_by_name(world, db, as_user):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    response = as_user(world.client.user).post(
+        f"/conversations/{conversation.id}/questions", data={"text": ""}
+    )
+    assert response.status_code == 422 and "Pick a question from a bank or write one." in text(response)
+
+
+def test_prep_sheet_saves_goals_pitch_and_likely_questions(world, db, as_user):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    as_user(world.client.user).post(
+        f"/conversations/{conversation.id}",
+        data={
+            "goals": "Learn the daily rhythm",
+            "pitch": "Not a job request.",
+            "likely_questions": "Q: Why editing?\nA: I love shaping stories.\n\nQ: Why now?\nA: Time for a change.",
+        },
+    )
+    db.refresh(conversation)
+    assert conversation.goals == "Learn the daily rhythm"
+    assert conversation.likely_questions == [
+        {"question": "Why editing?", "answer": "I love shaping stories."},
+        {"question": "Why now?", "answer": "Time for a change."},
+    ]
+
+
+def test_notes_are_saved_as_the_client_types_and_failures_answer_in_the_error_format(world, db, as_user):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    question = conversation.questions[0]
+    browser = as_user(world.client.user)
+    page = text(browser.get(f"/conversations/{conversation.id}/live"))
+    assert 'id="time-left"' in page and f'data-save-url="/prep-questions/{question.id}/notes"' in page
+    saved = browser.post(f"/prep-questions/{question.id}/notes", json={"notes": "Deadlines drive everything"})
+    assert saved.status_code == 200 and "saved_at" in saved.get_json()
+    db.refresh(question)
+    assert question.notes == "Deadlines drive everything"
+    too_long = browser.post(f"/prep-questions/{question.id}/notes", json={"notes": "x" * 20001})
+    assert too_long.status_code == 422 and "notes" in too_long.get_json()["errors"]
+    coach = as_user(world.coach).post(f"/prep-questions/{question.id}/notes", json={"notes": "coach edit"})
+    assert coach.status_code == 403
+    db.refresh(question)
+    assert question.notes == "Deadlines drive everything"
+
+
+def test_marking_held_moves_the_contact_and_asks_for_a_reflection(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada", stage=Stage.SCHEDULED)
+    conversation = make_conversation(db, contact)
+    conversation.status = "scheduled"
+    db.commit()
+    response = as_user(world.client.user).post(f"/conversations/{conversation.id}/held")
+    assert response.location.endswith(f"/conversations/{conversation.id}/reflection")
+    db.refresh(contact)
+    assert contact.stage == Stage.TALKED
+    assert "Send a thank-you note" in text(as_user(world.client.user).get("/me/"))
+
+
+def reflect(browser, conversation, **data):
+    form = {"energy": "2", "fit": "4", "insights": "Editing is mostly negotiation", "surprises": "The pace"}
+    return browser.post(f"/conversations/{conversation.id}/reflection", data={**form, **data})
+
+
+def test_a_reflection_is_private_until_shared_then_the_coach_sees_and_comments(world, db, as_user):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    client, coach = as_user(world.client.user), as_user(world.coach)
+    reflect(client, conversation)
+    assert "Editing is mostly negotiation" not in text(
+        coach.get(f"/conversations/{conversation.id}/reflection")
+    )
+    assert (
+        db.scalars(
+            Scope(db, world.coach).select(Reflection).filter_by(conversation_id=conversation.id)
+        ).first()
+        is None
+    )
+    reflect(client, conversation, share="1")
+    page = text(coach.get(f"/conversations/{conversation.id}/reflection"))
+    assert "Editing is mostly negotiation" in page and "Very energising" in page
+    reflection = (
+        conversation.reflection or db.query(Reflection).filter_by(conversation_id=conversation.id).one()
+    )
+    coach.post(f"/reflections/{reflection.id}/comments", data={"text": "Worth a second conversation."})
+    assert "Worth a second conversation." in text(client.get(f"/conversations/{conversation.id}/reflection"))
+    with pytest.raises(Forbidden):
+        reflections.comment(
+            Scope(db, world.client.user), reflection.id, "Clients write the reflection itself"
+        )
+
+
+def test_a_bad_reflection_keeps_the_text_and_names_the_fields(world, db, as_user):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    response = reflect(
+        as_user(world.client.user), conversation, energy="9", fit="", less_shiny="Long evenings"
+    )
+    assert response.status_code == 422
+    page = text(response)
+    assert 'id="energy-error"' in page and 'id="fit-error"' in page and "Long evenings" in page
+
+
+def test_people_named_in_a_reflection_become_referrals_of_that_contact(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada", "Vogue")
+    conversation = make_conversation(db, contact)
+    db.commit()
+    reflect(as_user(world.client.user), conversation, referrals="Bea Bright, Condé Nast\nCy Clear")
+    referred = db.query(Contact).filter_by(referred_by_id=contact.id).order_by(Contact.name).all()
+    assert [(c.name, c.organisation, c.source) for c in referred] == [
+        ("Bea Bright", "Condé Nast", ContactSource.REFERRAL),
+        ("Cy Clear", "", ContactSource.REFERRAL),
+    ]
+
+
+def test_only_the_client_writes_their_reflection(world, db):
+    conversation = make_conversation(db, make_contact(db, world.client, "Ada"))
+    db.commit()
+    with pytest.raises(Forbidden):
+        reflections.save(Scope(db, world.coach), conversation.id, {"energy": 0, "fit": 3, "share": False})
+
+
+def test_synthesis_shows_themes_side_by_side_and_the_coach_sees_only_shared_reflections(world, db, as_user):
+    theme = world.client.themes[0]
+    for energy, fit, shared in ((2, 5, True), (-2, 1, False)):
+        conversation = make_conversation(db, make_contact(db, world.client, f"E{energy}"))
+        conversation.theme = theme
+        db.flush()
+        conversation_reflection = Reflection(
+            practice_id=world.practice.id, client_id=world.client.id, conversation=conversation,
+            energy=energy, fit=fit, insights=f"insight {energy}",
+            shared_at=datetime.now(UTC) if shared else None,
+        )  # fmt: skip
+        db.add(conversation_reflection)
+    db.commit()
+    mine = {s.theme.id: s for s in synthesis.synthesis(Scope(db, world.client.user), world.client.id)}[
+        theme.id
+    ]
+    coachs = {s.theme.id: s for s in synthesis.synthesis(Scope(db, world.coach), world.client.id)}[theme.id]
+    assert (mine.held, mine.average_energy, mine.average_fit) == (2, 0.0, 3.0)
+    assert (coachs.held, coachs.average_energy, coachs.average_fit) == (2, 2.0, 5.0)
+    assert [i for _, i in coachs.insights] == ["insight 2"]
+    page = text(as_user(world.coach).get(f"/clients/{world.client.id}/synthesis"))
+    assert "insight 2" in page and "insight -2" not in page
+
+
+def test_a_decision_changes_the_theme_and_is_logged_with_its_note(world, db, as_user):
+    theme = world.client.themes[0]
+    as_user(world.client.user).post(
+        f"/themes/{theme.id}/decision", data={"decision": "chosen", "note": "It fits"}
+    )
+    db.refresh(theme)
+    assert theme.status == ThemeStatus.CHOSEN
+    page = text(as_user(world.coach).get(f"/clients/{world.client.id}/synthesis"))
+    assert "It fits" in page and "by Clara Client" in page
+
+
+def test_goal_progress_counts_this_week_in_the_clients_own_calendar(world, db):
+    world.client.user.timezone = "Asia/Tokyo"
+    contact = make_contact(db, world.client, "Ada")
+    db.commit()
+    scope = Scope(db, world.client.user)
+    goals.set_goal(
+        scope, world.client.id, load(GoalSchema(), {"period": "week", "metric": "requests", "target": "4"})
+    )
+    # Sunday 29 Nov 2026, 15:30 UTC is already Monday 30 Nov in Tokyo: the new week.
+    for at in (datetime(2026, 11, 29, 15, 30, tzinfo=UTC), datetime(2026, 11, 29, 14, 0, tzinfo=UTC)):
+        db.add(StageChange(practice_id=world.practice.id, client_id=world.client.id, contact_id=contact.id,
+                           from_stage=Stage.IDENTIFIED, to_stage=Stage.REQUESTED, at=at))  # fmt: skip
+    db.commit()
+    rows = goals.progress(scope, world.client.id, today=date(2026, 12, 2))
+    week = next(r for r in rows if (r.period, r.metric) == (GoalPeriod.WEEK, GoalMetric.REQUESTS))
+    assert (week.target, week.done, week.start) == (4, 1, date(2026, 11, 30))
+    quarter = next(r for r in rows if (r.period, r.metric) == (GoalPeriod.QUARTER, GoalMetric.REQUESTS))
+    assert (quarter.done, quarter.start, quarter.end) == (2, date(2026, 10, 1), date(2027, 1, 1))
+
+
+def test_a_coach_suggests_a_goal_the_client_sees_on_their_home(world, db, as_user):
+    as_user(world.coach).post(
+        f"/clients/{world.client.id}/goals",
+        data={"period": "quarter", "metric": "conversations", "target": "6"},
+    )
+    page = text(as_user(world.client.user).get("/me/"))
+    assert "of 6" in page and "Conversations held" in page
