@@ -160,7 +160,9 @@ def test_prep_sheet_saves_goals_pitch_and_likely_questions(world, db, as_user):
         data={
             "goals": "Learn the daily rhythm",
             "pitch": "Not a job request.",
-            "likely_questions": "Q: Why editing?\nA: I love shaping stories.\n\nQ: Why now?\nA: Time for a change.",
+            "likely_questions": (
+                "Q: Why editing?\nA: I love shaping stories.\n\nQ: Why now?\nA: Time for a change."
+            ),
         },
     )
     db.refresh(conversation)
