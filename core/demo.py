@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,19 +13,31 @@ from sqlalchemy.orm import Session
 from .db import utcnow
 from .models import (
     CareerTheme,
+    Category,
     Client,
     ClientStatus,
     Contact,
+    Conversation,
+    ConversationStatus,
+    GoalMetric,
+    GoalPeriod,
+    Medium,
     Practice,
+    Reach,
+    Reflection,
     Role,
     Stage,
     StageChange,
+    ThemeDecision,
     ThemeStatus,
     User,
 )
 from .scoping import Scope
 from .security import hash_password
+from .services.banks import add_question, copy_bank, create_bank, starter_bank
 from .services.contacts import add_referral, create_contact
+from .services.conversations import add_prep_question, schedule, to_utc
+from .services.goals import set_goal
 from .services.imports import import_linkedin
 
 DEMO_PASSWORD = "crossroads-demo"
@@ -252,6 +265,164 @@ def _demo_pipeline(session: Session, client: Client, now: datetime) -> None:
         )
 
 
+REFLECTIONS = [
+    # energy, fit, insights, less shiny parts, shared with the coach
+    (
+        2,
+        4,
+        "Most of the job is shaping other people's drafts, which I'd love.",
+        "Evenings before print deadlines.",
+        True,
+    ),
+    (
+        -1,
+        2,
+        "Agency life runs on pitching, and I found that draining just to hear about.",
+        "Constant new business.",
+        False,
+    ),
+    (
+        1,
+        4,
+        "Good documentation work starts with interviewing engineers.",
+        "Docs are often cut first in a crunch.",
+        True,
+    ),
+]
+
+
+def _demo_banks(session: Session, owner: User, coach: User) -> None:
+    """A practice-wide bank, a coach's private one, and one chosen for a single client."""
+    owner_scope, coach_scope = Scope(session, owner), Scope(session, coach)
+    essentials = copy_bank(owner_scope, "starter")
+    essentials.name, essentials.reach = "Northbridge essentials", Reach.PRACTICE
+    essentials.description = "Our house selection, adapted from the Crossroads starter bank."
+    private = create_bank(
+        coach_scope,
+        {
+            "name": "Tom's follow-up questions",
+            "description": "For second talks.",
+            "reach": Reach.OWNER,
+            "client_ids": [],
+        },
+    )
+    add_question(
+        coach_scope,
+        private.id,
+        {
+            "text": "Since we last spoke, what has changed in your team?",
+            "category": Category.INDUSTRY,
+            "tags": ["follow-up"],
+        },
+    )
+    aisha = session.scalar(select(User).where(User.email == "aisha@northbridge.example")).client
+    data_bank = create_bank(
+        coach_scope,
+        {
+            "name": "Questions for data journalists",
+            "description": "",
+            "reach": Reach.CLIENTS,
+            "client_ids": [aisha.id],
+        },
+    )
+    add_question(
+        coach_scope,
+        data_bank.id,
+        {
+            "text": "Which data set changed how you see your beat?",
+            "category": Category.DAY_TO_DAY,
+            "tags": [],
+        },
+    )
+    session.commit()
+
+
+def _demo_conversations(session: Session, client: Client, now: datetime) -> None:
+    """Held conversations with notes and reflections, one coming up, goals and a decision log."""
+    if not client.active_themes:
+        return
+    scope = Scope(session, client.user)
+    zone = ZoneInfo(client.timezone)
+    starter = starter_bank().questions
+    talked = session.scalars(
+        select(Contact)
+        .where(Contact.client_id == client.id, Contact.stage.in_([Stage.TALKED, Stage.THANKED]))
+        .order_by(Contact.id)
+    ).all()
+    for index, contact in enumerate(talked):
+        held_at = contact.stage_changed_at - timedelta(hours=2)
+        start = held_at.astimezone(zone).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+        conversation = schedule(
+            scope,
+            contact.id,
+            {
+                "starts_at": start,
+                "minutes": 20,
+                "medium": Medium.VIDEO,
+                "location": "https://meet.example/demo",
+                "theme_id": client.active_themes[0].id,
+            },
+        )
+        for question in starter[index * 7 : index * 7 + 3]:
+            added = add_prep_question(scope, conversation.id, {"bank_question": question.id})
+            added.notes = "Noted: talk to people on both sides of the deadline."
+        conversation.goals = "Understand what a normal week looks like."
+        conversation.status, conversation.held_at = ConversationStatus.HELD, held_at
+        energy, fit, insights, less_shiny, shared = REFLECTIONS[index % len(REFLECTIONS)]
+        session.add(
+            Reflection(
+                practice_id=client.practice_id,
+                client_id=client.id,
+                conversation=conversation,
+                energy=energy,
+                fit=fit,
+                insights=insights,
+                less_shiny=less_shiny,
+                open_questions="How do people move up?",
+                shared_at=held_at + timedelta(hours=1) if shared else None,
+            )
+        )
+    scheduled = session.scalars(
+        select(Contact).where(Contact.client_id == client.id, Contact.stage == Stage.SCHEDULED)
+    ).first()
+    if scheduled is not None:
+        soon = (now + timedelta(days=2)).astimezone(zone).replace(tzinfo=None, hour=12, minute=30, second=0)
+        upcoming = Conversation(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            contact=scheduled,
+            theme=client.active_themes[0],
+            starts_at=to_utc(soon, client.timezone),
+            minutes=20,
+            medium=Medium.PHONE,
+            uid=f"demo-{client.id}-{scheduled.id}@crossroads",
+            goals="Hear how they moved into the field.",
+        )
+        session.add(upcoming)
+        session.flush()
+        for question in starter[40:43]:
+            add_prep_question(scope, upcoming.id, {"bank_question": question.id})
+    for period, metric, target in (
+        (GoalPeriod.WEEK, GoalMetric.REQUESTS, 3),
+        (GoalPeriod.QUARTER, GoalMetric.CONVERSATIONS, 6),
+    ):
+        set_goal(scope, client.id, {"period": period, "metric": metric, "target": target})
+    for theme in client.themes:
+        if theme.status in (ThemeStatus.CHOSEN, ThemeStatus.DROPPED, ThemeStatus.PARKED):
+            session.add(
+                ThemeDecision(
+                    practice_id=client.practice_id,
+                    client_id=client.id,
+                    theme=theme,
+                    decision=theme.status,
+                    note=theme.description or "",
+                    at=now - timedelta(days=5),
+                    by_user_id=client.user_id,
+                )
+            )
+    session.commit()
+
+
 def load_demo(session: Session) -> Practice:
     """Create the demo practice, or return it when it is already there."""
     existing = session.scalar(select(User).where(User.email == OWNER_EMAIL))
@@ -312,6 +483,10 @@ def load_demo(session: Session) -> Practice:
     for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
         if client.user.has_password:
             _demo_pipeline(session, client, now)
+    for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
+        if client.user.has_password:
+            _demo_conversations(session, client, now)
+    _demo_banks(session, owner, coach)
     priya = session.scalar(select(User).where(User.email == CLIENT_EMAIL)).client
     create_contact(
         Scope(session, owner),

@@ -32,3 +32,29 @@ def test_printed_demo_logins_work_and_see_their_own_data(db):
         assert user.name == login.name
     owner = db.query(User).filter_by(email=OWNER_EMAIL).one()
     assert len(db.scalars(Scope(db, owner).select(Client)).all()) == 8
+
+
+def test_demo_clients_have_contacts_in_every_stage_conversations_reflections_goals_and_banks(db):
+    from crossroads.core.models import (
+        Contact,
+        Conversation,
+        ConversationStatus,
+        Goal,
+        QuestionBank,
+        Reach,
+        Reflection,
+        Stage,
+        ThemeDecision,
+    )
+
+    load_demo(db)
+    assert {stage for (stage,) in db.query(Contact.stage).distinct()} == set(Stage)
+    assert db.query(Contact).filter(Contact.referred_by_id.isnot(None)).count() >= 1
+    assert {status for (status,) in db.query(Conversation.status).distinct()} >= {
+        ConversationStatus.HELD,
+        ConversationStatus.SCHEDULED,
+    }
+    shared = db.query(Reflection).filter(Reflection.shared_at.isnot(None)).count()
+    assert 0 < shared < db.query(Reflection).count()  # some shared, some private
+    assert {reach for (reach,) in db.query(QuestionBank.reach).distinct()} == set(Reach)
+    assert db.query(Goal).count() >= 2 and db.query(ThemeDecision).count() >= 1
