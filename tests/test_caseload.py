@@ -151,3 +151,13 @@ def test_times_are_shown_in_the_viewers_time_zone(world, db, as_user):
     db.commit()
     page = as_user(world.coach).get(f"/coach/clients/{world.client.id}").get_data(as_text=True)
     assert "client since 02 Jul 2026" in page  # already the next day in Tokyo
+
+
+def test_the_caseload_page_pages_and_keeps_the_search_in_its_links(world, db, as_user):
+    for i in range(30):
+        make_client(db, world.coach, f"pager{i:02}@a.example", f"Pager {i:02}")
+    db.commit()
+    page = as_user(world.coach).get("/coach/?q=pager&sort=name").get_data(as_text=True)
+    assert "Page 1 of 2" in page and "1–25 of 30 clients" in page
+    assert 'href="/coach/?q=pager&amp;sort=name&amp;page=2"' in page
+    assert 'aria-sort="ascending"' in page
