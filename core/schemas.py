@@ -291,16 +291,8 @@ class NewContactSchema(ContactSchema):
     )
 
 
-CONTACT_SORTS = (
-    "name",
-    "-name",
-    "organisation",
-    "-organisation",
-    "stage",
-    "-updated",
-    "updated",
-    "-connected",
-)
+CONTACT_SORT_KEYS = ("name", "organisation", "stage", "updated", "connected")
+CONTACT_SORTS = tuple(f"{sign}{key}" for key in CONTACT_SORT_KEYS for sign in ("", "-"))
 
 
 class ContactQuerySchema(InputSchema):

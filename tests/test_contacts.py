@@ -287,3 +287,21 @@ def test_pages_run_the_same_number_of_queries_for_few_or_many_contacts(world, db
     with count_queries(engine) as many:
         assert browser.get(target).status_code == 200
     assert len(many) == len(few), "\n".join(many)
+
+
+def test_every_sort_can_be_reversed_from_the_column_heading(world, db, as_user):
+    browser = as_user(world.client.user)
+    for key in ("name", "organisation", "stage", "updated", "connected"):
+        for sort in (key, f"-{key}"):
+            page = page_text(browser.get(f"/clients/{world.client.id}/contacts?sort={sort}&q=contact"))
+            assert "were not understood" not in page, sort
+            assert 'value="contact"' in page
+
+
+def test_among_equal_matches_warm_leads_from_a_referral_come_first(world, db):
+    theme = world.client.themes[0]
+    make_contact(db, world.client, "Aaron Editor", "Vogue", "Editor", source=ContactSource.ASSOCIATION)
+    make_contact(db, world.client, "Zed Editor", "Vogue", "Editor", source=ContactSource.REFERRAL)
+    db.commit()
+    names = [lead.contact.name for lead in leads.warm_leads(Scope(db, world.client.user), theme.id)]
+    assert names.index("Zed Editor") < names.index("Aaron Editor")

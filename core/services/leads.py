@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
-from ..models import CareerTheme, Contact, Stage, Suggestion, contact_theme
+from ..models import CareerTheme, Contact, ContactSource, Stage, Suggestion, contact_theme
 from ..scoping import Scope
 from ..text import like_pattern, words
 
@@ -17,6 +17,15 @@ STOPWORDS = frozenset(
     | {"my", "our", "new"}
 )
 CANDIDATES = 500
+# Nearest first: someone who referred the client in, then their own network, then the rest.
+WARMTH = [
+    ContactSource.REFERRAL,
+    ContactSource.LINKEDIN,
+    ContactSource.MANUAL,
+    ContactSource.COACH,
+    ContactSource.ALUMNI,
+    ContactSource.ASSOCIATION,
+]
 
 
 def stems(text: str) -> list[str]:
@@ -61,5 +70,7 @@ def warm_leads(scope: Scope, theme_id: int, limit: int = 10) -> list[Lead]:
         .limit(CANDIDATES)
     ).all()
     leads = [Lead(c, [s for s in theme_stems if s in c.work_text]) for c in candidates]
-    leads.sort(key=lambda lead: (-len(lead.matched), lead.contact.sort_name))
+    leads.sort(
+        key=lambda lead: (-len(lead.matched), WARMTH.index(lead.contact.source), lead.contact.sort_name)
+    )
     return leads[:limit]
