@@ -77,6 +77,7 @@ OTHER_PARAMS = {
     "action": "link",
     "answer": "dismiss",
     "direction": "up",
+    "token": "not-a-real-token",
 }
 
 
