@@ -20,11 +20,12 @@ def viewer_zone() -> ZoneInfo:
 
 
 def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    """A UTC datetime shown in the signed-in user's time zone, with the zone's abbreviation."""
+    """A UTC datetime shown in the signed-in user's time zone; with a time of day, the zone's name too."""
     if value is None:
         return ""
     local = value.astimezone(viewer_zone())
-    return f"{local.strftime(fmt)} {local.tzname()}"
+    shown = local.strftime(fmt)
+    return f"{shown} {local.tzname()}" if "%H" in fmt or "%I" in fmt else shown
 
 
 def ago(value: datetime | None) -> str:
