@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import Category, Client, Question, QuestionBank, Reach, Role
-from ..schemas import Tags, Text
+from ..schemas import MISSING_MESSAGE, Tags, Text
 from ..scoping import Scope
 
 STARTER_FILE = Path(__file__).resolve().parents[1] / "demo_data" / "starter_bank.json"
@@ -238,7 +238,8 @@ def export_bank(scope: Scope, bank_id: int | str) -> dict[str, Any]:
 def _describe(messages: Any, path: str = "") -> list[str]:
     """Marshmallow's nested messages as lines such as ``questions[3].category: ...``."""
     if isinstance(messages, list):
-        return [f"{path}: {m}" if path else str(m) for m in messages if not isinstance(m, dict | list)]
+        texts = [MISSING_MESSAGE if m == "Missing data for required field." else m for m in messages]
+        return [f"{path}: {m}" if path else str(m) for m in texts if not isinstance(m, dict | list)]
     lines = []
     for key, value in messages.items():
         if key == "_schema":  # the item itself is wrong (not an object), not one of its fields
