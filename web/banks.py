@@ -59,8 +59,7 @@ def staff_only() -> None:
 
 
 def may_edit(bank: QuestionBank) -> bool:
-    """The bank's owner and the practice owner edit it; ``banks`` enforces the same rule."""
-    return current_user.is_staff and (bank.owner_id == current_user.id or current_user.role == Role.OWNER)
+    return banks.can_edit(scope(), bank)
 
 
 def editable_bank(bank_id: int) -> QuestionBank:

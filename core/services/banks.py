@@ -83,11 +83,16 @@ def visible_banks(scope: Scope, include_retired: bool = False) -> list[QuestionB
     return list(scope.session.scalars(query.order_by(QuestionBank.name, QuestionBank.id)))
 
 
+def can_edit(scope: Scope, bank: QuestionBank) -> bool:
+    """The bank's owner and the practice owner edit a bank; everyone else reads or copies it."""
+    return scope.user.is_staff and (bank.owner_id == scope.user.id or scope.user.role == Role.OWNER)
+
+
 def _editable(scope: Scope, bank_id: int) -> QuestionBank:
     bank = scope.bank(bank_id)
     if scope.user.role == Role.CLIENT:
         raise NotFound(f"QuestionBank {bank_id}")
-    if bank.owner_id != scope.user.id and scope.user.role != Role.OWNER:
+    if not can_edit(scope, bank):
         raise Forbidden("only the bank's owner or the practice owner edits it")
     return bank
 
