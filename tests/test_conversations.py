@@ -329,3 +329,27 @@ def test_a_coach_suggests_a_goal_the_client_sees_on_their_home(world, db, as_use
     )
     page = text(as_user(world.client.user).get("/me/"))
     assert "of 6" in page and "Conversations held" in page
+
+
+@pytest.mark.parametrize(
+    "url", ["/clients/{client}/conversations", "/clients/{client}/synthesis", "/banks/", "/me/"]
+)
+def test_pages_run_the_same_number_of_queries_for_few_or_many_conversations(world, db, as_user, engine, url):
+    from .test_caseload import count_queries
+
+    theme = world.client.themes[0]
+    browser = as_user(world.client.user)
+    target = url.format(client=world.client.id)
+    browser.get(target)
+    with count_queries(engine) as few:
+        assert browser.get(target).status_code == 200
+    for i in range(12):
+        conversation = make_conversation(
+            db, make_contact(db, world.client, f"Person {i}"), shared_reflection=i % 2 == 0
+        )
+        conversation.theme = theme
+        make_bank(db, world.coach, f"Bank {i}")
+    db.commit()
+    with count_queries(engine) as many:
+        assert browser.get(target).status_code == 200
+    assert len(many) == len(few), "\n".join(many)
