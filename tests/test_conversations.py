@@ -353,3 +353,62 @@ def test_pages_run_the_same_number_of_queries_for_few_or_many_conversations(worl
     with count_queries(engine) as many:
         assert browser.get(target).status_code == 200
     assert len(many) == len(few), "\n".join(many)
+
+
+def test_saving_a_reflection_again_does_not_add_its_referrals_twice(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada", "Vogue")
+    conversation = make_conversation(db, contact)
+    db.commit()
+    browser = as_user(world.client.user)
+    reflect(browser, conversation, referrals="Dee Dale, Acme")
+    reflect(browser, conversation, referrals="dee dale, Acme\nEve East")
+    names = sorted(c.name for c in db.query(Contact).filter_by(referred_by_id=contact.id))
+    assert names == ["Dee Dale", "Eve East"]
+
+
+def test_no_particular_theme_means_none_and_a_reschedule_can_set_one_and_revive_a_cancelled_one(
+    world, db, as_user
+):
+    theme = world.client.themes[0]
+    contact = make_contact(db, world.client, "Ada", themes=[theme])
+    db.commit()
+    browser = as_user(world.client.user)
+    schedule(browser, contact, theme_id="")
+    conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
+    assert conversation.theme_id is None
+    browser.post(f"/conversations/{conversation.id}/cancel")
+    browser.post(
+        f"/conversations/{conversation.id}/reschedule",
+        data={"starts_at": "2026-12-03T10:00", "minutes": "20", "medium": "video", "theme_id": str(theme.id)},
+    )
+    db.refresh(conversation)
+    assert (conversation.theme_id, conversation.status.value, conversation.sequence) == (
+        theme.id,
+        "scheduled",
+        2,
+    )
+
+
+def test_the_calendar_file_name_is_safe_whatever_the_contacts_name(world, db, as_user):
+    contact = make_contact(db, world.client, 'Łukasz "Luke" Nowak')
+    conversation = make_conversation(db, contact)
+    db.commit()
+    response = as_user(world.client.user).get(f"/conversations/{conversation.id}/calendar.ics")
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and '"Luke"' not in disposition
+    assert "conversation-" in disposition and ".ics" in disposition
+
+
+def test_a_goal_of_zero_removes_it(world, db, as_user):
+    browser = as_user(world.client.user)
+    browser.post(
+        f"/clients/{world.client.id}/goals", data={"period": "week", "metric": "requests", "target": "3"}
+    )
+    assert text(browser.get("/me/")).count("(no goal)") == 5
+    response = browser.post(
+        f"/clients/{world.client.id}/goals",
+        data={"period": "week", "metric": "requests", "target": "0"},
+        follow_redirects=True,
+    )
+    assert "Goal removed." in text(response)
+    assert text(browser.get("/me/")).count("(no goal)") == 6

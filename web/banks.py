@@ -32,13 +32,13 @@ bp = Blueprint("banks", __name__, url_prefix="/banks")
 
 REACH_LABELS = {
     Reach.PRACTICE: "Whole practice",
-    Reach.OWNER: "Owner only",
-    Reach.CLIENTS: "Chosen clients",
+    Reach.OWNER: "Its coach only",
+    Reach.CLIENTS: "Its coach and chosen clients",
 }
 REACH_CHOICES = [
     (Reach.PRACTICE.value, "Whole practice: all coaches and clients"),
-    (Reach.OWNER.value, "Only the bank's owner"),
-    (Reach.CLIENTS.value, "The owner and chosen clients"),
+    (Reach.OWNER.value, "Only the coach who owns it"),
+    (Reach.CLIENTS.value, "The coach who owns it and chosen clients"),
 ]
 
 

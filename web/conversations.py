@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from crossroads.core.errors import Forbidden, InvalidInput
@@ -183,11 +185,12 @@ def remove_question(prep_question_id: int):
 def calendar(conversation_id: int):
     conversation = scope().get(Conversation, conversation_id)
     body = conversations.ics(conversation, conversation.client.name)
-    name = f"conversation-{conversation.contact.name}".replace(" ", "-").lower()
-    return Response(
-        body,
+    slug = re.sub(r"[^\w]+", "-", conversation.contact.name.lower()).strip("-_") or "contact"
+    return send_file(
+        io.BytesIO(body),
         mimetype="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="{name}.ics"'},
+        as_attachment=True,
+        download_name=f"conversation-{slug}.ics",
     )
 
 
@@ -292,9 +295,11 @@ def comment(reflection_id: int):
 @bp.post("/clients/<int:client_id>/goals")
 def set_goal(client_id: int):
     client = scope().get(Client, client_id)
-    goal, form = submit(GoalSchema(), lambda data: goals.set_goal(scope(), client.id, data))
-    if goal is None:
+    goal, form = submit(GoalSchema(), lambda data: goals.set_goal(scope(), client.id, data) or False)
+    if form:
         notify(" ".join(sum(form.errors.values(), [])), level="error")
+    elif goal is False:
+        notify("Goal removed.")
     else:
         notify(f"Goal set: {goal.target} {goals.METRIC_LABELS[goal.metric]} per {goal.period.value}.")
     return back(url_for("conversations.synthesis_page", client_id=client.id))

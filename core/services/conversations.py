@@ -53,7 +53,7 @@ def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversatio
     The contact moves to "scheduled" unless they are already further along.
     """
     contact = scope.get(Contact, contact_id)
-    theme = _theme(scope, contact, data.get("theme_id")) or (contact.themes[0] if contact.themes else None)
+    theme = _theme(scope, contact, data.get("theme_id"))
     conversation = Conversation(
         practice_id=contact.practice_id,
         client_id=contact.client_id,
@@ -88,8 +88,9 @@ def reschedule(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conv
     conversation.minutes = data["minutes"]
     conversation.medium = data["medium"]
     conversation.location = data["location"]
-    if data.get("theme_id"):
-        conversation.theme = _theme(scope, conversation.contact, data["theme_id"])
+    conversation.theme = _theme(scope, conversation.contact, data.get("theme_id"))
+    if conversation.status == ConversationStatus.CANCELLED:
+        conversation.status = ConversationStatus.SCHEDULED  # a new time revives a cancelled conversation
     conversation.sequence += 1
     scope.session.commit()
     return conversation
@@ -176,7 +177,10 @@ def question_count_warning(conversation: Conversation) -> str | None:
     """A gentle word when a prep sheet has fewer than three or more than five questions."""
     count = len(conversation.questions)
     if count < QUESTIONS_MIN:
-        return f"{count} question{'s' * (count != 1)} so far: three to five fit a 20-minute conversation."
+        return (
+            f"{count} question{'s' * (count != 1)} so far: three to five fit "
+            f"a {conversation.minutes}-minute conversation."
+        )
     if count > QUESTIONS_MAX:
         return (
             f"{count} questions: more than five rarely fit. Mark the ones you would drop if time runs short."

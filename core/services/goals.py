@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ..db import utcnow
 from ..models import (
@@ -62,9 +62,18 @@ def _utc(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
-def set_goal(scope: Scope, client_id: int, data: dict[str, Any]) -> Goal:
+def set_goal(scope: Scope, client_id: int, data: dict[str, Any]) -> Goal | None:
     """Set a client's target for a period and metric (data from ``GoalSchema``); coaches may suggest."""
     client = scope.get(Client, client_id)
+    if data["target"] == 0:
+        # A target of zero removes the goal.
+        scope.session.execute(
+            delete(Goal).where(
+                Goal.client_id == client.id, Goal.period == data["period"], Goal.metric == data["metric"]
+            )
+        )
+        scope.session.commit()
+        return None
     goal = scope.session.scalar(
         scope.select(Goal).where(
             Goal.client_id == client.id, Goal.period == data["period"], Goal.metric == data["metric"]

@@ -8,6 +8,7 @@ from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
 from ..models import Conversation, Reflection, ReflectionComment, Role
 from ..scoping import Scope
+from ..text import fold
 from . import contacts as contact_service
 from .activity import touch
 
@@ -46,7 +47,11 @@ def save(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Reflection
     scope.session.add(reflection)
     touch(conversation.client)
     scope.session.commit()
+    known = {fold(c.name) for c in conversation.contact.referrals}
     for person in parse_referrals(data.get("referrals", "")):
+        if fold(person["name"]) in known:
+            continue  # saved before: saving the reflection again must not add them twice
+        known.add(fold(person["name"]))
         blank = {
             "email": "",
             "linkedin_url": None,
