@@ -27,6 +27,8 @@ TOO_MANY = (
 def _check_limit(scope: Scope, client: Client, status: ThemeStatus, theme_id: int | None) -> None:
     if status not in ACTIVE_THEME_STATUSES:
         return
+    # Lock the client's row (PostgreSQL) so two saves at once cannot both pass the count.
+    scope.session.execute(select(Client.id).where(Client.id == client.id).with_for_update())
     query = select(func.count()).where(
         CareerTheme.client_id == client.id, CareerTheme.status.in_(ACTIVE_THEME_STATUSES)
     )
