@@ -412,3 +412,11 @@ def test_a_goal_of_zero_removes_it(world, db, as_user):
     )
     assert "Goal removed." in text(response)
     assert text(browser.get("/me/")).count("(no goal)") == 6
+
+
+def test_the_coach_sees_the_clients_goals_on_the_client_overview(world, db, as_user):
+    as_user(world.client.user).post(
+        f"/clients/{world.client.id}/goals", data={"period": "week", "metric": "thank_yous", "target": "2"}
+    )
+    page = text(as_user(world.coach).get(f"/coach/clients/{world.client.id}"))
+    assert "Thank-yous sent" in page and "of 2" in page

@@ -8,14 +8,14 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crossroads.core.errors import InvalidInput
-from crossroads.core.models import Client, ClientStatus, Role
+from crossroads.core.models import Client, ClientStatus, GoalMetric, GoalPeriod, Role
 from crossroads.core.schemas import (
     CaseloadQuerySchema,
     ClientUpdateSchema,
     InviteClientSchema,
     load,
 )
-from crossroads.core.services import clients, contacts, invitations
+from crossroads.core.services import clients, contacts, goals, invitations
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
@@ -96,6 +96,10 @@ def render_client_page(client: Client, status: int = 200, **forms):
         edit_forms=forms.get("edit_forms") or {},
         pending=[i for i in invitations.pending_invitations(scope()) if i.user_id == client.user_id],
         due=contacts.due_for_client(scope(), client.id),
+        progress=goals.progress(scope(), client.id),
+        periods=list(GoalPeriod),
+        metrics=list(GoalMetric),
+        METRIC_LABELS=goals.METRIC_LABELS,
     ), status
 
 

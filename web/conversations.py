@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
@@ -200,12 +199,7 @@ def calendar(conversation_id: int):
 @bp.get("/conversations/<int:conversation_id>/live")
 def live(conversation_id: int):
     conversation = scope().get(Conversation, conversation_id)
-    return render_template(
-        "conversations/live.html",
-        conversation=conversation,
-        contact=conversation.contact,
-        ends_at=conversation.starts_at + timedelta(minutes=conversation.minutes),
-    )
+    return render_template("conversations/live.html", conversation=conversation, contact=conversation.contact)
 
 
 @bp.post("/prep-questions/<int:prep_question_id>/notes")
