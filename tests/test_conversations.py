@@ -420,3 +420,45 @@ def test_the_coach_sees_the_clients_goals_on_the_client_overview(world, db, as_u
     )
     page = text(as_user(world.coach).get(f"/coach/clients/{world.client.id}"))
     assert "Thank-yous sent" in page and "of 2" in page
+
+
+def test_only_the_client_records_held_or_cancelled_and_a_held_one_cannot_be_cancelled(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada")
+    conversation = make_conversation(db, contact)
+    db.commit()
+    assert as_user(world.coach).post(f"/conversations/{conversation.id}/cancel").status_code == 403
+    response = as_user(world.client.user).post(
+        f"/conversations/{conversation.id}/cancel", follow_redirects=True
+    )
+    assert response.status_code == 422 and "already happened" in text(response)
+    db.refresh(conversation)
+    assert conversation.status.value == "held"
+
+
+def test_a_decision_and_its_log_entry_are_saved_together(world, db):
+    from crossroads.core.errors import InvalidInput
+
+    for title in ("Two", "Three"):
+        make_contact(db, world.client, title)  # unrelated rows, to show nothing else changes
+    theme_two = synthesis_theme(db, world, "Two")
+    synthesis_theme(db, world, "Three")
+    parked = synthesis_theme(db, world, "Parked", status=ThemeStatus.PARKED)
+    db.commit()
+    with pytest.raises(InvalidInput):  # a fourth active theme: refused, and no log entry either
+        synthesis.decide(
+            Scope(db, world.client.user), parked.id, {"decision": ThemeStatus.EXPLORING, "note": "x"}
+        )
+    db.rollback()
+    from crossroads.core.models import ThemeDecision
+
+    assert db.query(ThemeDecision).count() == 0
+    assert theme_two.status == ThemeStatus.EXPLORING
+
+
+def synthesis_theme(db, world, title, status=ThemeStatus.EXPLORING):
+    from crossroads.core.models import CareerTheme
+
+    theme = CareerTheme(practice_id=world.practice.id, client=world.client, title=title, status=status)
+    db.add(theme)
+    db.flush()
+    return theme

@@ -81,19 +81,21 @@ def _check_unique_url(scope: Scope, client: Client, url: str | None, contact_id:
         raise InvalidInput({"linkedin_url": [f"{existing.name} already has this profile address."]})
 
 
-def _record(scope: Scope, contact: Contact, before: Stage | None, after: Stage, at: datetime, note: str = ""):
-    scope.session.add(
-        StageChange(
-            practice_id=contact.practice_id,
-            client_id=contact.client_id,
-            contact=contact,
-            from_stage=before,
-            to_stage=after,
-            note=note,
-            at=at,
-            by_user_id=scope.user.id,
-        )
+def _record(
+    scope: Scope, contact: Contact, before: Stage | None, after: Stage, at: datetime, note: str = ""
+) -> StageChange:
+    change = StageChange(
+        practice_id=contact.practice_id,
+        client_id=contact.client_id,
+        contact=contact,
+        from_stage=before,
+        to_stage=after,
+        note=note,
+        at=at,
+        by_user_id=scope.user.id,
     )
+    scope.session.add(change)
+    return change
 
 
 def _new_contact(
@@ -175,11 +177,15 @@ def update_contact(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conta
 
 def add_referral(scope: Scope, contact_id: int, data: dict[str, Any]) -> Contact:
     """Record someone ``contact`` suggested talking to; they become a contact linked back to them."""
-    referrer = scope.get(Contact, contact_id)
-    data = {**data, "theme_ids": data.get("theme_ids") or [t.id for t in referrer.themes]}
-    contact = _new_contact(scope, referrer.client, data, ContactSource.REFERRAL, referred_by=referrer)
+    contact = new_referral(scope, scope.get(Contact, contact_id), data)
     scope.session.commit()
     return contact
+
+
+def new_referral(scope: Scope, referrer: Contact, data: dict[str, Any]) -> Contact:
+    """A referral contact, added to the session without committing."""
+    data = {**data, "theme_ids": data.get("theme_ids") or [t.id for t in referrer.themes]}
+    return _new_contact(scope, referrer.client, data, ContactSource.REFERRAL, referred_by=referrer)
 
 
 def referral_chain(contact: Contact) -> list[Contact]:
@@ -200,6 +206,13 @@ def move_to_stage(
     contact = scope.get(Contact, contact_id)
     if contact.stage == stage:
         raise InvalidInput({"stage": [f"{contact.name} is already at {stage.value}."]})
+    change = stage_move(scope, contact, stage, now)
+    scope.session.commit()
+    return contact, change
+
+
+def stage_move(scope: Scope, contact: Contact, stage: Stage, now: datetime | None = None) -> StageChange:
+    """Move a contact without committing, for services that do more in the same transaction."""
     now = now or utcnow()
     previous = contact.stage
     contact.stage = stage
@@ -207,14 +220,10 @@ def move_to_stage(
     if stage == Stage.REQUESTED:
         contact.follow_ups_sent = 0
         contact.last_follow_up_at = None
-    _record(scope, contact, previous, stage, now)
+    change = _record(scope, contact, previous, stage, now)
     if scope.user.role == Role.CLIENT:
         touch(contact.client, now)
-    scope.session.commit()
-    change = scope.session.scalars(
-        select(StageChange).where(StageChange.contact_id == contact.id).order_by(StageChange.id.desc())
-    ).first()
-    return contact, change
+    return change
 
 
 def record_follow_up(scope: Scope, contact_id: int, now: datetime | None = None) -> Contact:

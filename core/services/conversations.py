@@ -67,9 +67,9 @@ def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversatio
         pitch=_default_pitch(contact, theme),
     )
     scope.session.add(conversation)
-    scope.session.commit()
     if contact.stage in BEFORE_SCHEDULED:
-        contact_service.move_to_stage(scope, contact.id, Stage.SCHEDULED)
+        contact_service.stage_move(scope, contact, Stage.SCHEDULED)
+    scope.session.commit()
     return conversation
 
 
@@ -200,21 +200,34 @@ def save_note(scope: Scope, question_id: int, notes: str) -> PrepQuestion:
 
 
 def mark_held(scope: Scope, conversation_id: int) -> Conversation:
-    """The conversation happened: the contact moves to "talked" and a thank-you comes due."""
-    conversation = scope.get(Conversation, conversation_id)
+    """The client says the conversation happened: the contact moves to "talked", a thank-you comes due."""
+    conversation = _clients_own(scope, conversation_id)
     if conversation.status == ConversationStatus.HELD:
         return conversation
+    if conversation.status == ConversationStatus.CANCELLED:
+        raise InvalidInput({"_schema": ["This conversation was cancelled. Reschedule it first."]})
     conversation.status = ConversationStatus.HELD
     conversation.held_at = utcnow()
     _client_activity(scope, conversation)
-    scope.session.commit()
     if conversation.contact.stage not in (Stage.TALKED, Stage.THANKED):
-        contact_service.move_to_stage(scope, conversation.contact_id, Stage.TALKED)
+        contact_service.stage_move(scope, conversation.contact, Stage.TALKED)
+    scope.session.commit()
+    return conversation
+
+
+def _clients_own(scope: Scope, conversation_id: int) -> Conversation:
+    """A conversation whose outcome only its client may record."""
+    conversation = scope.get(Conversation, conversation_id)
+    if scope.user.role != Role.CLIENT:
+        raise Forbidden("only the client records whether a conversation happened")
     return conversation
 
 
 def cancel(scope: Scope, conversation_id: int) -> Conversation:
-    conversation = scope.get(Conversation, conversation_id)
+    """The client cancels a conversation that has not happened; its calendar file says so."""
+    conversation = _clients_own(scope, conversation_id)
+    if conversation.status == ConversationStatus.HELD:
+        raise InvalidInput({"_schema": ["This conversation already happened."]})
     conversation.status = ConversationStatus.CANCELLED
     conversation.sequence += 1
     scope.session.commit()

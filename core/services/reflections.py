@@ -46,7 +46,6 @@ def save(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Reflection
         reflection.shared_at = None
     scope.session.add(reflection)
     touch(conversation.client)
-    scope.session.commit()
     known = {fold(c.name) for c in conversation.contact.referrals}
     for person in parse_referrals(data.get("referrals", "")):
         if fold(person["name"]) in known:
@@ -60,7 +59,8 @@ def save(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Reflection
             "tags": [],
             "theme_ids": [],
         }
-        contact_service.add_referral(scope, conversation.contact_id, {**blank, **person})
+        contact_service.new_referral(scope, conversation.contact, {**blank, **person})
+    scope.session.commit()  # the reflection and its referrals together, or neither
     return reflection
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ..models import CareerTheme, Client, Conversation, ConversationStatus, Reflection, ThemeDecision
 from ..scoping import Scope
-from .themes import set_theme_status
+from .themes import status_change
 
 
 @dataclass
@@ -77,7 +77,7 @@ def synthesis(scope: Scope, client_id: int) -> list[ThemeSummary]:
 
 def decide(scope: Scope, theme_id: int, data: dict[str, Any]) -> ThemeDecision:
     """Record a decision on a theme (chosen, parked, dropped, or back to exploring) with a note."""
-    theme, _previous = set_theme_status(scope, theme_id, data["decision"])
+    theme, _previous = status_change(scope, theme_id, data["decision"])
     entry = ThemeDecision(
         practice_id=theme.practice_id,
         client_id=theme.client_id,

@@ -75,10 +75,16 @@ def update_theme(scope: Scope, theme_id: int, data: dict[str, Any]) -> CareerThe
 
 def set_theme_status(scope: Scope, theme_id: int, status: ThemeStatus) -> tuple[CareerTheme, ThemeStatus]:
     """Move a theme to ``status``; returns the theme and its previous status, so it can be undone."""
+    theme, previous = status_change(scope, theme_id, status)
+    scope.session.commit()
+    return theme, previous
+
+
+def status_change(scope: Scope, theme_id: int, status: ThemeStatus) -> tuple[CareerTheme, ThemeStatus]:
+    """Change a theme's status without committing, for services that do more in the same transaction."""
     theme = scope.get(CareerTheme, theme_id)
     previous = theme.status
     _check_limit(scope, theme.client, status, theme.id)
     theme.status = status
     _record_activity(scope, theme.client)
-    scope.session.commit()
     return theme, previous
