@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -140,6 +141,7 @@ class PluginManager:
         hook_name: str,
         enabled: set[str] | None,
         expect: Callable[[Any], bool] | None = None,
+        isolate: Callable[[], AbstractContextManager[Any]] | None = None,
         **kwargs: Any,
     ) -> list[HookResult]:
         """Call ``hook_name`` on each enabled plugin, in pluggy's order, one plugin at a time.
@@ -147,6 +149,8 @@ class PluginManager:
         ``enabled`` limits the call to those plugin names (``None`` calls all).
         ``expect`` checks each answer; an answer it rejects is reported as an
         error like an exception would be. ``None`` answers are left out.
+        ``isolate`` wraps each plugin's call (the web layer passes a database
+        savepoint, so a plugin's failed SQL does not abort the page's transaction).
         """
         caller = getattr(self._pm.hook, hook_name)
         results = []
@@ -157,7 +161,8 @@ class PluginManager:
             started = time.perf_counter()
             try:
                 args = {name: kwargs[name] for name in impl.argnames}
-                value = impl.function(**args)
+                with isolate() if isolate else nullcontext():
+                    value = impl.function(**args)
                 if value is not None and expect is not None and not expect(value):
                     raise TypeError(f"returned {type(value).__name__}, which {hook_name} does not take")
             except Exception as exc:

@@ -197,3 +197,21 @@ def test_builtin_plugins_use_only_the_cores_public_face():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("crossroads"):
                 assert node.module.startswith("crossroads.core"), f"{path}: {node.module}"
                 assert node.module not in {"crossroads.core.db", "crossroads.core.migrate"}
+
+
+class BrokenSql:
+    @hookimpl
+    def client_panels(self, client, viewer):
+        from sqlalchemy import text
+        from sqlalchemy.orm import object_session
+
+        object_session(client).execute(text("SELECT * FROM table_this_plugin_forgot_to_migrate"))
+
+
+def test_a_plugin_whose_sql_fails_leaves_the_rest_of_the_page_working(plugins, world, as_user):
+    """On PostgreSQL a failed statement aborts the transaction; the plugin's savepoint contains it."""
+    plugins.register(BrokenSql(), "broken_sql")
+    response = as_user(world.coach).get(f"/coach/clients/{world.client.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'data-plugin="broken_sql"' in page and PANEL_TITLE in page and "Due and overdue outreach" in page

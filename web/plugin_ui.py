@@ -49,6 +49,7 @@ def client_panels(client: Client) -> list[RenderedPanel]:
         "client_panels",
         enabled_plugins(),
         expect=_is_panels,
+        isolate=db().begin_nested,
         client=client,
         viewer=current_user._get_current_object(),
     )
