@@ -93,11 +93,15 @@ def _parse_date(text: str) -> date:
 def decode(data: bytes) -> str:
     """The file's text; the export is UTF-8, with or without a byte-order mark."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         # Count the line the bad byte is on, for the message.
         line = data[: exc.start].count(b"\n") + 1
         raise ImportRefused([(line, "this file is not UTF-8 text; export it again from LinkedIn")]) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ImportRefused([(line, "this line holds a NUL character; export the file again from LinkedIn")])
+    return text
 
 
 def _find_header(lines: list[str]) -> int:

@@ -71,6 +71,21 @@ class TimeZone(fields.String):
         return name
 
 
+MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+
+
+def _has_nul(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and "\x00" in v for v in values)
+
+
+class Id(fields.Integer):
+    """A row id: a positive integer a database column can hold."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID, error="Choose from the list."), **kwargs)
+
+
 class InputSchema(Schema):
     """Base of input schemas.
 
@@ -87,6 +102,10 @@ class InputSchema(Schema):
     def blanks_are_missing(self, data: Any, **kwargs) -> Any:
         if not hasattr(data, "items"):
             return data
+        # A NUL character is never typed on purpose, and PostgreSQL refuses it in text.
+        nul = [k for k, v in data.items() if _has_nul(v)]
+        if nul:
+            raise ValidationError({k: ["Remove the invisible control character."] for k in nul})
         return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
 
@@ -146,7 +165,7 @@ class InviteClientSchema(InputSchema):
     email = Email(required=True)
     timezone = TimeZone(load_default=None)
     # Owners may hand the client to another coach; coaches invite to their own caseload.
-    coach_id = fields.Integer(load_default=None, allow_none=True)
+    coach_id = Id(load_default=None, allow_none=True)
 
 
 class InviteCoachSchema(InputSchema):
@@ -156,7 +175,7 @@ class InviteCoachSchema(InputSchema):
 
 class ClientUpdateSchema(InputSchema):
     status = fields.Enum(ClientStatus, by_value=True, required=True)
-    coach_id = fields.Integer(required=True)
+    coach_id = Id(required=True)
 
 
 class ThemeSchema(InputSchema):
@@ -182,7 +201,7 @@ class CaseloadQuerySchema(InputSchema):
 
     q = Text(load_default="", validate=validate.Length(max=200))
     status = fields.Enum(ClientStatus, by_value=True, load_default=None)
-    coach_id = fields.Integer(load_default=None)
+    coach_id = Id(load_default=None)
     sort = fields.String(load_default="-activity", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=5, max=100))
@@ -206,7 +225,7 @@ class CreatePracticeSchema(InputSchema):
 class CreateUserSchema(InputSchema):
     """``crossroads create-user``: a coach or owner with a password, for practices set up by hand."""
 
-    practice_id = fields.Integer(required=True)
+    practice_id = Id(required=True)
     email = Email(required=True)
     name = Text(required=True, validate=validate.Length(max=200))
     role = fields.String(required=True, validate=validate.OneOf(["owner", "coach"]))
@@ -222,9 +241,12 @@ class IdList(fields.Field):
     def _deserialize(self, value: Any, attr, data, **kwargs) -> list[int]:
         values = value if isinstance(value, list) else [value]
         try:
-            return sorted({int(v) for v in values if str(v).strip()})
+            ids = sorted({int(v) for v in values if str(v).strip()})
         except (TypeError, ValueError):
             raise ValidationError("Choose from the list.") from None
+        if any(not 1 <= i <= MAX_ID for i in ids):
+            raise ValidationError("Choose from the list.")
+        return ids
 
 
 class Tags(fields.Field):
@@ -301,7 +323,7 @@ class ContactQuerySchema(InputSchema):
     q = Text(load_default="", validate=validate.Length(max=200))
     stage = fields.String(load_default=None)
     source = fields.String(load_default=None)
-    theme_id = fields.Integer(load_default=None)
+    theme_id = Id(load_default=None)
     tag = Text(load_default="", validate=validate.Length(max=40))
     sort = fields.String(load_default="name", validate=validate.OneOf(CONTACT_SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -359,9 +381,12 @@ class LocalDateTime(fields.Field):
 
     def _deserialize(self, value: Any, attr, data, **kwargs) -> datetime:
         try:
-            return datetime.strptime(str(value).strip()[:16], "%Y-%m-%dT%H:%M")
+            moment = datetime.strptime(str(value).strip()[:16], "%Y-%m-%dT%H:%M")
         except ValueError:
             raise ValidationError("Give a date and time, such as 2026-12-01 14:30.") from None
+        if not 2000 <= moment.year <= 2100:
+            raise ValidationError("Give a date between the years 2000 and 2100.")
+        return moment
 
 
 class ScheduleSchema(InputSchema):
@@ -373,7 +398,7 @@ class ScheduleSchema(InputSchema):
     )
     medium = fields.Enum(Medium, by_value=True, load_default=Medium.VIDEO)
     location = Text(load_default="", validate=validate.Length(max=500))
-    theme_id = fields.Integer(load_default=None)
+    theme_id = Id(load_default=None)
 
 
 class PrepSchema(InputSchema):

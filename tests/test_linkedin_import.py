@@ -205,3 +205,9 @@ def test_command_line_import_of_a_broken_file_names_lines(world, db, database_ur
     assert "Nothing was imported" in result.output and "line 5:" in result.output
     unknown = CliRunner().invoke(main, ["import-linkedin", "--client", "nobody@a.example", str(bad)])
     assert unknown.exit_code == 1 and "--client: No client has the email" in unknown.output
+
+
+def test_a_nul_character_refuses_the_file_with_its_line():
+    rows = connection_rows(3)
+    rows[1][4] = "Ac\x00me"
+    assert refused(make_export(rows)).problems[0][0] == 6

@@ -8,15 +8,26 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.migrate import ensure_current
 from crossroads.core.plugins import PluginManager
+from crossroads.core.schemas import MAX_ID
 from crossroads.core.security import LinkSigner
 
 from . import auth, banks, client, coach, contacts, conversations, errors, filters, practice, themes
 from .context import Crossroads, close_session, login_manager
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a route: a positive id no larger than a database integer."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, **kwargs)
 
 
 def create_app(
@@ -31,6 +42,8 @@ def create_app(
     """
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    # An id too large for the database is simply not found, rather than an error from the driver.
+    app.url_map.converters["int"] = RowIdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,

@@ -42,7 +42,10 @@ def ago(value: datetime | None) -> str:
 
 def url_with(**changes) -> str:
     """The current page's URL with some query arguments changed (for sorting and paging links)."""
-    args = request.args.to_dict()
+    # Only the page's own query arguments: never ones that clash with the route's path
+    # arguments or with url_for's own ("_external", "_scheme", ...).
+    reserved = set(request.view_args or {})
+    args = {k: v for k, v in request.args.items() if k not in reserved and not k.startswith("_")}
     args.update({k: v for k, v in changes.items() if v is not None})
     for key in [k for k, v in changes.items() if v is None]:
         args.pop(key, None)
