@@ -184,3 +184,29 @@ def test_an_invitation_link_cannot_be_used_as_a_reset_link(world, db, http):
     _, link = invite(db, world.coach)
     assert http.get(f"/reset/{link.token}").status_code == 404
     assert http.get(f"/invitation/{link.token}").status_code == 200
+
+
+def test_of_two_requests_racing_with_one_link_only_one_sets_the_password(world, db, engine):
+    from crossroads.core.db import make_sessionmaker
+
+    _, link = invite(db, world.coach)
+    slow = make_sessionmaker(engine)()
+    try:
+        # The slow request has already found the link usable when the fast one spends it.
+        assert invitations.find_usable(slow, SIGNER, link.token, InvitationPurpose.INVITE).used_at is None
+        invitations.accept(db, SIGNER, link.token, InvitationPurpose.INVITE, NEW_PASSWORD)
+        with pytest.raises(NotFound):
+            invitations.accept(slow, SIGNER, link.token, InvitationPurpose.INVITE, "the racer's password")
+    finally:
+        slow.close()
+
+
+def test_a_save_that_collides_with_another_answers_409_not_500(app, world, as_user):
+    from sqlalchemy.exc import IntegrityError
+
+    @app.get("/collide")
+    def collide():
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    response = as_user(world.coach).get("/collide")
+    assert response.status_code == 409 and "Reload the page" in response.get_data(as_text=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
 from crossroads.core.errors import Forbidden, InvalidInput, NotFound
+
+from .context import db
 
 
 def register(app: Flask) -> None:
@@ -32,6 +35,14 @@ def register(app: Flask) -> None:
             400,
             "Form expired",
             "This form was open too long or came from elsewhere. Go back, reload the page, and try again.",
+        )
+
+    @app.errorhandler(IntegrityError)
+    def conflict(_exc):
+        # Two saves of the same thing at the same moment (a double click, two tabs): one won.
+        db().rollback()
+        return page(
+            409, "Saved twice at once", "That was saved from two places at the same moment. Reload the page."
         )
 
     @app.errorhandler(413)

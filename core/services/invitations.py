@@ -204,7 +204,15 @@ def accept(
 ) -> User:
     """Use a link: set the password, spend the link, and return the user to sign in."""
     invitation = find_usable(session, signer, token, purpose)
-    invitation.used_at = utcnow()
+    # Spend the link with a conditional UPDATE: of two requests racing with one link, one wins.
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        raise NotFound(LINK_UNUSABLE)
     user = invitation.user
     set_password(user, password)
     if user.client is not None and user.client.status == ClientStatus.ONBOARDING:
