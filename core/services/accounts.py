@@ -49,11 +49,14 @@ def authenticate(
         if value and (wait := _retry_after(session, column, value, limit, now)):
             raise TooManyAttempts(wait)
 
+    # Count the attempt as a failure before the (deliberately slow) password check, so that
+    # guesses sent in parallel cannot all slip under the limit; a success removes it again.
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - THROTTLE_WINDOW))
+    session.add(LoginFailure(email=email, remote_addr=remote_addr, at=now))
+    session.commit()
+
     user = session.scalar(select(User).where(User.email == email))
     if not (verify_password(user.password_hash if user else None, password) and user.is_active):
-        session.execute(delete(LoginFailure).where(LoginFailure.at < now - THROTTLE_WINDOW))
-        session.add(LoginFailure(email=email, remote_addr=remote_addr, at=now))
-        session.commit()
         raise InvalidInput({"password": [WRONG_CREDENTIALS]})
 
     session.execute(delete(LoginFailure).where(LoginFailure.email == email))
