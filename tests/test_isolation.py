@@ -137,6 +137,10 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
     endpoints = {rule.endpoint for rule, _ in id_routes(app)}
     assert {"coach.client_page", "coach.update_client", "themes.add", "themes.update"} <= endpoints
     assert {"themes.set_status", "coach.reinvite", "coach.revoke"} <= endpoints
+    assert {"contacts.show", "contacts.move", "contacts.undo", "contacts.import_upload"} <= endpoints
+    assert {"banks.show", "banks.update", "banks.retire", "banks.copy", "banks.export"} <= endpoints
+    assert {"banks.add_question", "banks.update_question", "banks.move_question"} <= endpoints
+    assert {"conversations.prep", "conversations.save_note", "conversations.comment"} <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):
