@@ -58,6 +58,12 @@ class Settings:
                                X-Forwarded-For/-Proto/-Host (default 0)
     ``CROSSROADS_PLUGINS``     comma-separated plugin names to load (default:
                                all installed)
+    ``CROSSROADS_REDIS_URL``   run the background queue on Redis (default: a
+                               SQLite file in the instance folder)
+    ``CROSSROADS_SMTP_CA_FILE`` extra certificate authorities (PEM) to trust
+                               for SMTP over TLS (default: the system's)
+    ``CROSSROADS_BASE_URL``    the public address, for links in emails
+                               (default ``http://localhost:5000``)
     ========================== ===============================================
     """
 
@@ -66,7 +72,15 @@ class Settings:
     secret_key: str = ""
     secure_cookies: bool = True
     trusted_proxies: int = 0
+    redis_url: str = ""
+    smtp_ca_file: str = ""
+    base_url: str = "http://localhost:5000"
     testing: bool = False
+
+    @property
+    def queue_path(self) -> Path:
+        """The SQLite file behind the background queue when Redis is not configured."""
+        return self.instance_path / "queue.sqlite3"
 
     @property
     def uses_embedded_database(self) -> bool:
@@ -88,6 +102,9 @@ class Settings:
         if not proxies.isdigit():
             raise ValueError(f"CROSSROADS_TRUSTED_PROXIES must be a whole number, not {proxies!r}")
         settings.trusted_proxies = int(proxies)
+        settings.redis_url = os.environ.get("CROSSROADS_REDIS_URL", "").strip()
+        settings.smtp_ca_file = os.environ.get("CROSSROADS_SMTP_CA_FILE", "").strip()
+        settings.base_url = os.environ.get("CROSSROADS_BASE_URL", "").strip().rstrip("/") or settings.base_url
         if settings.uses_embedded_database:
             instance.mkdir(parents=True, exist_ok=True)
         return settings

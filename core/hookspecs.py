@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .models import Client, User
-    from .plugins import Panel
+    from flask import Blueprint
+    from sqlalchemy.orm import Session
+
+    from .channels import Channel, Draft, Warning
+    from .models import Client, Conversation, OutreachMessage, User
+    from .plugins import MenuItem, Panel
 
 PROJECT = "crossroads"
 
@@ -46,4 +50,91 @@ def client_panels(client: Client, viewer: User) -> Panel | list[Panel] | None:
     named after the plugin) and the context to render it with.
 
     Since: 0.1.
+    """
+
+
+@hookspec
+def outreach_channels() -> Channel | list[Channel] | None:
+    """The outreach channels this plugin offers.
+
+    Return an instance of a :class:`~crossroads.core.channels.Channel`
+    subclass, or a list of them. Crossroads asks each channel which kinds of
+    message it carries and in which formats, drafts from the practice's
+    template or the channel's ``default_template``, checks the draft, and
+    hands the finished message to ``Channel.deliver``. A channel is offered
+    only to practices that have its plugin switched on.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def message_checks(draft: Draft) -> list[Warning] | None:
+    """Warnings about a draft outreach message, in addition to the method's own checks.
+
+    ``draft`` is a :class:`~crossroads.core.channels.Draft`: the subject and
+    body as the client has them now, and its ``context`` (client, contact,
+    theme, kind, channel format, earlier messages). Return a list of
+    :class:`~crossroads.core.channels.Warning` (each with a one-line ``why``)
+    or ``None``. Warnings never stop the client from sending. Called on every
+    live preview, so keep it fast and do not write to the database.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def message_sent(session: Session, message: OutreachMessage) -> None:
+    """Event: an outreach message was sent, or the client marked it sent.
+
+    Fires inside the transaction that records it (a worker's, for email;
+    the client's request, for a hand-off), before the commit: changes made
+    through ``session`` commit with it. Do not commit here.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def conversation_changed(session: Session, conversation: Conversation, change: str) -> None:
+    """Event: a scheduled conversation was ``"rescheduled"`` or ``"cancelled"``.
+
+    Fires inside the transaction that changes it, before the commit, with
+    ``conversation`` already updated (a reschedule has raised its
+    ``sequence``). The email channel uses it to send a calendar update or
+    cancellation to the contact. Do not commit here.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def conversation_panels(conversation: Conversation, viewer: User) -> Panel | list[Panel] | None:
+    """Panels for a conversation's prep page, like :func:`client_panels`.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def blueprints() -> Blueprint | list[Blueprint] | None:
+    """Flask blueprints with the plugin's own pages, registered when the app starts.
+
+    Every route of a plugin's blueprint requires a signed-in user and answers
+    404 to a practice that has the plugin switched off; scope every query with
+    ``crossroads.web.context.scope()`` as the core's views do.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def menu_items(viewer: User, client: Client | None) -> MenuItem | list[MenuItem] | None:
+    """Links the plugin adds to navigation.
+
+    With ``client`` set, the links go in that client's workspace tabs (seen by
+    the client and their coach); with ``client`` None, in the top menu of a
+    staff member. Return :class:`~crossroads.core.plugins.MenuItem` objects.
+
+    Since: 0.2.
     """

@@ -46,6 +46,15 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class MenuItem:
+    """A navigation link contributed by a plugin; ``endpoint`` is a Flask endpoint name."""
+
+    label: str
+    endpoint: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class HookResult:
     """What one plugin answered to one hook call; ``error`` is set when it failed."""
 
@@ -128,6 +137,15 @@ class PluginManager:
         for _, plugin in sorted(self._pm.list_name_plugin()):
             module_file = getattr(plugin, "__file__", None)
             if module_file and (folder := Path(module_file).parent / "templates").is_dir():
+                folders.append(folder)
+        return folders
+
+    def migration_folders(self) -> list[Path]:
+        """The ``migrations/`` folder beside each plugin module that ships tables (Alembic versions)."""
+        folders = []
+        for _, plugin in sorted(self._pm.list_name_plugin()):
+            module_file = getattr(plugin, "__file__", None)
+            if module_file and (folder := Path(module_file).parent / "migrations").is_dir():
                 folders.append(folder)
         return folders
 

@@ -17,7 +17,19 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas import MAX_ID
 from crossroads.core.security import LinkSigner
 
-from . import auth, banks, client, coach, contacts, conversations, errors, filters, practice, themes
+from . import (
+    auth,
+    banks,
+    client,
+    coach,
+    contacts,
+    conversations,
+    errors,
+    filters,
+    plugin_ui,
+    practice,
+    themes,
+)
 from .context import Crossroads, close_session, login_manager
 
 
@@ -94,4 +106,6 @@ def create_app(
         practice.bp,
     ):
         app.register_blueprint(blueprint)
+    plugin_ui.register_blueprints(app, plugins)
+    app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
     return app

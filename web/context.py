@@ -9,6 +9,7 @@ from flask_login import LoginManager, current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from crossroads.core import events
 from crossroads.core.config import Settings
 from crossroads.core.models import Role, User
 from crossroads.core.plugins import PluginManager
@@ -35,6 +36,7 @@ def db() -> Session:
     """This request's database session, opened on first use and closed at teardown."""
     if "db_session" not in g:
         g.db_session = crossroads().sessionmaker()
+        events.attach(g.db_session, crossroads().plugins)
     return g.db_session
 
 

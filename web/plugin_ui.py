@@ -6,12 +6,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, render_template
-from flask_login import current_user
+from flask import Blueprint, Flask, abort, g, render_template
+from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from crossroads.core.models import Client
-from crossroads.core.plugins import Panel
+from crossroads.core.channels import Channel
+from crossroads.core.models import Client, Conversation
+from crossroads.core.plugins import MenuItem, Panel, PluginManager
 
 from .context import crossroads, db
 
@@ -43,15 +44,55 @@ def _is_panels(value: Any) -> bool:
     return all(isinstance(item, Panel) for item in items)
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _is_list_of(kind: type) -> Any:
+    return lambda value: all(isinstance(item, kind) for item in _as_list(value))
+
+
 def client_panels(client: Client) -> list[RenderedPanel]:
     """Every enabled plugin's panels for ``client``; a failing plugin yields an unavailable panel."""
+    return _panels("client_panels", client=client)
+
+
+def conversation_panels(conversation: Conversation) -> list[RenderedPanel]:
+    """Every enabled plugin's panels for a conversation's prep page."""
+    return _panels("conversation_panels", conversation=conversation)
+
+
+def menu_items(client: Client | None = None) -> list[MenuItem]:
+    """Links enabled plugins add: to ``client``'s workspace tabs, or (no client) to the staff menu."""
     results = crossroads().plugins.call(
-        "client_panels",
+        "menu_items",
+        enabled_plugins(),
+        expect=_is_list_of(MenuItem),
+        isolate=db().begin_nested,
+        viewer=current_user._get_current_object(),
+        client=client,
+    )
+    return [item for result in results if result.ok for item in _as_list(result.value)]
+
+
+def channels() -> dict[str, Channel]:
+    """The outreach channels of the plugins on for this practice, by name, in plugin order."""
+    if "channels" not in g:
+        results = crossroads().plugins.call(
+            "outreach_channels", enabled_plugins(), expect=_is_list_of(Channel)
+        )
+        g.channels = {c.name: c for r in results if r.ok for c in _as_list(r.value)}
+    return g.channels
+
+
+def _panels(hook: str, **kwargs: Any) -> list[RenderedPanel]:
+    results = crossroads().plugins.call(
+        hook,
         enabled_plugins(),
         expect=_is_panels,
         isolate=db().begin_nested,
-        client=client,
         viewer=current_user._get_current_object(),
+        **kwargs,
     )
     rendered = []
     for result in results:
@@ -66,3 +107,26 @@ def client_panels(client: Client) -> list[RenderedPanel]:
                 html = None
             rendered.append(RenderedPanel(result.plugin, panel.title, html))
     return rendered
+
+
+def register_blueprints(app: Flask, plugins: PluginManager) -> None:
+    """Mount each plugin's blueprints under ``/plugins/<name>``, behind sign-in and the practice's switch.
+
+    A route of a plugin that the signed-in user's practice has switched off
+    answers 404, like any page that is not theirs.
+    """
+    for result in plugins.call("blueprints", None, expect=_is_list_of(Blueprint)):
+        if not result.ok:
+            continue  # logged by the manager; the rest of the app starts
+        for blueprint in _as_list(result.value):
+            blueprint.before_request(_guard(result.plugin))
+            app.register_blueprint(blueprint, url_prefix=blueprint.url_prefix or f"/plugins/{result.plugin}")
+
+
+def _guard(plugin: str):
+    @login_required
+    def plugin_switched_on() -> None:
+        if plugin not in enabled_plugins():
+            abort(404)
+
+    return plugin_switched_on

@@ -1,0 +1,165 @@
+"""The outreach channel contract: what a channel plugin gives Crossroads, and what it gets.
+
+A plugin offers channels through the ``outreach_channels`` hook, returning
+instances of a :class:`Channel` subclass. Crossroads asks a channel which
+kinds of message it carries and in which formats, drafts from the practice's
+template (or the channel's default), runs the method's checks plus the
+channel's own, and hands the finished message to :meth:`Channel.deliver`,
+which either queues it (email) or hands it back to the client to send
+themselves (LinkedIn), who then marks it sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .models import CareerTheme, Client, Contact, MessageKind, OutreachMessage, Practice, User
+
+
+class Counting(enum.StrEnum):
+    """How a limit counts a text's length."""
+
+    CHARACTERS = "characters"  # Unicode code points
+    UTF16 = "utf16"  # UTF-16 code units, as browsers' maxlength and LinkedIn count: an emoji is two
+
+
+def length(text: str, counting: Counting = Counting.CHARACTERS) -> int:
+    """The length of ``text`` as ``counting`` measures it; line breaks count once."""
+    text = text.replace("\r\n", "\n")
+    if counting == Counting.UTF16:
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A length limit on a subject or body.
+
+    Past ``max`` the text does not fit (the channel will refuse or cut it);
+    past ``warn`` it still fits but earns a warning. The client may send anyway.
+    """
+
+    max: int | None = None
+    warn: int | None = None
+    counting: Counting = Counting.CHARACTERS
+    #: Why the limit is what it is, shown beside the counter.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MessageFormat:
+    """One shape a channel's message can take (an email; a LinkedIn connection note; an InMail)."""
+
+    name: str
+    label: str
+    body: Limit = field(default_factory=Limit)
+    #: ``None`` when this format has no subject line.
+    subject: Limit | None = None
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    """A subject and body written in the template language (sandboxed Jinja)."""
+
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Warning:
+    """A check's warning about a draft: what is wrong and, in one line, why it matters."""
+
+    code: str
+    message: str
+    why: str = ""
+    field: str = "body"
+
+
+@dataclass
+class DraftContext:
+    """Everything a channel may look at when drafting, checking or delivering one message."""
+
+    session: Session
+    practice: Practice
+    client: Client
+    sender: User
+    kind: MessageKind
+    format: str
+    contact: Contact | None = None
+    theme: CareerTheme | None = None
+    #: Earlier messages to the same contact on the same channel, oldest first.
+    earlier: list[OutreachMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message as the client has written it, with the context it was written in."""
+
+    context: DraftContext
+    subject: str
+    body: str
+
+    @property
+    def kind(self) -> MessageKind:
+        return self.context.kind
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """How the client sends a message themselves: copy it, open a page, or open their mail program."""
+
+    copy: bool = True
+    open_url: str | None = None
+    open_label: str = ""
+    mailto: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What :meth:`Channel.deliver` did: queued the message for sending, or handed it to the client."""
+
+    queued: bool
+    handoff: Handoff | None = None
+
+
+class Channel:
+    """Base class for an outreach channel. Subclass it, set the attributes, override what you need.
+
+    ``name`` must be unique among installed channels and stay stable: it is
+    stored with every message and template.
+    """
+
+    name: str = ""
+    label: str = ""
+    #: A sentence for the client on when this channel is the right one.
+    description: str = ""
+    kinds: tuple[MessageKind, ...] = ()
+
+    def formats(self, context: DraftContext) -> list[MessageFormat]:
+        """The formats this channel offers for ``context.kind`` (the first is the default)."""
+        return [MessageFormat("message", self.label)]
+
+    def unavailable_reason(self, context: DraftContext) -> str | None:
+        """Why this channel cannot carry a message in this context (say, no email address), or None."""
+        return None
+
+    def default_template(self, kind: MessageKind, format: str) -> TemplateText:
+        """The wording used until the practice writes its own."""
+        raise NotImplementedError
+
+    def check(self, draft: Draft) -> list[Warning]:
+        """The channel's own warnings about a draft (beyond the format's length limits)."""
+        return []
+
+    def deliver(self, message: OutreachMessage, context: DraftContext) -> Delivery:
+        """Send ``message`` or hand it off. Called inside the transaction that saves it; do not commit."""
+        raise NotImplementedError
+
+    def thread_parent(self, context: DraftContext) -> OutreachMessage | None:
+        """The earlier message a new one replies to (the latest, by default), for threading."""
+        return context.earlier[-1] if context.earlier else None
