@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -139,6 +139,8 @@ class Channel:
     #: A sentence for the client on when this channel is the right one.
     description: str = ""
     kinds: tuple[MessageKind, ...] = ()
+    #: True when the client sends messages themselves: the page offers copy and "I sent it", not Send.
+    hands_off: bool = False
 
     def formats(self, context: DraftContext) -> list[MessageFormat]:
         """The formats this channel offers for ``context.kind`` (the first is the default)."""
@@ -152,6 +154,10 @@ class Channel:
         """The wording used until the practice writes its own."""
         raise NotImplementedError
 
+    def variables(self, context: DraftContext) -> dict[str, Any]:
+        """Extra template variables this channel offers (plain strings or dicts of them)."""
+        return {}
+
     def check(self, draft: Draft) -> list[Warning]:
         """The channel's own warnings about a draft (beyond the format's length limits)."""
         return []
@@ -159,6 +165,10 @@ class Channel:
     def deliver(self, message: OutreachMessage, context: DraftContext) -> Delivery:
         """Send ``message`` or hand it off. Called inside the transaction that saves it; do not commit."""
         raise NotImplementedError
+
+    def handoff(self, message: OutreachMessage, context: DraftContext) -> Handoff:
+        """How the client sends a handed-off ``message`` themselves (copy it, by default)."""
+        return Handoff()
 
     def thread_parent(self, context: DraftContext) -> OutreachMessage | None:
         """The earlier message a new one replies to (the latest, by default), for threading."""

@@ -30,7 +30,10 @@ from .models import (
     ContactSource,
     GoalMetric,
     GoalPeriod,
+    MailSecurity,
     Medium,
+    MessageKind,
+    MessageStatus,
     Reach,
     Stage,
     ThemeStatus,
@@ -455,3 +458,77 @@ class GoalSchema(InputSchema):
 class DecisionSchema(InputSchema):
     decision = fields.Enum(ThemeStatus, by_value=True, required=True)
     note = Text(load_default="", validate=validate.Length(max=2000))
+
+
+CHANNEL_NAME = validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$", error="Unknown channel.")
+FORMAT_NAME = validate.Regexp(r"^[a-z0-9_]{0,30}$", error="Unknown format.")
+
+
+class DraftQuerySchema(InputSchema):
+    """Which channel, kind and format a client is writing in, from the query string."""
+
+    channel = fields.String(load_default="", validate=validate.Regexp(r"^([a-z][a-z0-9_]{0,49})?$"))
+    kind = fields.Enum(MessageKind, by_value=True, load_default=None)
+    format = fields.String(load_default="", validate=FORMAT_NAME)
+
+
+class OutreachSchema(InputSchema):
+    """A message the client sends, or previews while writing it."""
+
+    channel = fields.String(required=True, validate=CHANNEL_NAME)
+    kind = fields.Enum(MessageKind, by_value=True, required=True)
+    format = fields.String(load_default="", validate=FORMAT_NAME)
+    subject = Text(load_default="", validate=validate.Length(max=300))
+    body = Text(required=True, validate=validate.Length(max=20_000))
+
+
+class OutreachPreviewSchema(OutreachSchema):
+    body = Text(load_default="", validate=validate.Length(max=20_000))
+
+
+class MessageQuerySchema(InputSchema):
+    """Filters and page of a client's message list."""
+
+    status = fields.Enum(MessageStatus, by_value=True, load_default=None)
+    channel = fields.String(load_default="", validate=validate.Regexp(r"^([a-z][a-z0-9_]{0,49})?$"))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=10, max=200))
+
+
+class TemplateSchema(InputSchema):
+    """A practice's wording for one channel, kind and format."""
+
+    subject = fields.String(load_default="", validate=validate.Length(max=300))
+    body = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+# -- the practice's email server ----------------------------------------------------------
+
+
+class MailSettingsSchema(InputSchema):
+    """The SMTP server a practice sends through. A blank password keeps the stored one."""
+
+    host = Text(
+        required=True,
+        validate=[
+            validate.Length(max=253),
+            validate.Regexp(
+                r"^[A-Za-z0-9._:\[\]-]+$", error="Give the server's name, such as smtp.example.com."
+            ),
+        ],
+    )
+    port = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(min=1, max=65535, error="Give a port from {min} to {max}, such as 587."),
+        error_messages={"invalid": "Give a port number, such as 587."},
+    )
+    security = fields.Enum(
+        MailSecurity,
+        by_value=True,
+        load_default=MailSecurity.STARTTLS,
+        error_messages={"unknown": "Choose STARTTLS, TLS or none."},
+    )
+    username = Text(load_default="", validate=validate.Length(max=254))
+    password = fields.String(load_default="", validate=validate.Length(max=1000))
+    from_address = Email(required=True, validate=validate.Length(max=254))

@@ -27,6 +27,9 @@ from crossroads.core.models import (
     ContactSource,
     Conversation,
     ConversationStatus,
+    MessageKind,
+    MessageStatus,
+    OutreachMessage,
     Practice,
     PrepQuestion,
     Question,
@@ -43,6 +46,8 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.security import hash_password
 from crossroads.core.services.contacts import refresh_search_columns
 from crossroads.web import create_app
+
+pytest_plugins = ["tests.mailserver"]
 
 PASSWORD = "correct horse battery"
 USER_AGENT = "crossroads-tests"
@@ -297,12 +302,37 @@ def make_conversation(
     return conversation
 
 
+def make_message(
+    db: Session,
+    contact: Contact,
+    status: MessageStatus = MessageStatus.HANDED_OFF,
+    kind: MessageKind = MessageKind.FIRST_REQUEST,
+    channel: str = "email",
+) -> OutreachMessage:
+    """An outreach message to ``contact`` (handed off to the client by default)."""
+    message = OutreachMessage(
+        practice_id=contact.practice_id,
+        client_id=contact.client_id,
+        contact=contact,
+        channel=channel,
+        kind=kind,
+        subject=f"A question for {contact.name}",
+        body="Would you have 20 minutes next week?",
+        to_name=contact.name,
+        to_address=contact.email,
+        status=status,
+    )
+    db.add(message)
+    db.flush()
+    return message
+
+
 @dataclass
 class World:
     """Practice A: an owner, a coach, the coach's client and second client, and the owner's own
     client. Practice B: its owner and a client. Every client has one theme; one contact with a
-    held conversation, a prep question and a shared reflection; and a question bank of their
-    coach's chosen for them alone."""
+    held conversation, a prep question, a shared reflection and a handed-off outreach message;
+    and a question bank of their coach's chosen for them alone."""
 
     practice: Practice
     owner: User
@@ -338,6 +368,7 @@ def world(db: Session) -> World:
     for client in (world.client, world.other_client, world.owners_client, world.stranger_client):
         contact = make_contact(db, client, f"Contact of {client.name}", "Acme", "Editor")
         make_conversation(db, contact, shared_reflection=True)
+        make_message(db, contact)
         make_bank(db, client.coach, f"Questions for {client.name}", Reach.CLIENTS, clients=[client])
     db.commit()
     return world

@@ -16,6 +16,7 @@ from crossroads.core.models import (
     Client,
     Contact,
     Conversation,
+    OutreachMessage,
     PrepQuestion,
     Question,
     Reflection,
@@ -68,6 +69,7 @@ ID_PARAMS = {
     "user_id": lambda client: client.user_id,
     "contact_id": lambda client: _contact(client).id,
     "change_id": _latest_change,
+    "message_id": lambda client: _first(client, OutreachMessage, OutreachMessage.client_id),
 }
 OTHER_PARAMS = {
     "status": "dropped",
@@ -78,6 +80,8 @@ OTHER_PARAMS = {
     "answer": "dismiss",
     "direction": "up",
     "token": "not-a-real-token",
+    "channel_name": "email",
+    "kind": "first_request",
 }
 
 
@@ -141,6 +145,15 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
     assert {"banks.show", "banks.update", "banks.retire", "banks.copy", "banks.export"} <= endpoints
     assert {"banks.add_question", "banks.update_question", "banks.move_question"} <= endpoints
     assert {"conversations.prep", "conversations.save_note", "conversations.comment"} <= endpoints
+    assert {
+        "outreach.compose",
+        "outreach.send",
+        "outreach.check",
+        "outreach.show",
+        "outreach.index",
+    } <= endpoints
+    assert {"outreach.mark_sent", "outreach.mark_replied", "outreach.send_again"} <= endpoints
+    assert {"email_channel.invite"} <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):

@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
+from crossroads.core.mail.queue import make_queue
 from crossroads.core.migrate import ensure_current
 from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas import MAX_ID
@@ -26,6 +27,7 @@ from . import (
     conversations,
     errors,
     filters,
+    outreach,
     plugin_ui,
     practice,
     themes,
@@ -84,6 +86,7 @@ def create_app(
         sessionmaker=make_sessionmaker(engine),
         plugins=plugins,
         signer=LinkSigner(settings.secret_key),
+        queue=make_queue(settings, plugins),
     )
     # Plugins' templates come after the app's, so a deployment can override them.
     app.jinja_loader = ChoiceLoader(
@@ -103,6 +106,7 @@ def create_app(
         contacts.bp,
         conversations.bp,
         banks.bp,
+        outreach.bp,
         practice.bp,
     ):
         app.register_blueprint(blueprint)

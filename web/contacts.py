@@ -17,7 +17,7 @@ from crossroads.core.models import (
     Stage,
 )
 from crossroads.core.schemas import ContactQuerySchema, ContactSchema, NewContactSchema, load
-from crossroads.core.services import contacts, imports, leads
+from crossroads.core.services import contacts, imports, leads, outreach
 
 from .context import scope
 from .forms import Form, submit
@@ -118,6 +118,7 @@ def render_contact(contact: Contact, status: int = 200, **forms):
         themes=[t for t in contact.client.themes if t.status.value != "dropped"],
         edit_form=forms.get("edit_form") or Form(contact_form_values(contact)),
         referral_form=forms.get("referral_form") or Form(),
+        messages=outreach.for_contact(scope(), contact),
     ), status
 
 

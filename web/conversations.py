@@ -39,6 +39,7 @@ from .context import scope
 from .forms import Form, submit
 from .navigation import back
 from .notices import notify
+from .plugin_ui import conversation_panels
 
 bp = Blueprint("conversations", __name__)
 
@@ -132,6 +133,7 @@ def render_prep(conversation: Conversation, status: int = 200, **forms):
         prep_form=forms.get("prep_form") or Form(prep_values),
         question_form=forms.get("question_form") or Form(),
         schedule_form=forms.get("schedule_form") or Form(schedule_values(conversation)),
+        panels=conversation_panels(conversation),
     ), status
 
 

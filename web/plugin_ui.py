@@ -6,15 +6,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, render_template
-from flask_login import current_user, login_required
+from flask import Blueprint, Flask, abort, g, render_template, request
+from flask_login import current_user
 from markupsafe import Markup
 
 from crossroads.core.channels import Channel
 from crossroads.core.models import Client, Conversation
 from crossroads.core.plugins import MenuItem, Panel, PluginManager
 
-from .context import crossroads, db
+from .context import crossroads, db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -115,18 +115,27 @@ def register_blueprints(app: Flask, plugins: PluginManager) -> None:
     A route of a plugin that the signed-in user's practice has switched off
     answers 404, like any page that is not theirs.
     """
+    owners: dict[str, str] = {}  # blueprint name -> plugin name
     for result in plugins.call("blueprints", None, expect=_is_list_of(Blueprint)):
         if not result.ok:
             continue  # logged by the manager; the rest of the app starts
         for blueprint in _as_list(result.value):
-            blueprint.before_request(_guard(result.plugin))
             app.register_blueprint(blueprint, url_prefix=blueprint.url_prefix or f"/plugins/{result.plugin}")
+            owners[blueprint.name] = result.plugin
+    if owners:
+        # On the app, not the blueprint: a plugin's blueprint object is shared by every app built.
+        app.before_request(_guard(owners))
 
 
-def _guard(plugin: str):
-    @login_required
-    def plugin_switched_on() -> None:
+def _guard(owners: dict[str, str]):
+    def plugin_switched_on():
+        plugin = owners.get(request.blueprints[-1]) if request.blueprints else None
+        if plugin is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
         if plugin not in enabled_plugins():
             abort(404)
+        return None
 
     return plugin_switched_on

@@ -231,14 +231,20 @@ def record_follow_up(scope: Scope, contact_id: int, now: datetime | None = None)
     contact = scope.get(Contact, contact_id)
     if contact.stage != Stage.REQUESTED:
         raise InvalidInput({"stage": ["Follow-ups are for requests that have had no reply yet."]})
+    count_follow_up(scope, contact, now)
+    scope.session.commit()
+    return contact
+
+
+def count_follow_up(scope: Scope, contact: Contact, now: datetime | None = None) -> StageChange:
+    """Count a follow-up to a request without committing (outreach sends one in its own transaction)."""
     now = now or utcnow()
     contact.follow_ups_sent += 1
     contact.last_follow_up_at = now
-    _record(scope, contact, Stage.REQUESTED, Stage.REQUESTED, now, note="follow_up")
+    change = _record(scope, contact, Stage.REQUESTED, Stage.REQUESTED, now, note="follow_up")
     if scope.user.role == Role.CLIENT:
         touch(contact.client, now)
-    scope.session.commit()
-    return contact
+    return change
 
 
 def undo_stage_change(scope: Scope, contact_id: int, change_id: int) -> Contact:

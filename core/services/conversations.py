@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress, vText
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import events
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
 from ..models import (
@@ -92,6 +93,10 @@ def reschedule(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conv
     if conversation.status == ConversationStatus.CANCELLED:
         conversation.status = ConversationStatus.SCHEDULED  # a new time revives a cancelled conversation
     conversation.sequence += 1
+    events.fire(
+        scope.session, "conversation_changed", conversation.practice_id,
+        conversation=conversation, change="rescheduled",
+    )  # fmt: skip
     scope.session.commit()
     return conversation
 
@@ -230,6 +235,10 @@ def cancel(scope: Scope, conversation_id: int) -> Conversation:
         raise InvalidInput({"_schema": ["This conversation already happened."]})
     conversation.status = ConversationStatus.CANCELLED
     conversation.sequence += 1
+    events.fire(
+        scope.session, "conversation_changed", conversation.practice_id,
+        conversation=conversation, change="cancelled",
+    )  # fmt: skip
     scope.session.commit()
     return conversation
 
@@ -267,12 +276,23 @@ def upcoming(scope: Scope, client_id: int, limit: int = 5) -> list[Conversation]
     )
 
 
-def ics(conversation: Conversation, organiser_name: str) -> bytes:
-    """An RFC 5545 calendar file for the conversation (METHOD:PUBLISH, a stable UID)."""
+def ics(
+    conversation: Conversation,
+    organiser_name: str,
+    method: str = "PUBLISH",
+    organiser_email: str = "",
+    attendee: tuple[str, str] | None = None,
+) -> bytes:
+    """An RFC 5545 calendar file for the conversation, with a stable UID and its SEQUENCE.
+
+    ``PUBLISH`` (the default) is a file for the client's own calendar. For an
+    invitation sent to the contact, ``REQUEST`` names the organiser and the
+    ``attendee`` (name, email); ``CANCEL`` withdraws it.
+    """
     calendar = Calendar()
     calendar.add("prodid", "-//Crossroads//Informational interviews//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     event = Event()
     event.add("uid", conversation.uid)
     event.add("sequence", conversation.sequence)
@@ -286,7 +306,16 @@ def ics(conversation: Conversation, organiser_name: str) -> bytes:
         f"{conversation.minutes} minutes, {conversation.medium.value.replace('_', ' ')}. "
         f"An informational conversation arranged by {organiser_name}.",
     )
-    if conversation.status == ConversationStatus.CANCELLED:
+    if conversation.status == ConversationStatus.CANCELLED or method == "CANCEL":
         event.add("status", "CANCELLED")
+    if organiser_email:
+        organiser = vCalAddress(f"mailto:{organiser_email}")
+        organiser.params["cn"] = vText(organiser_name)
+        event.add("organizer", organiser)
+    if attendee is not None:
+        name, email = attendee
+        guest = vCalAddress(f"mailto:{email}")
+        guest.params.update({"cn": vText(name), "role": vText("REQ-PARTICIPANT"), "rsvp": vText("TRUE")})
+        event.add("attendee", guest)
     calendar.add_component(event)
     return calendar.to_ical()

@@ -1,0 +1,38 @@
+"""The email channel: requests, follow-ups and thank-yous by email, and calendar invitations.
+
+A built-in plugin, registered through the ``crossroads`` entry point exactly
+as a third party's would be. Messages go through the practice's email server
+via the outbox; a practice without one gets a ``mailto:`` hand-off instead.
+"""
+
+from __future__ import annotations
+
+from crossroads.core.hookspecs import hookimpl
+from crossroads.core.models import Conversation, User
+from crossroads.core.plugins import Panel
+
+from . import invitations
+from .channel import EmailChannel
+from .views import bp
+
+CHANNEL = EmailChannel()
+
+
+@hookimpl
+def outreach_channels() -> EmailChannel:
+    return CHANNEL
+
+
+@hookimpl
+def blueprints():
+    return bp
+
+
+@hookimpl
+def conversation_panels(conversation: Conversation, viewer: User) -> Panel | None:
+    return invitations.panel(conversation, viewer)
+
+
+@hookimpl
+def conversation_changed(session, conversation: Conversation, change: str) -> None:
+    invitations.follow_change(session, conversation, change)
