@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -63,12 +65,18 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
 @click.option("--debug", is_flag=True, help="Reload on code changes and show debug pages.")
-def serve(demo: bool, host: str, port: int, debug: bool) -> None:
+@click.option(
+    "--no-worker", is_flag=True, help="Do not send email from this process (run `crossroads worker`)."
+)
+def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> None:
     """Run Crossroads with the built-in web server.
 
     On the embedded default (a SQLite file in the instance folder) the schema
     is created or upgraded first. With CROSSROADS_DATABASE_URL set, run
     `crossroads db upgrade` yourself; serve refuses a database that is behind.
+
+    Email is sent by a background worker running inside this process, unless
+    --no-worker is given.
     """
     from crossroads.web import create_app
 
@@ -95,7 +103,51 @@ def serve(demo: bool, host: str, port: int, debug: bool) -> None:
             "you signed in; put Crossroads behind TLS, or set CROSSROADS_SECURE_COOKIES=0 on a private LAN.",
             err=True,
         )
-    app.run(host=host, port=port, debug=debug, use_reloader=debug)
+    # With --debug the reloader runs the app in a child process; the worker belongs there.
+    consumer = None
+    if not no_worker and (not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
+        queue = app.extensions["crossroads"].queue
+        consumer = queue.start_background(workers=2)
+        click.echo(f"Sending email in the background; queue: {queue.backend}")
+    try:
+        app.run(host=host, port=port, debug=debug, use_reloader=debug)
+    finally:
+        if consumer is not None:
+            click.echo("Stopping the email worker (finishing messages being sent)...")
+            consumer.stop(graceful=True)
+
+
+@main.command()
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Messages sent at the same time (threads).",
+)
+def worker(workers: int) -> None:
+    """Send queued email: run the background worker in the foreground (Ctrl-C stops it).
+
+    Uses Redis when CROSSROADS_REDIS_URL is set, otherwise a SQLite file in the
+    instance folder (then run it on the same host, with the same
+    CROSSROADS_INSTANCE, as the web processes). Several workers may run at once:
+    a message is never sent twice.
+    """
+    from crossroads.core.mail.queue import make_queue
+
+    settings = _settings()
+    with user_errors():
+        engine = make_engine(settings.database_url)
+        migrate.ensure_current(engine)
+        engine.dispose()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    queue = make_queue(settings, PluginManager())
+    click.echo(f"Crossroads email worker: {workers} thread(s); queue: {queue.backend}")
+    click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
+    try:
+        queue.consumer(workers=workers).run()
+    finally:
+        queue.close()
 
 
 @main.group()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crossroads.core import events
 from crossroads.core.config import Settings
+from crossroads.core.mail.queue import MailQueue
 from crossroads.core.models import Role, User
 from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
@@ -26,6 +27,8 @@ class Crossroads:
     sessionmaker: sessionmaker[Session]
     plugins: PluginManager
     signer: LinkSigner
+    #: Wakes the mail worker after a request that queued email commits.
+    queue: MailQueue
 
 
 def crossroads() -> Crossroads:
@@ -37,6 +40,7 @@ def db() -> Session:
     if "db_session" not in g:
         g.db_session = crossroads().sessionmaker()
         events.attach(g.db_session, crossroads().plugins)
+        crossroads().queue.attach(g.db_session)
     return g.db_session
 
 

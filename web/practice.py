@@ -8,9 +8,14 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from crossroads.core.errors import InvalidInput
-from crossroads.core.models import Role
-from crossroads.core.schemas import CadenceSchema, InviteCoachSchema, PracticeSettingsSchema
-from crossroads.core.services import invitations, practices
+from crossroads.core.models import MESSAGE_STATUS_LABELS, MailSecurity, Role
+from crossroads.core.schemas import (
+    CadenceSchema,
+    InviteCoachSchema,
+    MailSettingsSchema,
+    PracticeSettingsSchema,
+)
+from crossroads.core.services import invitations, mail_settings, practices
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
@@ -103,3 +108,66 @@ def switch_plugin(name: str, state: str):
         undo_url=url_for("practice.switch_plugin", name=name, state="off" if enable else "on"),
     )
     return redirect(url_for("practice.settings"))
+
+
+# -- the practice's email server ----------------------------------------------------------
+
+SECURITY_CHOICES = [
+    (MailSecurity.STARTTLS.value, "STARTTLS (usually port 587)"),
+    (MailSecurity.TLS.value, "TLS from the start (usually port 465)"),
+    (MailSecurity.NONE.value, "None: only for a server on this same machine"),
+]
+
+
+def render_email(form: Form | None = None, status: int = 200):
+    """The email server page; ``form`` carries a failed submit back (the password is never shown)."""
+    stored = mail_settings.mail_settings(scope())
+    if form is None:
+        form = Form(
+            {
+                "host": stored.host,
+                "port": stored.port,
+                "security": stored.security.value,
+                "username": stored.username,
+                "from_address": stored.from_address,
+            }
+            if stored
+            else {"port": 587, "security": MailSecurity.STARTTLS.value}
+        )
+    return render_template(
+        "practice/email.html",
+        form=form,
+        stored=stored,
+        has_password=bool(stored and stored.password_encrypted),
+        security_choices=SECURITY_CHOICES,
+        test_email=mail_settings.last_test_email(scope()),
+        status_labels=MESSAGE_STATUS_LABELS,
+    ), status
+
+
+@bp.get("/email")
+def email_settings():
+    return render_email()
+
+
+@bp.post("/email")
+def save_email_settings():
+    secret_key = crossroads().settings.secret_key
+    saved, form = submit(
+        MailSettingsSchema(), lambda data: mail_settings.save_mail_settings(scope(), data, secret_key)
+    )
+    if saved is None:
+        return render_email(form, 422)
+    notify(f"Email server saved. Messages will come from {saved.from_address}.")
+    return redirect(url_for("practice.email_settings"))
+
+
+@bp.post("/email/test")
+def send_test_email():
+    try:
+        email = mail_settings.send_test_email(scope())
+    except InvalidInput as exc:
+        notify(" ".join(exc.errors["_schema"]), level="error")
+        return redirect(url_for("practice.email_settings"))
+    notify(f"A test email is on its way to {email.to_address}. How it went shows below; reload to see.")
+    return redirect(url_for("practice.email_settings"))

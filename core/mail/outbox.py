@@ -1,0 +1,323 @@
+"""The outbox: emails are written to the database first, then delivered by a background worker.
+
+Every email is an :class:`~crossroads.core.models.OutboxEmail` row, so nothing
+is lost when the worker or the queue is down: the database is the source of
+truth, and the queue (:mod:`.queue`) only wakes a worker up.
+
+A row goes ``queued`` → ``sending`` → ``sent`` / ``failed`` / ``unknown``:
+
+- :func:`deliver` claims a row with one conditional UPDATE (only one of two
+  racing workers wins), commits, and only then talks to the server;
+- a temporary failure puts it back to ``queued`` with a growing delay; a
+  permanent one marks it ``failed`` with the server's reason;
+- a row left ``sending`` by a worker that died (:func:`mark_stale`) becomes
+  ``unknown``: the server may have it, so it is never resent without a person
+  deciding to (:func:`send_again`).
+
+Each change is mirrored onto the :class:`~crossroads.core.models.OutreachMessage`
+linked to the row, which is what the client sees.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import events
+from ..db import utcnow
+from ..errors import InvalidInput, NotFound
+from ..models import MessageStatus, OutboxEmail, OutreachMessage, PracticeMail
+from . import smtp
+from .compose import build_email, new_message_id
+from .secrets import SecretKeyMismatch, decrypt
+
+log = logging.getLogger(__name__)
+
+#: ``session.info`` key listing rows queued in the session's transaction, to wake a worker after commit.
+NEW_ROWS_KEY = "crossroads.outbox.new"
+
+#: How long a row may stay ``sending`` before its worker is taken for dead.
+LEASE = timedelta(minutes=10)
+#: Minutes to wait after the 1st, 2nd, ... temporary failure.
+BACKOFF_MINUTES = (1, 2, 4, 8, 16, 32, 60)
+MAX_ATTEMPTS = 10
+
+NO_SERVER = "Your practice has not set up an email server yet"
+STALE = "The sender stopped while sending this message; check your sent mail before sending it again."
+RETRYING = "retrying: "
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th attempt failed temporarily: 1, 2, 4 … 32, then 60 minutes."""
+    return timedelta(minutes=BACKOFF_MINUTES[min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1])
+
+
+def queue_email(
+    session: Session,
+    *,
+    practice_id: int,
+    client_id: int | None,
+    sender_name: str,
+    reply_to: str,
+    to_address: str,
+    to_name: str = "",
+    subject: str,
+    body: str,
+    in_reply_to: str = "",
+    references: str = "",
+    ics: str | None = None,
+    ics_method: str | None = None,
+    from_address: str | None = None,
+) -> OutboxEmail:
+    """Add a ``queued`` email to the outbox and flush; the caller commits.
+
+    After the commit a session with a :class:`~.queue.MailQueue` attached wakes a
+    worker; otherwise the worker's sweep finds the row within a minute.
+    """
+    if from_address is None:
+        from_address = session.scalar(
+            select(PracticeMail.from_address).where(PracticeMail.practice_id == practice_id)
+        )
+    now = utcnow()
+    row = OutboxEmail(
+        practice_id=practice_id,
+        client_id=client_id,
+        status=MessageStatus.QUEUED,
+        sender_name=sender_name,
+        reply_to=reply_to,
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject,
+        body=body,
+        ics=ics,
+        ics_method=ics_method,
+        message_id=new_message_id(from_address or "crossroads.invalid"),
+        in_reply_to=in_reply_to,
+        references=references,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    session.info.setdefault(NEW_ROWS_KEY, []).append(row)
+    return row
+
+
+def _mirror(session: Session, outbox_id: int | list[int], **values: Any) -> None:
+    """Copy a change of the outbox row(s) onto the linked outreach message(s)."""
+    ids = outbox_id if isinstance(outbox_id, list) else [outbox_id]
+    if ids:
+        session.execute(
+            update(OutreachMessage)
+            .where(OutreachMessage.outbox_id.in_(ids))
+            .values(**values)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def _status(session: Session, outbox_id: int) -> MessageStatus | None:
+    return session.scalar(select(OutboxEmail.status).where(OutboxEmail.id == outbox_id))
+
+
+def deliver(
+    sessionmaker: sessionmaker[Session],
+    outbox_id: int,
+    secret_key: str,
+    ca_file: str = "",
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
+) -> MessageStatus | None:
+    """Send one outbox row if it is queued and due; return its status afterwards.
+
+    A row that is not claimable (already sending or sent, not yet due, or
+    claimed a moment ago by another worker) is left alone and its current status
+    returned; ``None`` when there is no such row. ``lease`` bounds how long the
+    network may take, so that a live send never looks like a dead worker's.
+    """
+    claimed_at = now or utcnow()
+    with sessionmaker() as session:
+        claim = session.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.id == outbox_id,
+                OutboxEmail.status == MessageStatus.QUEUED,
+                OutboxEmail.next_attempt_at <= claimed_at,
+            )
+            .values(status=MessageStatus.SENDING, claimed_at=claimed_at, attempts=OutboxEmail.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claim.rowcount != 1:
+            session.rollback()
+            return _status(session, outbox_id)
+        _mirror(session, outbox_id, status=MessageStatus.SENDING, error="")
+        session.commit()
+
+        attempt = _Attempt(session, outbox_id, secret_key, ca_file, lease)
+        session.rollback()  # hold no transaction open while talking to the server
+        failure = attempt.failure
+        if failure is None:
+            try:
+                smtp.send(attempt.server, attempt.message)
+            except smtp.DeliveryError as exc:
+                failure = exc
+            except Exception as exc:  # send() classifies everything; this is a safety net
+                log.exception("outbox %s: unexpected error while sending", outbox_id)
+                failure = smtp.UnknownOutcome(f"Something went wrong while sending ({exc!r}).")
+        return _record(session, outbox_id, attempt.practice_id, attempt.number, failure, now)
+
+
+class _Attempt:
+    """Everything one attempt needs, read in the claiming session before any network traffic."""
+
+    def __init__(self, session: Session, outbox_id: int, secret_key: str, ca_file: str, lease: timedelta):
+        row = session.get(OutboxEmail, outbox_id, populate_existing=True)
+        self.practice_id = row.practice_id
+        self.number = row.attempts
+        self.failure: smtp.DeliveryError | None = None
+        self.message = None
+        self.server: smtp.SmtpServer | None = None
+        settings = session.scalar(select(PracticeMail).where(PracticeMail.practice_id == row.practice_id))
+        if settings is None:
+            self.failure = smtp.PermanentFailure(NO_SERVER)
+            return
+        try:
+            self.message = build_email(row, settings.from_address)
+            password = decrypt(secret_key, settings.password_encrypted) if settings.password_encrypted else ""
+        except SecretKeyMismatch as exc:
+            self.failure = smtp.PermanentFailure(str(exc))
+            return
+        except Exception as exc:
+            log.exception("outbox %s: cannot write the email", outbox_id)
+            self.failure = smtp.PermanentFailure(f"This message could not be written as an email ({exc}).")
+            return
+        seconds = lease.total_seconds()
+        self.server = smtp.SmtpServer(
+            host=settings.host,
+            port=settings.port,
+            security=settings.security,
+            username=settings.username,
+            password=password,
+            ca_file=ca_file,
+            timeout=min(30.0, seconds / 20),
+            final_reply_timeout=min(120.0, seconds / 4),
+        )
+
+
+def _record(
+    session: Session,
+    outbox_id: int,
+    practice_id: int,
+    attempt: int,
+    failure: smtp.DeliveryError | None,
+    now: datetime | None,
+) -> MessageStatus | None:
+    """Write the outcome of attempt number ``attempt`` on the row and its outreach message, in one commit."""
+    finished = now or utcnow()
+    values: dict[str, Any]
+    if failure is None:
+        values = {"status": MessageStatus.SENT, "sent_at": finished, "last_error": ""}
+        mirrored = {"status": MessageStatus.SENT, "sent_at": finished, "error": ""}
+    elif isinstance(failure, smtp.TemporaryFailure) and attempt < MAX_ATTEMPTS:
+        error = RETRYING + failure.reason
+        values = {
+            "status": MessageStatus.QUEUED,
+            "next_attempt_at": finished + backoff(attempt),
+            "last_error": error,
+        }
+        mirrored = {"status": MessageStatus.QUEUED, "error": error}
+    elif isinstance(failure, smtp.TemporaryFailure):
+        error = f"Gave up after {attempt} attempts: {failure.reason}"
+        values = {"status": MessageStatus.FAILED, "last_error": error}
+        mirrored = {"status": MessageStatus.FAILED, "error": error}
+    elif isinstance(failure, smtp.UnknownOutcome):
+        values = {"status": MessageStatus.UNKNOWN, "last_error": failure.reason}
+        mirrored = {"status": MessageStatus.UNKNOWN, "error": failure.reason}
+    else:
+        values = {"status": MessageStatus.FAILED, "last_error": failure.reason}
+        mirrored = {"status": MessageStatus.FAILED, "error": failure.reason}
+    if failure is not None:
+        log.warning("outbox %s attempt %s: %s", outbox_id, attempt, values["last_error"])
+
+    # Only while the row still belongs to this attempt: a later claim (after a person chose to
+    # send it again) counts attempts on, and its own worker records its own outcome.
+    done = session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == outbox_id, OutboxEmail.attempts == attempt)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        session.rollback()
+        log.warning("outbox %s: attempt %s finished after the row moved on; not recorded", outbox_id, attempt)
+        return _status(session, outbox_id)
+    _mirror(session, outbox_id, **mirrored)
+    if failure is None:
+        message = session.scalar(select(OutreachMessage).where(OutreachMessage.outbox_id == outbox_id))
+        if message is not None:
+            events.fire(session, "message_sent", practice_id, message=message)
+    session.commit()
+    return values["status"]
+
+
+def mark_stale(session: Session, now: datetime | None = None, lease: timedelta = LEASE) -> int:
+    """Rows left ``sending`` longer than ``lease`` become ``unknown`` (never requeued); flushes, no commit.
+
+    Their worker died mid-send: the server may or may not have the message.
+    Returns how many rows changed.
+    """
+    cutoff = (now or utcnow()) - lease
+    ids = list(
+        session.scalars(
+            update(OutboxEmail)
+            .where(OutboxEmail.status == MessageStatus.SENDING, OutboxEmail.claimed_at < cutoff)
+            .values(status=MessageStatus.UNKNOWN, last_error=STALE)
+            .returning(OutboxEmail.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if ids:
+        log.warning("outbox: %s message(s) left sending by a stopped worker are now unknown", len(ids))
+        _mirror(session, ids, status=MessageStatus.UNKNOWN, error=STALE)
+        for row in session.identity_map.values():
+            if isinstance(row, OutboxEmail) and row.id in ids:
+                session.expire(row)
+    return len(ids)
+
+
+def due_ids(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of queued rows whose next attempt is due, oldest first."""
+    due = OutboxEmail.next_attempt_at <= (now or utcnow())
+    return list(
+        session.scalars(
+            select(OutboxEmail.id)
+            .where(OutboxEmail.status == MessageStatus.QUEUED, due)
+            .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+            .limit(limit)
+        )
+    )
+
+
+def send_again(session: Session, outbox_id: int, now: datetime | None = None) -> OutboxEmail:
+    """A person decided to send a ``failed`` or ``unknown`` message again: queue it now; no commit.
+
+    Attempts are kept. Any other status is refused with :class:`InvalidInput`.
+    """
+    row = session.get(OutboxEmail, outbox_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise NotFound(f"OutboxEmail {outbox_id}")
+    if row.status not in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+        raise InvalidInput(
+            {"status": ["Only a message that failed, or whose fate is unknown, can be sent again."]}
+        )
+    row.status = MessageStatus.QUEUED
+    row.next_attempt_at = now or utcnow()
+    row.last_error = ""
+    session.flush()
+    _mirror(session, outbox_id, status=MessageStatus.QUEUED, error="")
+    session.info.setdefault(NEW_ROWS_KEY, []).append(row)
+    return row

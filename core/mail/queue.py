@@ -1,0 +1,236 @@
+"""The background worker that sends the outbox, on Huey.
+
+Huey only wakes a worker up; the outbox table is the source of truth. After
+a request commits, :meth:`MailQueue.attach`'s listener enqueues a task per
+new row; a worker thread runs :func:`~.outbox.deliver` for it. Every minute,
+and once when a worker starts, a sweep marks rows left ``sending`` by a dead
+worker as ``unknown`` and delivers every row that is due (retries, and rows
+whose wake-up was lost because the queue was unreachable).
+
+The queue lives in a SQLite file in the instance folder by default, or on
+Redis when ``CROSSROADS_REDIS_URL`` is set (then web and worker processes may
+run on different hosts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from huey.consumer import Consumer
+from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from .. import events
+from ..config import Settings
+from ..db import make_engine, make_sessionmaker
+from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
+
+if TYPE_CHECKING:
+    from ..plugins import PluginManager
+
+log = logging.getLogger(__name__)
+
+ATTACHED_KEY = "crossroads.mail.queue"
+#: A sweep delivers at most this many rows per round, and goes round until none are due.
+SWEEP_BATCH = 500
+
+
+def queue_name(settings: Settings) -> str:
+    """The queue's name: one per database, so deployments sharing a Redis never take each other's work."""
+    digest = hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    return f"crossroads-mail-{digest}"
+
+
+class _Consumer(Consumer):
+    """A Huey consumer that sweeps once on start, and leaves signals alone when run in the background."""
+
+    def __init__(self, queue: MailQueue, background: bool, **options):
+        self._queue = queue
+        self._background = background
+        super().__init__(queue.huey, **options)
+        # Ctrl-C and SIGTERM (systemd, docker stop) both let messages being sent finish;
+        # a second signal stops at once.
+        self._signal_actions[signal.SIGINT] = (False, True)
+        self._signal_actions[signal.SIGTERM] = (False, True)
+
+    def start(self) -> None:
+        self._queue.enqueue_sweep()  # send what was queued while no worker ran, without waiting a minute
+        super().start()
+
+    def _set_signal_handlers(self) -> None:
+        if not self._background:  # in `crossroads serve` the web server owns Ctrl-C
+            super()._set_signal_handlers()
+
+
+class MailQueue:
+    """Huey for the outbox: a task that delivers one row, and a sweep every minute."""
+
+    def __init__(self, settings: Settings, plugins: PluginManager | None = None, name: str | None = None):
+        self.settings = settings
+        self.plugins = plugins
+        self.name = name or queue_name(settings)
+        self.huey = self._make_huey()
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._sessionmaker: Callable[[], Session] | None = None
+        self.deliver_task = self.huey.task(name="deliver")(self._deliver)
+        self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_now)
+
+    def _make_huey(self) -> Huey:
+        if self.settings.redis_url:
+            from redis import ConnectionPool
+
+            # Fail fast when Redis is down: a web request enqueues after its commit.
+            pool = ConnectionPool.from_url(
+                self.settings.redis_url, socket_connect_timeout=2, socket_timeout=10
+            )
+            return RedisHuey(self.name, results=False, connection_pool=pool)
+        path = self.settings.queue_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(self.name, results=False, filename=str(path))
+
+    @property
+    def backend(self) -> str:
+        """Where the queue lives, for people: ``Redis at …`` or the SQLite file's path."""
+        if self.settings.redis_url:
+            parts = urlsplit(self.settings.redis_url)
+            return f"Redis at {parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path}"
+        return f"SQLite file {self.settings.queue_path}"
+
+    # -- the database, made lazily in the process that needs it -------------------------
+
+    @property
+    def sessionmaker(self) -> Callable[[], Session]:
+        """Sessions on the settings' database, with the plugins' event bus attached."""
+        with self._lock:
+            if self._sessionmaker is None:
+                self._engine = make_engine(self.settings.database_url)
+                factory = make_sessionmaker(self._engine)
+                plugins = self.plugins
+
+                def session() -> Session:
+                    made = factory()
+                    if plugins is not None:
+                        events.attach(made, plugins)
+                    return made
+
+                self._sessionmaker = session
+            return self._sessionmaker
+
+    def close(self) -> None:
+        """Release the database connections this queue opened."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine = self._sessionmaker = None
+
+    # -- work ---------------------------------------------------------------------------
+
+    def _deliver(self, outbox_id: int) -> None:
+        deliver(self.sessionmaker, outbox_id, self.settings.secret_key, self.settings.smtp_ca_file)
+
+    def sweep_now(self) -> int:
+        """Mark stale rows unknown, then deliver every due row, here and now. Returns how many were tried."""
+        sessions = self.sessionmaker
+        with sessions() as session:
+            mark_stale(session)
+            session.commit()
+        tried: set[int] = set()
+        while True:
+            with sessions() as session:
+                ids = [i for i in due_ids(session, limit=SWEEP_BATCH) if i not in tried]
+            if not ids:
+                return len(tried)
+            for outbox_id in ids:
+                tried.add(outbox_id)
+                try:
+                    self._deliver(outbox_id)
+                except Exception:
+                    log.exception("outbox %s: delivery failed unexpectedly", outbox_id)
+
+    # -- waking a worker ----------------------------------------------------------------
+
+    def enqueue(self, outbox_id: int) -> bool:
+        """Ask a worker to deliver ``outbox_id`` now. Never raises: if the queue is unreachable the
+        row waits in the database for the next sweep. Returns whether the wake-up was enqueued."""
+        try:
+            self.deliver_task(outbox_id)
+        except Exception:
+            log.warning(
+                "could not wake the mail worker for outbox %s (%s); the next sweep will send it",
+                outbox_id,
+                self.backend,
+                exc_info=True,
+            )
+            return False
+        return True
+
+    def enqueue_sweep(self) -> bool:
+        """Ask a worker to sweep now; never raises."""
+        try:
+            self.sweep_task()
+        except Exception:
+            log.warning("could not enqueue a sweep (%s)", self.backend, exc_info=True)
+            return False
+        return True
+
+    def attach(self, session: Session) -> None:
+        """Enqueue the rows queued on ``session`` once its transaction commits; forget them on rollback."""
+        if session.info.get(ATTACHED_KEY) is self:
+            return
+        session.info[ATTACHED_KEY] = self
+        event.listen(session, "after_commit", self._after_commit)
+        event.listen(session, "after_rollback", self._after_rollback)
+
+    def _after_commit(self, session: Session) -> None:
+        rows = session.info.pop(NEW_ROWS_KEY, [])
+        for row in rows:
+            identity = sa_inspect(row).identity
+            if identity:
+                self.enqueue(identity[0])
+
+    @staticmethod
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(NEW_ROWS_KEY, None)
+
+    # -- consumers ----------------------------------------------------------------------
+
+    def _consumer(self, workers: int, background: bool) -> Consumer:
+        return _Consumer(
+            self,
+            background,
+            workers=workers,
+            worker_type="thread",
+            periodic=True,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=1.0,
+            shutdown_timeout=180.0,
+        )
+
+    def consumer(self, workers: int = 2) -> Consumer:
+        """A consumer for ``crossroads worker``: ``run()`` it in the main thread (Ctrl-C stops it)."""
+        return self._consumer(workers, background=False)
+
+    def start_background(self, workers: int = 2) -> Consumer:
+        """Start a consumer in background threads (``crossroads serve``); ``stop(graceful=True)`` it."""
+        consumer = self._consumer(workers, background=True)
+        consumer.start()
+        return consumer
+
+
+def make_queue(
+    settings: Settings, plugins: PluginManager | None = None, name: str | None = None
+) -> MailQueue:
+    """The outbox's queue for these settings: on Redis when ``settings.redis_url`` is set, else SQLite."""
+    return MailQueue(settings, plugins, name)
