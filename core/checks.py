@@ -53,6 +53,20 @@ def _is_first_request(draft: Draft) -> bool:
     return draft.kind == MessageKind.FIRST_REQUEST
 
 
+_PLACEHOLDER = re.compile(r"\[[^\]]{3,}\]")
+
+
+def check_placeholders(draft: Draft) -> Warning | None:
+    found = _PLACEHOLDER.search(f"{draft.subject}\n{draft.body}")
+    if found is None:
+        return None
+    return Warning(
+        "placeholder",
+        f"Fill in the part in brackets: {found.group(0)[:60]}",
+        "The template left it for you: only you know this part.",
+    )
+
+
 def check_length(draft: Draft) -> Warning | None:
     count = len(words(draft.body))
     if draft.kind in (MessageKind.FIRST_REQUEST, MessageKind.INTRODUCTION_REQUEST) and (
@@ -162,6 +176,7 @@ def check_question(draft: Draft) -> Warning | None:
 
 #: The method's checks, in the order their warnings are shown.
 METHOD_CHECKS: tuple[Callable[[Draft], Warning | None], ...] = (
+    check_placeholders,
     check_length,
     check_connection_first,
     check_job_request,

@@ -46,11 +46,33 @@ def current_revisions(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(connection).get_current_heads())
 
 
+def missing_revisions(engine: Engine) -> set[str]:
+    """Heads of the code (core and plugins) that the database has not reached.
+
+    Alembic records only the tips it has reached; a plugin's first revision
+    that depends on a core revision stands for both. A revision the code does
+    not know (a plugin since uninstalled) is left alone.
+    """
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    current = current_revisions(engine)
+    known = tuple(r for r in current if _known(script, r))
+    if not known:
+        return set(script.get_heads())
+    applied = {rev.revision for rev in script.revision_map.iterate_revisions(known, "base")}
+    return set(script.get_heads()) - applied
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.revision_map.get_revision(revision) is not None
+    except Exception:  # alembic raises its own ResolutionError for an unknown id
+        return False
+
+
 def ensure_current(engine: Engine) -> None:
     """Raise :class:`SchemaOutOfDate` naming the upgrade command when the database is behind."""
     current, heads = current_revisions(engine), head_revisions(engine)
-    # A revision the code does not know (a plugin since uninstalled) is left alone; a missing one is not.
-    if heads - current:
+    if missing_revisions(engine):
         where = ", ".join(sorted(current)) or "empty"
         raise SchemaOutOfDate(
             f"The database schema is not current (at {where}; the code needs "

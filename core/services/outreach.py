@@ -123,7 +123,8 @@ def connection_sentence(contact: Contact, client: Client) -> str:
         return "Your alumni office kindly passed on your name."
     if contact.source == ContactSource.ASSOCIATION:
         return "We are both part of the same professional association."
-    return "I came across your work and hoped you would not mind a short note."
+    # Only the client knows how they came across this person: leave them a gap to fill in.
+    return f"[How you know of {_first_name(contact.name)}: who suggested them, where you met, what you read.]"
 
 
 def _first_name(name: str) -> str:

@@ -1,0 +1,430 @@
+"""Outreach in the core: drafting on a channel, the method's checks, sandboxed templates, sending,
+hand-off, threading, and the email channel's calendar invitations."""
+
+from __future__ import annotations
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from crossroads.core import templating
+from crossroads.core.channels import Draft, DraftContext, TemplateText
+from crossroads.core.checks import method_warnings
+from crossroads.core.errors import InvalidInput
+from crossroads.core.models import (
+    ContactSource,
+    ConversationStatus,
+    MessageKind,
+    MessageStatus,
+    OutboxEmail,
+    OutreachMessage,
+    PracticeMail,
+    Stage,
+)
+from crossroads.core.scoping import Scope
+from crossroads.core.services import outreach
+from crossroads.core.services.practices import set_plugin_enabled
+from crossroads.plugins.email_channel import CHANNEL as EMAIL
+
+from .conftest import make_contact, make_conversation
+
+GOOD_REQUEST = (
+    "Dana Lee suggested I write to you. I'm Clara, exploring a move into magazine editing, and your "
+    "work as an editor is what I'd love to learn about. Would you have 20 minutes for a call next week? "
+    "I'm not looking for a job, only your view of the work."
+)
+
+
+@pytest.fixture
+def contact(world, db):
+    """A contact of the client's with an email address, not yet written to."""
+    contact = make_contact(
+        db, world.client, "Sam Okafor", "Riverside Press", "Managing Editor", email="sam@riverside.example"
+    )
+    contact.themes.append(world.client.themes[0])
+    db.commit()
+    return contact
+
+
+@pytest.fixture
+def mail_server(world, db):
+    """The practice's email server settings (delivery itself is tested in test_mail_delivery)."""
+    row = PracticeMail(
+        practice_id=world.practice.id, host="127.0.0.1", port=2525, from_address="hello@a.example"
+    )
+    db.add(row)
+    db.commit()
+    return row
+
+
+def draft(db, world, contact, body: str, kind=MessageKind.FIRST_REQUEST, subject="Hello") -> Draft:
+    context = DraftContext(
+        session=db,
+        practice=world.practice,
+        client=world.client,
+        sender=world.client.user,
+        kind=kind,
+        format="",
+        contact=contact,
+        theme=world.client.themes[0],
+    )
+    return Draft(context, subject, body)
+
+
+def codes(warnings) -> set[str]:
+    return {w.code for w in warnings}
+
+
+# -- the method's checks ---------------------------------------------------------------------------
+
+
+def test_a_request_written_by_the_method_raises_no_warning(db, world, contact):
+    assert method_warnings(draft(db, world, contact, GOOD_REQUEST)) == []
+
+
+def test_a_first_request_of_a_hundred_words_is_too_long(db, world, contact):
+    body = GOOD_REQUEST + " " + " ".join(["more"] * 70)
+    assert "long_request" in codes(method_warnings(draft(db, world, contact, body)))
+
+
+def test_a_request_that_does_not_open_with_the_connection_is_warned(db, world, contact):
+    body = "I'm Clara. " + " ".join(["I have many plans"] * 12) + " Dana Lee suggested you. 20 minutes?"
+    assert "connection_first" in codes(method_warnings(draft(db, world, contact, body)))
+
+
+def test_the_referrer_named_first_counts_as_the_connection(db, world, contact):
+    referrer = make_contact(db, world.client, "Priyanka Verma")
+    contact.referred_by = referrer
+    db.flush()
+    body = "Priyanka thought we should talk. Would 20 minutes next week suit you for a call about editing?"
+    assert "connection_first" not in codes(method_warnings(draft(db, world, contact, body)))
+
+
+@pytest.mark.parametrize("word", ["job", "position", "openings", "hiring", "resume", "CV"])
+def test_asking_for_a_job_is_warned(db, world, contact, word):
+    body = GOOD_REQUEST + f" Do you have a {word} for me?"
+    warnings = [w for w in method_warnings(draft(db, world, contact, body)) if w.code == "job_request"]
+    assert warnings and warnings[0].why
+
+
+def test_saying_it_is_not_a_job_request_is_not_asking_for_one(db, world, contact):
+    body = GOOD_REQUEST + " I'm not asking about openings, and this isn't a job request."
+    assert "job_request" not in codes(method_warnings(draft(db, world, contact, body)))
+
+
+def test_interest_in_the_company_alone_is_warned_and_in_the_field_is_not(db, world, contact):
+    pinned = "Dana Lee suggested you. I admire Riverside Press so much. Could we talk for 20 minutes?"
+    field = "Dana Lee suggested you. I admire how Riverside Press does magazine editing. 20 minutes?"
+    assert "company_only" in codes(method_warnings(draft(db, world, contact, pinned)))
+    assert "company_only" not in codes(method_warnings(draft(db, world, contact, field)))
+
+
+@pytest.mark.parametrize(
+    ("ask", "warned"),
+    [
+        ("Could we talk some time?", True),
+        ("Could we talk for an hour, say 60 minutes?", True),
+        ("Would 20 minutes suit you?", False),
+        ("Would fifteen minutes suit you?", False),
+        ("Could you spare half an hour?", False),
+        ("Could I have a 25-minute call?", False),
+    ],
+)
+def test_the_ask_must_be_a_specific_short_time(db, world, contact, ask, warned):
+    body = f"Dana Lee suggested I write to you about magazine editing. {ask}"
+    assert ("short_ask" in codes(method_warnings(draft(db, world, contact, body)))) is warned
+
+
+def test_a_request_without_a_question_is_warned_but_a_thank_you_is_not(db, world, contact):
+    statement = "Dana Lee suggested I write. I would like 20 minutes of your time."
+    assert "no_question" in codes(method_warnings(draft(db, world, contact, statement)))
+    thanks = draft(db, world, contact, "Thank you for your time.", kind=MessageKind.THANK_YOU)
+    assert "no_question" not in codes(method_warnings(thanks))
+
+
+@pytest.mark.parametrize("kind", [MessageKind.FIRST_REQUEST, MessageKind.FOLLOW_UP, MessageKind.THANK_YOU])
+@pytest.mark.parametrize("source", [ContactSource.MANUAL, ContactSource.LINKEDIN, ContactSource.COACH])
+def test_the_email_channels_default_wording_passes_the_methods_checks(db, world, contact, kind, source):
+    contact.source = source
+    db.flush()
+    scope = Scope(db, world.client.user)
+    context = outreach.draft_context(scope, contact.id, EMAIL, kind)
+    text = outreach.initial_draft(scope, EMAIL, context)
+    assert "{{" not in text.body and "Sam" in text.body
+    found = codes(outreach.warnings(EMAIL, Draft(context, text.subject, text.body)))
+    if source == ContactSource.MANUAL and kind == MessageKind.FIRST_REQUEST:
+        # Only the client knows how they came across a contact they added by hand: a gap to fill.
+        assert found == {"placeholder"}
+    else:
+        assert found == set()
+
+
+# -- sandboxed templates ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ client.__class__ }}",
+        "{{ contact.name.__class__.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ lipsum.__globals__['os'].popen('id').read() }}",
+        "{% include '/etc/passwd' %}",
+        "{% import 'os' as os %}",
+        "{% extends '/etc/hosts' %}",
+        "{{ range(10) }}",
+        "{{ 'x' * 10000000 }}",
+        "{{ 9 ** 9 ** 9 }}",
+        "{{ config }}",
+        "{{ request }}",
+        "{{ self.__init__.__globals__ }}",
+        "{{ contact.nickname }}",
+        "{% for %}",
+    ],
+)
+def test_a_template_cannot_reach_python_objects_or_files(source):
+    with pytest.raises(InvalidInput) as refused:
+        templating.render(TemplateText("", source), templating.example_variables())
+    assert refused.value.errors["body"]
+
+
+def test_a_template_renders_variables_and_conditions():
+    text = templating.render(
+        TemplateText(
+            "For {{ contact.first_name }}", "{% if contact.position %}As {{ contact.position }}{% endif %}"
+        ),
+        templating.example_variables(),
+    )
+    assert (text.subject, text.body) == ("For Sam", "As Managing Editor")
+
+
+def test_a_coach_saves_a_template_and_new_drafts_start_from_it(world, contact, as_user, db):
+    coach = as_user(world.coach)
+    page = coach.get("/templates")
+    assert page.status_code == 200 and b"Email" in page.data
+    response = coach.post(
+        "/templates/email/first_request",
+        data={
+            "subject": "Hi {{ contact.first_name }}",
+            "body": "{{ connection }} Could we talk for 20 minutes?",
+        },
+    )
+    assert response.status_code == 302
+    compose = as_user(world.client.user).get(f"/contacts/{contact.id}/write?channel=email&kind=first_request")
+    assert b"Hi Sam" in compose.data
+
+
+def test_a_broken_template_is_refused_naming_the_field_and_keeping_the_text(world, as_user):
+    response = as_user(world.coach).post(
+        "/templates/email/first_request", data={"subject": "Hi", "body": "{{ ''.__class__ }} kept words"}
+    )
+    assert response.status_code == 422
+    assert b"Not allowed in a template" in response.data and b"kept words" in response.data
+
+
+def test_the_template_preview_renders_with_a_real_contact(world, contact, as_user):
+    response = as_user(world.coach).post(
+        "/templates/email/first_request/preview", data={"subject": "x", "body": "Dear {{ contact.name }}"}
+    )
+    assert response.status_code == 200
+    assert response.json["body"].startswith("Dear ")
+
+
+def test_clients_have_no_template_editor(world, as_user):
+    assert as_user(world.client.user).get("/templates").status_code == 404
+    assert as_user(world.client.user).get("/templates/email/first_request").status_code == 404
+
+
+# -- composing and sending -------------------------------------------------------------------------
+
+
+def test_the_channel_choice_says_why_email_is_unavailable(world, db, as_user):
+    nobody = make_contact(db, world.client, "No Address")
+    db.commit()
+    page = as_user(world.client.user).get(f"/contacts/{nobody.id}/write")
+    assert page.status_code == 200 and b"There is no email address for No Address yet." in page.data
+
+
+def test_the_live_check_returns_the_drafts_warnings(world, contact, as_user):
+    response = as_user(world.client.user).post(
+        f"/contacts/{contact.id}/write/check",
+        data={
+            "channel": "email",
+            "kind": "first_request",
+            "subject": "Hi",
+            "body": "Do you have a job for me",
+        },
+    )
+    found = {w["code"] for w in response.json["warnings"]}
+    assert {"job_request", "no_question", "short_ask"} <= found
+
+
+def test_sending_queues_the_email_keeps_the_warnings_and_moves_the_contact(
+    world, contact, mail_server, as_user, db
+):
+    response = as_user(world.client.user).post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "Editing", "body": "Can we talk"},
+    )
+    assert response.status_code == 302
+    message = db.scalar(select(OutreachMessage).where(OutreachMessage.contact_id == contact.id))
+    assert message.status == MessageStatus.QUEUED
+    assert {"short_ask", "no_question"} <= {w["code"] for w in message.warnings}
+    email = message.outbox
+    assert (email.to_address, email.reply_to) == ("sam@riverside.example", "client@a.example")
+    assert email.sender_name == "Clara Client via Northbridge"
+    db.refresh(contact)
+    assert contact.stage == Stage.REQUESTED
+
+
+def test_a_follow_up_threads_after_the_first_email(world, contact, mail_server, db):
+    scope = Scope(db, world.client.user)
+    channels = {"email": EMAIL}
+    first = outreach.send(
+        scope,
+        channels,
+        contact.id,
+        {"channel": "email", "kind": "first_request", "subject": "Hi", "body": "x?"},
+    )
+    follow = outreach.send(
+        scope,
+        channels,
+        contact.id,
+        {"channel": "email", "kind": "follow_up", "subject": "Re: Hi", "body": "y?"},
+    )
+    thanks = outreach.send(
+        scope,
+        channels,
+        contact.id,
+        {"channel": "email", "kind": "thank_you", "subject": "Thanks", "body": "z"},
+    )
+    assert follow.in_reply_to_id == first.id and thanks.in_reply_to_id == follow.id
+    assert follow.outbox.in_reply_to == first.outbox.message_id
+    assert thanks.outbox.references.split() == [first.outbox.message_id, follow.outbox.message_id]
+    db.refresh(contact)
+    assert contact.follow_ups_sent == 1
+
+
+def test_without_an_email_server_the_message_is_handed_to_the_clients_mail_program(
+    world, contact, as_user, db
+):
+    browser = as_user(world.client.user)
+    browser.post(
+        f"/contacts/{contact.id}/write",
+        data={
+            "channel": "email",
+            "kind": "first_request",
+            "subject": "Hi there",
+            "body": "Talk for 20 minutes?",
+        },
+    )
+    message = db.scalar(select(OutreachMessage).where(OutreachMessage.contact_id == contact.id))
+    assert message.status == MessageStatus.HANDED_OFF and message.outbox is None
+    page = browser.get(f"/messages/{message.id}")
+    assert b"mailto:sam%40riverside.example?subject=Hi%20there" in page.data
+    db.refresh(contact)
+    assert contact.stage == Stage.IDENTIFIED  # not moved until the client says they sent it
+    assert browser.post(f"/messages/{message.id}/sent").status_code == 302
+    db.refresh(contact)
+    db.refresh(message)
+    assert message.status == MessageStatus.SENT and contact.stage == Stage.REQUESTED
+
+
+def test_a_failed_submit_keeps_every_word_and_names_the_field(world, contact, as_user):
+    response = as_user(world.client.user).post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "", "body": "My careful words"},
+    )
+    assert response.status_code == 422
+    assert b"Write a subject line." in response.data and b"My careful words" in response.data
+
+
+def test_marking_a_reply_moves_the_contact_to_replied(world, contact, as_user, db):
+    browser = as_user(world.client.user)
+    browser.post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "Hi", "body": "20 minutes?"},
+    )
+    message = db.scalar(select(OutreachMessage).where(OutreachMessage.contact_id == contact.id))
+    browser.post(f"/messages/{message.id}/sent")
+    browser.post(f"/messages/{message.id}/replied")
+    db.refresh(contact)
+    db.refresh(message)
+    assert contact.stage == Stage.REPLIED and message.replied_at is not None
+
+
+def test_the_coach_reads_a_clients_messages_but_cannot_write_or_mark_them(world, contact, as_user):
+    coach = as_user(world.coach)
+    assert coach.get(f"/clients/{world.client.id}/messages").status_code == 200
+    assert coach.get(f"/contacts/{contact.id}/write").status_code == 403
+    message_id = world.client.id  # any id: the write is refused before it is looked at
+    response = coach.post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "x", "body": "y"},
+    )
+    assert response.status_code == 403 and message_id
+
+
+def test_the_message_list_filters_by_status_and_says_when_empty(world, as_user):
+    browser = as_user(world.client.user)
+    assert b"Waiting for you to send it" in browser.get(f"/clients/{world.client.id}/messages").data
+    empty = browser.get(f"/clients/{world.client.id}/messages?status=failed")
+    assert b"No messages match these filters." in empty.data
+
+
+# -- a channel switched off ------------------------------------------------------------------------
+
+
+def test_switching_the_email_channel_off_removes_it_and_refuses_its_routes(world, contact, as_user, db):
+    set_plugin_enabled(Scope(db, world.owner), "email", False, installed={"email"})
+    conversation = make_conversation(db, contact)
+    conversation.status = ConversationStatus.SCHEDULED
+    db.commit()
+    browser = as_user(world.client.user)
+    assert b"Email" not in browser.get(f"/contacts/{contact.id}/write").data
+    refused = browser.post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "x", "body": "y"},
+    )
+    assert refused.status_code == 422 and b"Choose one of the channels your practice offers." in refused.data
+    assert browser.post(f"/plugins/email/conversations/{conversation.id}/invite").status_code == 404
+    assert b"Calendar invitation" not in browser.get(f"/conversations/{conversation.id}").data
+    assert b"Email" not in as_user(world.coach).get("/templates").data
+
+
+# -- calendar invitations --------------------------------------------------------------------------
+
+
+def _calendar(email: OutboxEmail) -> Calendar:
+    return Calendar.from_ical(email.ics)
+
+
+def test_an_invitation_then_a_reschedule_and_a_cancel_go_to_the_contact_in_one_thread(
+    world, contact, mail_server, as_user, db
+):
+    conversation = make_conversation(db, contact)
+    conversation.status = ConversationStatus.SCHEDULED
+    db.commit()
+    browser = as_user(world.client.user)
+    assert b"Send calendar invitation" in browser.get(f"/conversations/{conversation.id}").data
+    assert browser.post(f"/plugins/email/conversations/{conversation.id}/invite").status_code == 302
+    browser.post(
+        f"/conversations/{conversation.id}/reschedule",
+        data={"starts_at": "2026-12-03T10:00", "minutes": "20", "medium": "video"},
+    )
+    browser.post(f"/conversations/{conversation.id}/cancel")
+    invitations = db.scalars(
+        select(OutreachMessage)
+        .where(OutreachMessage.conversation_id == conversation.id)
+        .order_by(OutreachMessage.id)
+    ).all()
+    methods = [m.outbox.ics_method for m in invitations]
+    assert methods == ["REQUEST", "REQUEST", "CANCEL"]
+    events = [_calendar(m.outbox).walk("VEVENT")[0] for m in invitations]
+    assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2]
+    assert len({str(e["UID"]) for e in events}) == 1
+    assert "sam@riverside.example" in str(events[0]["ATTENDEE"])
+    assert "client@a.example" in str(events[0]["ORGANIZER"])
+    first = invitations[0].outbox
+    assert invitations[2].outbox.references.split()[0] == first.message_id
