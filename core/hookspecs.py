@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from .channels import Channel, Draft, Warning
-    from .models import Client, Conversation, OutreachMessage, User
+    from .models import Client, Conversation, OutreachMessage, Practice, User
     from .plugins import MenuItem, Panel
 
 PROJECT = "crossroads"
@@ -135,6 +135,18 @@ def menu_items(viewer: User, client: Client | None) -> MenuItem | list[MenuItem]
     With ``client`` set, the links go in that client's workspace tabs (seen by
     the client and their coach); with ``client`` None, in the top menu of a
     staff member. Return :class:`~crossroads.core.plugins.MenuItem` objects.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def load_demo_data(session: Session, practice: Practice) -> None:
+    """Add this plugin's rows to the demo practice (``crossroads serve --demo``).
+
+    Called once, after the core's demo data is in and committed, with the
+    demo ``practice``; find its people through ``session``. Commit what you
+    add. Keep it small and plausible: it is what a new user sees first.
 
     Since: 0.2.
     """

@@ -58,3 +58,18 @@ def test_demo_clients_have_contacts_in_every_stage_conversations_reflections_goa
     assert 0 < shared < db.query(Reflection).count()  # some shared, some private
     assert {reach for (reach,) in db.query(QuestionBank.reach).distinct()} == set(Reach)
     assert db.query(Goal).count() >= 2 and db.query(ThemeDecision).count() >= 1
+
+
+def test_demo_has_sent_failed_and_handed_off_messages_with_threads(db):
+    from crossroads.core.demo import CLIENT_EMAIL
+    from crossroads.core.models import MessageKind, MessageStatus, OutreachMessage
+
+    load_demo(db)
+    client = db.query(User).filter_by(email=CLIENT_EMAIL).one().client
+    messages = db.query(OutreachMessage).filter_by(client_id=client.id).all()
+    assert {MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.HANDED_OFF} <= {m.status for m in messages}
+    assert {"email", "linkedin"} <= {m.channel for m in messages}
+    failed = next(m for m in messages if m.status == MessageStatus.FAILED)
+    assert failed.error.startswith("550")
+    thanks = [m for m in messages if m.kind == MessageKind.THANK_YOU]
+    assert thanks and all(m.outbox.in_reply_to == m.in_reply_to.outbox.message_id for m in thanks)
