@@ -446,7 +446,8 @@ def _demo_messages(session: Session, client: Client, now: datetime) -> None:
         .order_by(Contact.id)
     ).all()
     sender = f"{client.name} via {client.practice.name}"
-    for index, contact in enumerate(contacts):
+    failed_one = False
+    for contact in contacts:
         contact.email = contact.email or _email_of(contact)
         if contact.stage == Stage.RESEARCHED:
             # Drafted as a LinkedIn note, not yet sent: the client copies it and marks it sent.
@@ -457,7 +458,8 @@ def _demo_messages(session: Session, client: Client, now: datetime) -> None:
             kind, status = MessageKind.FIRST_REQUEST, MessageStatus.HANDED_OFF
             _demo_message(session, contact, "linkedin", kind, status, None, body=note, fmt="note")
             continue
-        failed = index == 0 and contact.stage == Stage.REQUESTED
+        failed = not failed_one and contact.stage == Stage.REQUESTED
+        failed_one = failed_one or failed
         status = MessageStatus.FAILED if failed else MessageStatus.SENT
         sent_at = contact.stage_changed_at - timedelta(minutes=5)
         first = _demo_message(
