@@ -234,14 +234,20 @@ def test_the_default_note_fits_a_free_account_well_even_with_long_names(db, worl
     assert max(lengths.values()) <= 180, lengths
 
 
-def test_a_note_to_a_contact_added_by_hand_asks_the_client_to_say_how_they_know_them(db, world, contact):
-    """Decided: with no known connection the note cannot name one, so the method's check stays on."""
+def test_a_note_to_a_contact_added_by_hand_leaves_a_short_gap_for_how_the_client_knows_them(
+    db, world, contact
+):
+    """Decided: with no known connection the note cannot name one; like the core's drafts it leaves a
+    gap in brackets, and only the check that points at the gap warns."""
     contact.source = ContactSource.MANUAL
     db.commit()
     scope = scope_of(db, world)
     context = outreach.draft_context(scope, contact.id, LINKEDIN, MessageKind.FIRST_REQUEST, "note")
     text = outreach.initial_draft(scope, LINKEDIN, context)
-    assert codes(outreach.warnings(LINKEDIN, Draft(context, "", text.body))) == {"connection_first"}
+    assert "[Who suggested you, or where you met]" in text.body
+    assert codes(outreach.warnings(LINKEDIN, Draft(context, "", text.body))) == {"placeholder"}
+    filled = text.body.replace("[Who suggested you, or where you met]", "I read your piece on editing.")
+    assert outreach.warnings(LINKEDIN, Draft(context, "", filled)) == []
 
 
 @pytest.mark.parametrize(("kind", "fmt"), FORMATS, ids=lambda v: getattr(v, "value", v))

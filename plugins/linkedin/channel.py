@@ -137,9 +137,9 @@ DEFAULTS: dict[tuple[MessageKind, str], TemplateText] = {
 def short_connection(contact: Contact, client: Client) -> str:
     """How the client knows of ``contact``, short enough for a 200-character note.
 
-    The same facts as the core's ``connection`` sentence, in fewer words. A contact
-    added by hand has no known connection, so the sentence cannot name one and the
-    method's "connection first" check asks the client to say it themselves.
+    The same facts as the core's ``connection`` sentence, in fewer words. For a contact
+    added by hand nobody but the client knows, so, like the core, it leaves a gap in
+    brackets, which the method's "fill in the part in brackets" check points out.
     """
     if contact.referred_by is not None:
         return f"{contact.referred_by.name} suggested I write."
@@ -151,7 +151,8 @@ def short_connection(contact: Contact, client: Client) -> str:
         return "We're in the same professional association."
     if contact.source == ContactSource.LINKEDIN:
         return "We're connected on LinkedIn."
-    return "I came across your profile."
+    # Only the client knows how they came across this person: a short gap for them to fill in.
+    return "[Who suggested you, or where you met]"
 
 
 def is_connection(contact: Contact | None) -> bool:
