@@ -23,6 +23,13 @@ from crossroads.core.models import (
     StageChange,
     bank_client,
 )
+from crossroads.plugins.alumni_offices.models import (
+    Affiliation,
+    Institution,
+    IntroductionRequest,
+    Office,
+)
+from crossroads.plugins.alumni_offices.services import fill_institution
 
 
 # How to fill a path parameter from a target client. Non-id parameters get a fixed value.
@@ -58,6 +65,51 @@ def _bank_question(client: Client) -> int:
     return session.scalar(select(Question.id).where(Question.bank_id == _bank(client)))
 
 
+# The alumni offices plugin: an institution belongs to the practice's directory (every coach there
+# keeps it); an affiliation and an introduction request are the client's own. Made on first use.
+def _institution(client: Client) -> int:
+    session = Session.object_session(client)
+    found = session.scalar(
+        select(Institution.id).where(Institution.practice_id == client.practice_id).order_by(Institution.id)
+    )
+    if found is None:
+        institution = Institution(practice_id=client.practice_id)
+        fill_institution(institution, {"name": f"University of {client.practice.name}"})
+        session.add(institution)
+        session.commit()
+        found = institution.id
+    return found
+
+
+def _affiliation(client: Client) -> int:
+    session = Session.object_session(client)
+    found = _first(client, Affiliation, Affiliation.client_id)
+    if found is None:
+        row = Affiliation(
+            practice_id=client.practice_id, client_id=client.id, institution_id=_institution(client)
+        )
+        session.add(row)
+        session.commit()
+        found = row.id
+    return found
+
+
+def _intro_request(client: Client) -> int:
+    session = Session.object_session(client)
+    found = _first(client, IntroductionRequest, IntroductionRequest.client_id)
+    if found is None:
+        row = IntroductionRequest(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            institution_id=_institution(client),
+            office=Office.ALUMNI,
+        )
+        session.add(row)
+        session.commit()
+        found = row.id
+    return found
+
+
 ID_PARAMS = {
     "client_id": lambda client: client.id,
     "conversation_id": lambda client: _first(client, Conversation, Conversation.client_id),
@@ -70,7 +122,13 @@ ID_PARAMS = {
     "contact_id": lambda client: _contact(client).id,
     "change_id": _latest_change,
     "message_id": lambda client: _first(client, OutreachMessage, OutreachMessage.client_id),
+    "institution_id": _institution,
+    "affiliation_id": _affiliation,
+    "intro_request_id": _intro_request,
 }
+#: Ids of rows a whole practice's staff share: a colleague's client names the same institution,
+#: so "a coach, for another coach's client" reaching it is the rule, not a leak.
+PRACTICE_WIDE = {"institution_id"}
 OTHER_PARAMS = {
     "status": "dropped",
     "name": "theme_progress",
@@ -109,6 +167,12 @@ def url_for_target(rule, target: Client) -> str:
             assert name in OTHER_PARAMS, f"{rule.rule}: teach tests/test_isolation.py to fill <{name}>"
             values[name] = OTHER_PARAMS[name]
     return rule.build(values)[1]
+
+
+def practice_wide(rule) -> bool:
+    """True when every id in the route is of a row shared by the practice's staff."""
+    ids = {n for n, c in rule._converters.items() if isinstance(c, IntegerConverter)}
+    return ids <= PRACTICE_WIDE
 
 
 def request(browser, method: str, url: str, coach_id: int = 1):
@@ -154,6 +218,24 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
     } <= endpoints
     assert {"outreach.mark_sent", "outreach.mark_replied", "outreach.send_again"} <= endpoints
     assert {"email_channel.invite"} <= endpoints
+    assert {
+        "alumni_offices.edit_institution",
+        "alumni_offices.update_institution",
+        "alumni_offices.remove_institution",
+        "alumni_offices.restore_institution",
+        "alumni_offices.client_page",
+        "alumni_offices.add_affiliation",
+        "alumni_offices.remove_affiliation",
+        "alumni_offices.restore_affiliation",
+        "alumni_offices.new_request",
+        "alumni_offices.send_request",
+        "alumni_offices.check_request",
+        "alumni_offices.show_request",
+        "alumni_offices.mark_answered",
+        "alumni_offices.close_request",
+        "alumni_offices.reopen_request",
+        "alumni_offices.add_introduction",
+    } <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):
@@ -161,6 +243,8 @@ def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending
     for label, actor, target in cases(pending_world):
         browser = as_user(actor)
         for rule, method in id_routes(app):
+            if actor.is_staff and actor.practice_id == target.practice_id and practice_wide(rule):
+                continue  # the practice's shared rows: refused to other practices and to clients
             url = url_for_target(rule, target)
             status = request(browser, method, url).status_code
             if status != 404:
