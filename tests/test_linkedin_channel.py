@@ -20,6 +20,7 @@ from crossroads.core.models import (
     MessageKind,
     MessageStatus,
     OutreachMessage,
+    Role,
     Stage,
 )
 from crossroads.core.scoping import Scope
@@ -28,7 +29,7 @@ from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
 from crossroads.plugins.linkedin import allowance, limits
 from crossroads.plugins.linkedin.channel import note_format
 
-from .conftest import make_contact, make_conversation, make_message
+from .conftest import make_contact, make_conversation, make_message, make_practice, make_user
 
 WRITE = "/contacts/{id}/write"
 NOTE_QUERY = "?channel=linkedin&kind=first_request&format=note"
@@ -177,6 +178,15 @@ def test_an_existing_connection_gets_a_message_by_default_not_an_invitation_note
     db.commit()
     context = outreach.draft_context(scope_of(db, world), connected.id, LINKEDIN, MessageKind.FIRST_REQUEST)
     assert [f.name for f in LINKEDIN.formats(context)] == ["message", "note", "inmail"]
+
+
+def test_a_new_practice_without_clients_can_list_and_edit_the_linkedin_templates(db, as_user):
+    owner = make_user(db, make_practice(db, "Brand New"), "new@c.example", Role.OWNER)
+    db.commit()
+    browser = as_user(owner)
+    page = page_text(browser.get("/templates"))
+    assert "Connection note" in page and "InMail" in page
+    assert browser.get("/templates/linkedin/first_request?format=note").status_code == 200
 
 
 # -- the default wording ---------------------------------------------------------------------------

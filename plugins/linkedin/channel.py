@@ -195,7 +195,9 @@ class LinkedInChannel(Channel):
         """
         if context.kind != MessageKind.FIRST_REQUEST:
             return [message_format(), inmail_format()]
-        note = note_format(allowance.is_premium(context.session, context.client))
+        # No client when a coach lists templates before the practice has any: a free account's limits.
+        premium = context.client is not None and allowance.is_premium(context.session, context.client)
+        note = note_format(premium)
         if is_connection(context.contact):
             return [message_format(), note, inmail_format()]
         return [note, message_format(), inmail_format()]
