@@ -126,5 +126,13 @@ def load_demo(session: Session, practice: Practice, clients: list[Client]) -> No
             "theme_ids": [theme.id] if theme else [],
         },
     )  # commits the rows above with it
-    session.add(Introduction(practice_id=practice.id, client_id=client.id, request=request, contact=contact))
+    session.add(
+        Introduction(
+            practice_id=practice.id,
+            client_id=client.id,
+            request=request,
+            contact=contact,
+            created_at=answered_at,
+        )
+    )
     session.commit()

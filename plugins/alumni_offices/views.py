@@ -23,7 +23,7 @@ from crossroads.web.notices import notify
 
 from . import services
 from .channel import IntroductionContext
-from .models import OFFICE_LABELS, REQUEST_STATUS_LABELS, Institution, Office
+from .models import OFFICE_LABELS, REQUEST_STATUS_LABELS, Affiliation, Institution, Office, RequestStatus
 from .schemas import (
     AffiliationSchema,
     AnswerSchema,
@@ -200,12 +200,13 @@ def add_affiliation(client_id: int):
 
 
 def _set_affiliation(affiliation_id: int, removed: bool):
+    affiliation = scope().get(Affiliation, affiliation_id)
+    target = url_for("alumni_offices.client_page", client_id=affiliation.client_id)
     try:
-        affiliation = services.set_affiliation_removed(scope(), affiliation_id, removed)
+        services.set_affiliation_removed(scope(), affiliation.id, removed)
     except InvalidInput as exc:
         notify(error_text(exc), level="error")
-        return redirect(url_for("alumni_offices.client_page", client_id=scope().own_client_id or 0))
-    target = url_for("alumni_offices.client_page", client_id=affiliation.client_id)
+        return redirect(target)
     if removed:
         notify(
             f"Removed {affiliation.institution.name} from your affiliations.",
@@ -342,10 +343,14 @@ def show_request(intro_request_id: int):
 def mark_answered(intro_request_id: int):
     intro_request = services.request_for(scope(), intro_request_id)
     client_only()
+    was_answered = intro_request.status == RequestStatus.ANSWERED
     saved, form = submit(AnswerSchema(), lambda data: services.mark_answered(scope(), intro_request.id, data))
     if saved is None:
         db().rollback()
         return render_request(intro_request, 422, answer_form=form)
+    if was_answered:
+        notify("Saved the note.")
+        return redirect(url_for("alumni_offices.show_request", intro_request_id=saved.id))
     notify(
         f"Marked answered. Add each person {services.office_name(saved)} introduced you to.",
         undo_url=url_for("alumni_offices.reopen_request", intro_request_id=saved.id),
