@@ -108,15 +108,18 @@ def queue_email(
     return row
 
 
-def _mirror(session: Session, outbox_id: int | list[int], **values: Any) -> None:
-    """Copy a change of the outbox row(s) onto the linked outreach message(s)."""
+def _mirror(session: Session, outbox_id: int | list[int], sync: str | bool = False, **values: Any) -> None:
+    """Copy a change of the outbox row(s) onto the linked outreach message(s).
+
+    ``sync="evaluate"`` also updates messages loaded in a caller's session.
+    """
     ids = outbox_id if isinstance(outbox_id, list) else [outbox_id]
     if ids:
         session.execute(
             update(OutreachMessage)
             .where(OutreachMessage.outbox_id.in_(ids))
             .values(**values)
-            .execution_options(synchronize_session="fetch")
+            .execution_options(synchronize_session=sync)
         )
 
 
@@ -141,7 +144,7 @@ def deliver(
     """
     claimed_at = now or utcnow()
     with sessionmaker() as session:
-        claim = session.execute(
+        row = session.scalars(
             update(OutboxEmail)
             .where(
                 OutboxEmail.id == outbox_id,
@@ -149,16 +152,19 @@ def deliver(
                 OutboxEmail.next_attempt_at <= claimed_at,
             )
             .values(status=MessageStatus.SENDING, claimed_at=claimed_at, attempts=OutboxEmail.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if claim.rowcount != 1:
+            .returning(OutboxEmail)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).one_or_none()
+        if row is None:
             session.rollback()
             return _status(session, outbox_id)
         _mirror(session, outbox_id, status=MessageStatus.SENDING, error="")
+        settings = session.scalar(select(PracticeMail).where(PracticeMail.practice_id == row.practice_id))
+        # Keep what was read as it is; hold no transaction open while talking to the server.
+        session.expunge_all()
         session.commit()
 
-        attempt = _Attempt(session, outbox_id, secret_key, ca_file, lease)
-        session.rollback()  # hold no transaction open while talking to the server
+        attempt = _Attempt(row, settings, secret_key, ca_file, lease)
         failure = attempt.failure
         if failure is None:
             try:
@@ -168,20 +174,23 @@ def deliver(
             except Exception as exc:  # send() classifies everything; this is a safety net
                 log.exception("outbox %s: unexpected error while sending", outbox_id)
                 failure = smtp.UnknownOutcome(f"Something went wrong while sending ({exc!r}).")
-        return _record(session, outbox_id, attempt.practice_id, attempt.number, failure, now)
+        return _record(session, outbox_id, row.practice_id, row.attempts, failure, now)
 
 
 class _Attempt:
-    """Everything one attempt needs, read in the claiming session before any network traffic."""
+    """The email and the server for one attempt, or why there cannot be one."""
 
-    def __init__(self, session: Session, outbox_id: int, secret_key: str, ca_file: str, lease: timedelta):
-        row = session.get(OutboxEmail, outbox_id, populate_existing=True)
-        self.practice_id = row.practice_id
-        self.number = row.attempts
+    def __init__(
+        self,
+        row: OutboxEmail,
+        settings: PracticeMail | None,
+        secret_key: str,
+        ca_file: str,
+        lease: timedelta,
+    ):
         self.failure: smtp.DeliveryError | None = None
         self.message = None
         self.server: smtp.SmtpServer | None = None
-        settings = session.scalar(select(PracticeMail).where(PracticeMail.practice_id == row.practice_id))
         if settings is None:
             self.failure = smtp.PermanentFailure(NO_SERVER)
             return
@@ -192,7 +201,7 @@ class _Attempt:
             self.failure = smtp.PermanentFailure(str(exc))
             return
         except Exception as exc:
-            log.exception("outbox %s: cannot write the email", outbox_id)
+            log.exception("outbox %s: cannot write the email", row.id)
             self.failure = smtp.PermanentFailure(f"This message could not be written as an email ({exc}).")
             return
         seconds = lease.total_seconds()
@@ -256,7 +265,7 @@ def _record(
         log.warning("outbox %s: attempt %s finished after the row moved on; not recorded", outbox_id, attempt)
         return _status(session, outbox_id)
     _mirror(session, outbox_id, **mirrored)
-    if failure is None:
+    if failure is None and events.BUS_KEY in session.info:
         message = session.scalar(select(OutreachMessage).where(OutreachMessage.outbox_id == outbox_id))
         if message is not None:
             events.fire(session, "message_sent", practice_id, message=message)
@@ -282,7 +291,7 @@ def mark_stale(session: Session, now: datetime | None = None, lease: timedelta =
     )
     if ids:
         log.warning("outbox: %s message(s) left sending by a stopped worker are now unknown", len(ids))
-        _mirror(session, ids, status=MessageStatus.UNKNOWN, error=STALE)
+        _mirror(session, ids, "evaluate", status=MessageStatus.UNKNOWN, error=STALE)
         for row in session.identity_map.values():
             if isinstance(row, OutboxEmail) and row.id in ids:
                 session.expire(row)
@@ -318,6 +327,6 @@ def send_again(session: Session, outbox_id: int, now: datetime | None = None) ->
     row.next_attempt_at = now or utcnow()
     row.last_error = ""
     session.flush()
-    _mirror(session, outbox_id, status=MessageStatus.QUEUED, error="")
+    _mirror(session, outbox_id, "evaluate", status=MessageStatus.QUEUED, error="")
     session.info.setdefault(NEW_ROWS_KEY, []).append(row)
     return row

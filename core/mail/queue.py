@@ -85,6 +85,7 @@ class MailQueue:
         self._sessionmaker: Callable[[], Session] | None = None
         self.deliver_task = self.huey.task(name="deliver")(self._deliver)
         self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_now)
+        self.jobs = self._register_scheduled_jobs()
 
     def _make_huey(self) -> Huey:
         if self.settings.redis_url:
@@ -97,7 +98,8 @@ class MailQueue:
             return RedisHuey(self.name, results=False, connection_pool=pool)
         path = self.settings.queue_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(self.name, results=False, filename=str(path))
+        # No fsync: the outbox table is the record; a wake-up lost in a power cut is found by the sweep.
+        return SqliteHuey(self.name, results=False, filename=str(path), fsync=False)
 
     @property
     def backend(self) -> str:
@@ -157,6 +159,46 @@ class MailQueue:
                     self._deliver(outbox_id)
                 except Exception:
                     log.exception("outbox %s: delivery failed unexpectedly", outbox_id)
+
+    # -- plugins' scheduled jobs (the ``scheduled_jobs`` hook) --------------------------
+
+    def _register_scheduled_jobs(self) -> dict[str, Callable[[], None]]:
+        """Register each plugin's :class:`~crossroads.core.jobs.ScheduledJob` as a Huey periodic task."""
+        if self.plugins is None:
+            return {}
+        from ..jobs import ScheduledJob
+
+        registered: dict[str, Callable[[], None]] = {}
+        results = self.plugins.call(
+            "scheduled_jobs",
+            None,
+            expect=lambda v: all(isinstance(j, ScheduledJob) for j in (v if isinstance(v, list) else [v])),
+        )
+        for result in results:
+            if not result.ok:
+                continue  # logged by the plugin manager
+            for job in result.value if isinstance(result.value, list) else [result.value]:
+                name = f"job:{result.plugin}:{job.name}"
+                runner = self._job_runner(job, name)
+                self.huey.periodic_task(crontab(**job.cron), name=name)(runner)
+                registered[name] = runner
+        return registered
+
+    def _job_runner(self, job, name: str) -> Callable[[], None]:
+        def run() -> None:
+            from ..db import utcnow
+
+            with self.sessionmaker() as session:
+                self.attach(session)  # wake a worker for the email the job queues
+                try:
+                    job.run(session, utcnow())
+                    session.commit()
+                except Exception:
+                    session.rollback()
+                    log.exception("scheduled job %s failed", name)
+                    raise
+
+        return run
 
     # -- waking a worker ----------------------------------------------------------------
 

@@ -15,8 +15,8 @@ message. It returns when the server has accepted the message, or raises:
 
 smtplib's ``sendmail`` cannot tell the last two apart (a dropped connection
 is ``SMTPServerDisconnected`` either way), so the DATA phase is done here by
-hand: the end-of-data marker is written separately, and only a loss after it
-has been written counts as unknown.
+hand: only a connection lost after the whole message, end-of-data marker
+included, has been written counts as unknown.
 """
 
 from __future__ import annotations
@@ -209,10 +209,11 @@ def _send_data(conn: smtplib.SMTP, data: bytes, server: SmtpServer, progress: _P
     if code != 354:
         raise _refused(code, reply, "The server refused the message")
     try:
-        conn.sock.sendall(data)
-        # The end-of-data marker: the last CRLF of ``data`` plus ".\r\n". Until all of it is
-        # written, the server cannot have accepted the message.
-        conn.sock.sendall(b".\r\n")
+        # The message ends with the end-of-data marker: its last CRLF plus ".\r\n". If sendall
+        # fails, not every byte was written, so the marker was not complete and the server cannot
+        # have accepted the message. (One write: a separate small one for the marker would wait
+        # on Nagle's algorithm and the server's delayed ACK.)
+        conn.sock.sendall(data + b".\r\n")
     except OSError as exc:
         raise TemporaryFailure(
             f"The connection was lost while the message was being sent, before it was complete ({exc})."
