@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from .channels import Channel, Draft, Warning
+    from .jobs import ScheduledJob
     from .models import Client, Conversation, OutreachMessage, Practice, User
     from .plugins import MenuItem, Panel
+    from .reports import ReportFormat, ReportRequest, Section
 
 PROJECT = "crossroads"
 
@@ -147,6 +149,56 @@ def load_demo_data(session: Session, practice: Practice) -> None:
     Called once, after the core's demo data is in and committed, with the
     demo ``practice``; find its people through ``session``. Commit what you
     add. Keep it small and plausible: it is what a new user sees first.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def report_sections(request: ReportRequest) -> Section | list[Section] | None:
+    """Sections this plugin adds to a progress report or a caseload report.
+
+    ``request`` is a :class:`~crossroads.core.reports.ReportRequest`: its
+    ``subject`` is one client (``request.kind == "client"``) or a caseload
+    (a coach's clients, or with no coach the whole practice), its ``period``
+    a :class:`~crossroads.core.reports.Period` in the viewer's time zone with
+    UTC bounds ``since`` and ``until``, and ``scope`` the viewer's
+    :class:`~crossroads.core.scoping.Scope`: build every query from it, so a
+    coach's report holds only their caseload and only reflections the client
+    shared. Use a fixed number of queries, whatever the amount of activity.
+
+    Return :class:`~crossroads.core.reports.Section` objects (each with its
+    rows for export and a template for the page and the PDF), a list of them,
+    or ``None`` for nothing. A plugin that raises is shown as unavailable and
+    the other sections are unaffected. Do not write to the database here.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def report_formats() -> ReportFormat | list[ReportFormat] | None:
+    """Download formats this plugin offers for reports (PDF, CSV, a spreadsheet…).
+
+    Return instances of :class:`~crossroads.core.reports.ReportFormat`
+    subclasses: a ``name`` (asked for as ``?format=name``), a label, a media
+    type and file extension, and ``render(report)`` returning the file's bytes.
+    A format is offered only to practices that have its plugin switched on.
+
+    Since: 0.2.
+    """
+
+
+@hookspec
+def scheduled_jobs() -> ScheduledJob | list[ScheduledJob] | None:
+    """Jobs to run on a timetable in the background worker (``crossroads worker`` or ``serve``).
+
+    Return :class:`~crossroads.core.jobs.ScheduledJob` objects: a unique
+    ``name``, a Huey ``crontab`` schedule in UTC, and ``run(session, now)``,
+    called with a fresh session that is committed when it returns (rolled back
+    if it raises). Called once when the worker starts. A job sees every
+    practice: skip those that have the plugin switched off. Send email with
+    :func:`crossroads.core.mail.outbox.queue_email`.
 
     Since: 0.2.
     """

@@ -1,0 +1,74 @@
+"""The reports' charts, drawn as SVG by pygal: plain, high-contrast, without scripts, so that the
+same markup reads on screen, on paper and in the PDF (WeasyPrint draws inline SVG)."""
+
+from __future__ import annotations
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+from .figures import ThemeFigures, WeekRow
+
+# Colours that stay apart in greyscale print, and patterns are not needed for four series.
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    foreground="#222222",
+    foreground_strong="#111111",
+    foreground_subtle="#666666",
+    colors=("#1f5f8b", "#d9822b", "#2f7d3b", "#7b3f8f"),
+    font_family="DejaVu Sans, Arial, Helvetica, sans-serif",
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+    title_font_size=15,
+    value_font_size=12,
+)
+
+OPTIONS = dict(
+    style=STYLE,
+    js=[],
+    disable_xml_declaration=True,
+    legend_at_bottom=True,
+    legend_at_bottom_columns=4,
+    show_y_guides=True,
+    print_values=False,
+    margin=12,
+    explicit_size=False,
+)
+
+
+def _svg(chart: pygal.graph.graph.Graph, title: str) -> Markup:
+    svg = chart.render(is_unicode=True)
+    # An accessible name for screen readers; the figures are also in the table beside the chart.
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(title)}" ', 1)
+    return Markup(svg)
+
+
+def weekly_activity(weeks: list[WeekRow]) -> Markup:
+    """Stacked bars per week (Monday's date): requests, follow-ups, conversations, thank-yous."""
+    chart = pygal.StackedBar(width=720, height=300, **OPTIONS)
+    chart.title = "Activity per week"
+    chart.x_labels = [f"{w.start.day} {w.start:%b}" for w in weeks]
+    chart.add("Requests", [w.requests for w in weeks])
+    chart.add("Follow-ups", [w.follow_ups for w in weeks])
+    chart.add("Conversations", [w.conversations for w in weeks])
+    chart.add("Thank-yous", [w.thank_yous for w in weeks])
+    chart.y_labels_major_every = None
+    top = max((w.total for w in weeks), default=0)
+    chart.range = (0, max(top, 4))
+    return _svg(chart, "Activity per week: requests, follow-ups, conversations and thank-yous")
+
+
+def energy_and_fit(themes: list[ThemeFigures]) -> Markup | None:
+    """Average energy (−2 draining … +2 energising) and fit (1 … 5) per theme, side by side."""
+    rated = [t for t in themes if t.energies]
+    if not rated:
+        return None
+    chart = pygal.HorizontalBar(width=720, height=110 + 60 * len(rated), **OPTIONS)
+    chart.title = "Energy and fit by theme (shared reflections)"
+    chart.x_labels = [t.theme.title for t in rated]
+    chart.add("Energy (−2 … +2)", [t.average_energy for t in rated])
+    chart.add("Fit (1 … 5)", [t.average_fit for t in rated])
+    chart.range = (-2, 5)
+    return _svg(chart, "Average energy and fit by theme")

@@ -1,0 +1,123 @@
+"""The report formats this plugin offers: HTML (a page of its own), PDF (WeasyPrint) and CSV (the rows)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+
+from flask import render_template
+from markupsafe import Markup
+
+from crossroads.core.reports import Report, ReportFormat, Section, Unavailable
+
+log = logging.getLogger(__name__)
+
+ROWS_TEMPLATE = "progress_report/sections/rows.html"
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    """A section ready for the page; ``html`` is None when its template failed."""
+
+    section: Section
+    html: Markup | None
+
+    @property
+    def unavailable(self) -> bool:
+        return self.html is None
+
+
+def render_sections(report: Report) -> list[RenderedSection]:
+    """Each section's HTML: its own template with its context, or its rows as a table."""
+    rendered = []
+    for section in report.sections:
+        try:
+            if section.template:
+                html = render_template(section.template, section=section, **section.context)
+            else:
+                html = render_template(ROWS_TEMPLATE, section=section)
+            rendered.append(RenderedSection(section, Markup(html)))
+        except Exception:
+            log.exception("plugin %s: report section %r failed to render", section.plugin, section.key)
+            rendered.append(RenderedSection(section, None))
+    return rendered
+
+
+def document(report: Report, for_print: bool) -> str:
+    """The report as a standalone HTML document (the downloadable HTML and the PDF's source)."""
+    return render_template(
+        "progress_report/document.html",
+        report=report,
+        rendered=render_sections(report),
+        unavailable=report.unavailable,
+        for_print=for_print,
+    )
+
+
+class HtmlFormat(ReportFormat):
+    name = "html"
+    label = "Web page (HTML)"
+    media_type = "text/html; charset=utf-8"
+    extension = "html"
+
+    def render(self, report: Report) -> bytes:
+        return document(report, for_print=False).encode("utf-8")
+
+
+class PdfFormat(ReportFormat):
+    name = "pdf"
+    label = "PDF"
+    media_type = "application/pdf"
+    extension = "pdf"
+
+    def render(self, report: Report) -> bytes:
+        from weasyprint import HTML  # imported on first use: it loads Pango
+
+        return HTML(string=document(report, for_print=True), base_url=".").write_pdf()
+
+
+class CsvFormat(ReportFormat):
+    """Every section's rows, one block per section: a title line, a heading line, the rows, a blank line."""
+
+    name = "csv"
+    label = "Spreadsheet (CSV)"
+    media_type = "text/csv; charset=utf-8"
+    extension = "csv"
+
+    def render(self, report: Report) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([report.title, report.request.period.label, report.request.practice.name])
+        writer.writerow([])
+        for section in report.sections:
+            headings = section.headings
+            writer.writerow([f"# {section.title}"])
+            writer.writerow(list(headings.values()))
+            for row in section.rows:
+                writer.writerow([_cell(row.get(key, "")) for key in headings])
+            writer.writerow([])
+        for missing in report.unavailable:
+            writer.writerow([f"# {missing.title}", "unavailable"])
+        # A byte-order mark, so that spreadsheet programs read the names' accents right.
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting with these is a formula to a spreadsheet: quote it as text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+FORMATS = [HtmlFormat(), PdfFormat(), CsvFormat()]
+
+__all__ = ["FORMATS", "RenderedSection", "Unavailable", "render_sections", "document"]
