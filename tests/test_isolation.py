@@ -236,6 +236,11 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
         "alumni_offices.reopen_request",
         "alumni_offices.add_introduction",
     } <= endpoints
+    assert {
+        "progress_report.client_report",
+        "progress_report.client_download",
+        "progress_report.save_note",
+    } <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):

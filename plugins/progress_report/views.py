@@ -133,9 +133,7 @@ def _render_client(client: Client, params: dict, errors: dict, note_form: Form, 
 @bp.get("/clients/<int:client_id>/report/download")
 def client_download(client_id: int):
     client = scope().get(Client, client_id)
-    params, errors = _query(DownloadSchema(), request.args)
-    if errors:
-        abort(404)
+    params = load(DownloadSchema(), request.args)  # bad input answers 422, naming the field
     return _download(_build(Subject(client=client), _period(params)), params["format"])
 
 
@@ -196,9 +194,7 @@ def caseload_report():
 @bp.get("/caseload/download")
 def caseload_download():
     require_role(Role.OWNER, Role.COACH)
-    params, errors = _query(CaseloadDownloadSchema(), request.args)
-    if errors:
-        abort(404)
+    params = load(CaseloadDownloadSchema(), request.args)
     report = _build(_caseload_subject(params), _period(params), {"sort": params["sort"]})
     return _download(report, params["format"])
 
