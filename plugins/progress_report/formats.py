@@ -29,15 +29,20 @@ class RenderedSection:
         return self.html is None
 
 
-def render_sections(report: Report) -> list[RenderedSection]:
-    """Each section's HTML: its own template with its context, or its rows as a table."""
+def render_sections(report: Report, for_print: bool = False) -> list[RenderedSection]:
+    """Each section's HTML: its own template with its context, or its rows as a table.
+
+    Templates get ``for_print`` too: True for the PDF.
+    """
     rendered = []
     for section in report.sections:
         try:
             if section.template:
-                html = render_template(section.template, section=section, **section.context)
+                html = render_template(
+                    section.template, section=section, for_print=for_print, **section.context
+                )
             else:
-                html = render_template(ROWS_TEMPLATE, section=section)
+                html = render_template(ROWS_TEMPLATE, section=section, for_print=for_print)
             rendered.append(RenderedSection(section, Markup(html)))
         except Exception:
             log.exception("plugin %s: report section %r failed to render", section.plugin, section.key)
@@ -50,7 +55,7 @@ def document(report: Report, for_print: bool) -> str:
     return render_template(
         "progress_report/document.html",
         report=report,
-        rendered=render_sections(report),
+        rendered=render_sections(report, for_print),
         unavailable=report.unavailable,
         for_print=for_print,
     )

@@ -14,6 +14,11 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:g}%"
 
 
+def _chart(svg) -> dict:
+    """A chart for the page (inline SVG) and for the PDF (the same SVG as an image)."""
+    return {"chart": svg, "chart_uri": charts.data_uri(svg)}
+
+
 def note_for(request: ReportRequest) -> ReportNote | None:
     """The coach's note on exactly this client and period, if there is one."""
     client = request.subject.client
@@ -120,7 +125,7 @@ def client_sections(request: ReportRequest) -> list[Section]:
                 for w in figures.weeks
             ],
             template="progress_report/sections/activity.html",
-            context={"figures": figures, "chart": charts.weekly_activity(figures.weeks)},
+            context={"figures": figures, **_chart(charts.weekly_activity(figures.weeks))},
         )
     )
     sections.append(
@@ -159,7 +164,7 @@ def client_sections(request: ReportRequest) -> list[Section]:
                 for t in figures.themes
             ],
             template="progress_report/sections/themes.html",
-            context={"figures": figures, "chart": charts.energy_and_fit(figures.themes)},
+            context={"figures": figures, **_chart(charts.energy_and_fit(figures.themes))},
         )
     )
     return sections
