@@ -505,6 +505,17 @@ def test_a_rolled_back_transaction_enqueues_nothing(world, db, settings):
     assert queue.huey.pending_count() == 0
 
 
+def test_a_plugins_rolled_back_savepoint_keeps_the_other_emails_wake_up(world, db, settings):
+    queue = make_queue(settings)
+    queue.attach(db)
+    kept, _ = queue_message(db, world, commit=False)
+    with pytest.raises(RuntimeError), db.begin_nested():  # as a plugin's failed hook would
+        queue_message(db, world, subject="Dropped with the savepoint", commit=False)
+        raise RuntimeError
+    db.commit()
+    assert [task.args for task in queue.huey.pending()] == [(kept.id,)]
+
+
 @pytest.fixture
 def redis_settings(settings):
     settings.redis_url = "redis://127.0.0.1:6379/0"

@@ -232,18 +232,20 @@ class MailQueue:
             return
         session.info[ATTACHED_KEY] = self
         event.listen(session, "after_commit", self._after_commit)
-        event.listen(session, "after_rollback", self._after_rollback)
+        event.listen(session, "after_soft_rollback", self._after_rollback)
 
     def _after_commit(self, session: Session) -> None:
         rows = session.info.pop(NEW_ROWS_KEY, [])
         for row in rows:
+            # A row added in a savepoint that was rolled back has no identity any more.
             identity = sa_inspect(row).identity
             if identity:
                 self.enqueue(identity[0])
 
     @staticmethod
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(NEW_ROWS_KEY, None)
+    def _after_rollback(session: Session, previous_transaction) -> None:
+        if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+            session.info.pop(NEW_ROWS_KEY, None)
 
     # -- consumers ----------------------------------------------------------------------
 
