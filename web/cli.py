@@ -138,6 +138,8 @@ def worker(workers: int) -> None:
     settings = _settings()
     with user_errors():
         engine = make_engine(settings.database_url)
+        if settings.uses_embedded_database:  # as serve does on a laptop
+            migrate.upgrade(engine)
         migrate.ensure_current(engine)
         engine.dispose()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
