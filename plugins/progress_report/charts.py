@@ -80,7 +80,7 @@ def energy_and_fit(themes: list[ThemeFigures]) -> Markup | None:
     rated = [t for t in themes if t.energies]
     if not rated:
         return None
-    chart = pygal.HorizontalBar(width=720, height=110 + 60 * len(rated), **OPTIONS)
+    chart = pygal.HorizontalBar(width=720, height=170 + 60 * len(rated), **OPTIONS)
     chart.title = "Energy and fit by theme (shared reflections)"
     chart.x_labels = [t.theme.title for t in rated]
     chart.add("Energy (−2 … +2)", [t.average_energy for t in rated])

@@ -293,7 +293,6 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
     replied_contacts = {
         contact_id for contact_id, at in requests_in_period if any(a >= at for a in answered_at[contact_id])
     }
-    figures.replied = len(replied_contacts)
 
     # Requests by channel: the outreach messages sent in the period.
     channels: dict[str, ChannelRow] = {}
@@ -319,6 +318,14 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
             row.replied += replied_at is not None or contact_id in replied_contacts
         else:
             row.follow_ups += 1
+    # A reply is a contact who answered after the request: moved on from "requested", or whose
+    # request was marked replied.
+    replied_contacts |= {
+        contact_id
+        for _, kind, contact_id, replied_at in messages
+        if kind == MessageKind.FIRST_REQUEST and replied_at is not None and contact_id is not None
+    }
+    figures.replied = min(len(replied_contacts), figures.requests)
     by_channel = sum(r.requests for r in channels.values())
     if figures.requests > by_channel:
         # Requests the client recorded on a contact without writing the message here.
