@@ -6,6 +6,7 @@ import csv
 import io
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -15,6 +16,7 @@ from crossroads.core.db import utcnow
 from crossroads.core.hookspecs import hookimpl
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.models import (
+    ClientStatus,
     ContactSource,
     Conversation,
     Goal,
@@ -243,6 +245,8 @@ def test_caseload_rows_flag_stalled_clients_and_count_overdue_outreach(week, db)
     assert rows["Otto Other"].stalled and rows["Otto Other"].idle_days == 20
     assert (rows["Otto Other"].overdue_follow_ups, rows["Otto Other"].overdue_thank_yous) == (1, 1)
     assert not rows["Clara Client"].stalled
+    other.status = ClientStatus.PAUSED  # quiet on purpose
+    assert not next(r for r in caseload_rows(Scope(db, week.coach), period, now) if r.client is other).stalled
     everyone = caseload_rows(Scope(db, week.owner), period, now, sort="name")
     assert [r.name for r in everyone] == ["Clara Client", "Ola Owned", "Otto Other"]
     by_idle = caseload_rows(Scope(db, week.owner), period, now, sort="-idle")
@@ -533,10 +537,25 @@ def test_a_coach_opts_in_and_gets_one_digest_a_week_from_monday_morning(week, db
     assert db.scalar(select(DigestSubscription)) is None
 
 
-def test_the_digest_is_a_scheduled_job_of_the_mail_worker(settings, plugins):
+def test_the_digest_is_a_scheduled_job_of_the_mail_worker(settings, plugins, world, db):
+    db.add(PracticeMail(practice_id=world.practice.id, host="mail.example", from_address="hi@a.example"))
+    db.add(DigestSubscription(practice_id=world.practice.id, user_id=world.coach.id))
+    db.commit()
     queue = make_queue(settings, plugins)
-    assert "job:progress_report:weekly_digest" in queue.jobs
-    queue.close()
+    try:
+        job = queue.jobs["job:progress_report:weekly_digest"]
+        job()  # runs in the worker's own session, and commits
+        job()
+    finally:
+        queue.close()
+    db.expire_all()
+    sent_week = db.scalar(select(DigestSubscription.last_sent_week))
+    today = utcnow().astimezone(ZoneInfo("Europe/London"))
+    if today.weekday() == 0 and today.hour < 7:
+        assert sent_week is None  # Monday before seven: not yet
+    else:
+        assert sent_week == today.date() - timedelta(days=today.weekday())
+        assert len(db.scalars(select(OutboxEmail)).all()) == 1
 
 
 def test_a_client_cannot_opt_in(world, as_user, db):

@@ -23,6 +23,7 @@ from crossroads.core.models import (
     SOURCE_LABELS,
     CareerTheme,
     Client,
+    ClientStatus,
     Contact,
     ContactSource,
     Conversation,
@@ -51,6 +52,9 @@ DEFAULT_STALLED_DAYS = 14
 CHART_WEEKS = 6
 #: Days in a quarter, for scaling a quarterly goal to a period.
 QUARTER_DAYS = 91
+
+#: Clients in these states are not flagged as stalled, however long since their last step.
+QUIET_ON_PURPOSE = (ClientStatus.PAUSED, ClientStatus.DECIDED)
 
 #: A contact who moved from "requested" to one of these has answered.
 ANSWERED = (Stage.REPLIED, Stage.SCHEDULED, Stage.TALKED, Stage.THANKED, Stage.DECLINED)
@@ -546,7 +550,8 @@ def caseload_rows(
         row.last_activity = latest.get(row.client.id)
         since = row.last_activity or row.client.created_at
         row.idle_days = max(0, (now - since).days)
-        row.stalled = row.idle_days >= threshold
+        # A paused client, or one who has decided, is quiet on purpose.
+        row.stalled = row.idle_days >= threshold and row.client.status not in QUIET_ON_PURPOSE
 
     # Overdue follow-ups and thank-yous, by the 3B7 rhythm in each client's time zone.
     open_contacts: dict[int, list[Contact]] = defaultdict(list)
