@@ -561,3 +561,12 @@ def test_the_digest_is_a_scheduled_job_of_the_mail_worker(settings, plugins, wor
 def test_a_client_cannot_opt_in(world, as_user, db):
     assert as_user(world.client.user).post(f"{BASE}/digest", data={"subscribe": "true"}).status_code == 404
     assert db.scalar(select(DigestSubscription)) is None
+
+
+def test_the_demo_has_a_coachs_note_and_a_digest_subscriber(db):
+    from crossroads.core.demo import COACH_EMAIL, load_demo
+
+    load_demo(db)
+    note = db.scalar(select(ReportNote))
+    assert note is not None and "A good month" in note.body
+    assert db.scalar(select(DigestSubscription).join(DigestSubscription.user)).user.email == COACH_EMAIL

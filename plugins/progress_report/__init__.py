@@ -12,11 +12,12 @@ opt-in) come with their own Alembic branch (``migrations/``).
 from __future__ import annotations
 
 from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import Client, User
+from crossroads.core.models import Client, Practice, User
 from crossroads.core.plugins import MenuItem
 from crossroads.core.reports import ReportRequest
 
 from . import models  # noqa: F401  (registers the plugin's tables on Base.metadata)
+from .demo import load_demo
 from .digest import JOB
 from .formats import FORMATS
 from .sections import caseload_sections, client_sections
@@ -38,6 +39,11 @@ def report_formats():
 @hookimpl
 def scheduled_jobs():
     return JOB
+
+
+@hookimpl
+def load_demo_data(session, practice: Practice) -> None:
+    load_demo(session, practice)
 
 
 @hookimpl
