@@ -37,9 +37,10 @@ OPTIONS = dict(
     print_values=False,
     margin=12,
     explicit_size=False,
-    no_prefix=True,
     show_x_guides=False,
     show_minor_x_labels=False,
+    truncate_legend=-1,
+    truncate_label=-1,
 )
 
 
@@ -80,10 +81,13 @@ def energy_and_fit(themes: list[ThemeFigures]) -> Markup | None:
     rated = [t for t in themes if t.energies]
     if not rated:
         return None
-    chart = pygal.HorizontalBar(width=720, height=170 + 60 * len(rated), **OPTIONS)
+    # Horizontal: the value axis is pygal's "x" here, and each of its labels is wanted.
+    options = {**OPTIONS, "show_minor_x_labels": True, "margin_bottom": 36}
+    chart = pygal.HorizontalBar(width=720, height=170 + 60 * len(rated), **options)
     chart.title = "Energy and fit by theme (shared reflections)"
     chart.x_labels = [t.theme.title for t in rated]
     chart.add("Energy (−2 … +2)", [t.average_energy for t in rated])
     chart.add("Fit (1 … 5)", [t.average_fit for t in rated])
     chart.range = (-2, 5)
+    chart.y_labels = list(range(-2, 6))
     return _svg(chart, "Average energy and fit by theme")
