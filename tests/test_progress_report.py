@@ -570,3 +570,25 @@ def test_the_demo_has_a_coachs_note_and_a_digest_subscriber(db):
     note = db.scalar(select(ReportNote))
     assert note is not None and "A good month" in note.body
     assert db.scalar(select(DigestSubscription).join(DigestSubscription.user)).user.email == COACH_EMAIL
+
+
+def test_charts_keep_their_own_style_prefix_which_weasyprint_needs_to_draw_them():
+    from crossroads.plugins.progress_report.charts import data_uri, weekly_activity
+    from crossroads.plugins.progress_report.figures import WeekRow
+
+    svg = str(weekly_activity([WeekRow(date(2026, 11, 16), 1, 0, 1, 1)]))
+    chart_id = svg.split('id="', 1)[1].split('"', 1)[0]
+    assert chart_id.startswith("chart-") and f"#{chart_id} " in svg  # without it, black boxes in the PDF
+    assert 'role="img"' in svg and "<script" not in svg
+    assert data_uri(svg).startswith("data:image/svg+xml;base64,")
+
+
+def test_a_theme_title_is_text_in_the_chart_never_markup():
+    from crossroads.plugins.progress_report.charts import energy_and_fit
+    from crossroads.plugins.progress_report.figures import ThemeFigures
+
+    class Theme:
+        title = '<img src=x onerror="alert(1)">'
+
+    svg = str(energy_and_fit([ThemeFigures(Theme(), energies=[1], fits=[4])]))
+    assert "<img" not in svg and "&lt;img src=x" in svg and "<script" not in svg

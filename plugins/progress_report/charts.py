@@ -4,6 +4,7 @@ same markup reads on screen, on paper and in the PDF (WeasyPrint draws inline SV
 from __future__ import annotations
 
 import base64
+import re
 
 import pygal
 from markupsafe import Markup
@@ -52,8 +53,12 @@ def data_uri(svg: Markup | None) -> str | None:
     return "data:image/svg+xml;base64," + base64.b64encode(str(svg).encode("utf-8")).decode("ascii")
 
 
+#: pygal always writes its configuration into a script element (for its tooltips); the reports need none.
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+
+
 def _svg(chart: pygal.graph.graph.Graph, title: str) -> Markup:
-    svg = chart.render(is_unicode=True)
+    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
     # An accessible name for screen readers; the figures are also in the table beside the chart.
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(title)}" ', 1)
     return Markup(svg)
