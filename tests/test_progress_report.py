@@ -592,3 +592,16 @@ def test_a_theme_title_is_text_in_the_chart_never_markup():
 
     svg = str(energy_and_fit([ThemeFigures(Theme(), energies=[1], fits=[4])]))
     assert "<img" not in svg and "&lt;img src=x" in svg and "<script" not in svg
+
+
+def test_a_practice_that_switches_the_plugin_off_has_no_reports(world, db, as_user):
+    from crossroads.core.models import PracticePlugin
+
+    db.add(PracticePlugin(practice_id=world.practice.id, plugin_name="progress_report", enabled=False))
+    db.commit()
+    browser = as_user(world.coach)
+    assert browser.get(f"{BASE}/clients/{world.client.id}/report").status_code == 404
+    assert browser.get(f"{BASE}/caseload").status_code == 404
+    assert f"{BASE}/caseload" not in browser.get("/coach/").get_data(as_text=True)
+    # Another practice keeps its reports.
+    assert as_user(world.stranger_owner).get(f"{BASE}/caseload").status_code == 200
