@@ -4,13 +4,14 @@ same markup reads on screen, on paper and in the PDF (WeasyPrint draws inline SV
 from __future__ import annotations
 
 import base64
+import math
 import re
 
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-from .figures import ThemeFigures, WeekRow
+from .figures import CaseloadRow, ThemeFigures, WeekRow
 
 # Colours that stay apart in greyscale print, and patterns are not needed for four series.
 STYLE = Style(
@@ -96,3 +97,25 @@ def energy_and_fit(themes: list[ThemeFigures]) -> Markup | None:
     chart.range = (-2, 5)
     chart.y_labels = list(range(-2, 6))
     return _svg(chart, "Average energy and fit by theme")
+
+
+#: The caseload chart shows at most this many clients (the table has them all).
+CASELOAD_CHART_CLIENTS = 25
+
+
+def caseload_momentum(rows: list[CaseloadRow]) -> Markup | None:
+    """Steps per week for each client, in the table's order."""
+    shown = rows[:CASELOAD_CHART_CLIENTS]
+    if not shown:
+        return None
+    options = {**OPTIONS, "show_minor_x_labels": True, "show_legend": False, "margin_bottom": 24}
+    chart = pygal.HorizontalBar(width=720, height=90 + 28 * len(shown), **options)
+    chart.title = "Momentum: steps per week"
+    # pygal draws the first label at the bottom: reverse, so the chart reads like the table.
+    chart.x_labels = [r.name for r in reversed(shown)]
+    chart.add("Steps per week", [r.momentum for r in reversed(shown)])
+    top = math.ceil(max((r.momentum for r in shown), default=0)) or 1
+    step = max(1, math.ceil(top / 8))
+    chart.range = (0, top)
+    chart.y_labels = list(range(0, top + step, step))
+    return _svg(chart, "Momentum per client: steps per week")

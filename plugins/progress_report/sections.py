@@ -210,6 +210,7 @@ def caseload_sections(request: ReportRequest) -> list[Section]:
                 "sort": sort,
                 "threshold": threshold,
                 "show_coach": coach is None,
+                **_chart(charts.caseload_momentum(rows)),
             },
         )
     ]
