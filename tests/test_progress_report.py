@@ -608,3 +608,28 @@ def test_a_practice_that_switches_the_plugin_off_has_no_reports(world, db, as_us
     assert f"{BASE}/caseload" not in browser.get("/coach/").get_data(as_text=True)
     # Another practice keeps its reports.
     assert as_user(world.stranger_owner).get(f"{BASE}/caseload").status_code == 200
+
+
+class BrokenSql:
+    @hookimpl
+    def report_sections(self, request):
+        from sqlalchemy import text
+
+        request.session.execute(text("SELECT * FROM table_this_plugin_forgot_to_migrate"))
+
+
+def test_a_section_whose_sql_fails_leaves_the_rest_of_the_report_working(week, plugins, as_user):
+    """On PostgreSQL a failed statement aborts the transaction; the plugin's savepoint contains it."""
+    plugins.register(BrokenSql(), "broken_sql")
+    response = as_user(week.coach).get(week_url(week.client.id))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'data-plugin="broken_sql" data-unavailable' in html and 'data-figure="requests">3<' in html
+
+
+def test_the_html_download_is_a_page_of_its_own(week, as_user):
+    response = as_user(week.client.user).get(week_url(week.client.id, "/download", format="html"))
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "<title>Progress report: Clara Client" in html and "Northbridge" in html
+    assert 'href="/static/' not in html  # nothing to fetch: styles and charts are inside
