@@ -154,8 +154,15 @@ class Channel:
         """The wording used until the practice writes its own."""
         raise NotImplementedError
 
+    #: Documentation of the variables ``variables`` adds (``templating.Variable`` items), for the editor.
+    variable_docs: tuple[Any, ...] = ()
+
     def variables(self, context: DraftContext) -> dict[str, Any]:
         """Extra template variables this channel offers (plain strings or dicts of them)."""
+        return {}
+
+    def example_variables(self) -> dict[str, Any]:
+        """Examples of the variables ``variables`` adds: saved templates are checked against them."""
         return {}
 
     def check(self, draft: Draft) -> list[Warning]:

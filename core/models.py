@@ -735,9 +735,7 @@ class OutreachMessage(Base):
     status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, "message_status"))
     #: The checks that warned when the client sent it anyway: [{"code", "message"}].
     warnings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    in_reply_to_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outreach_message.id", ondelete="SET NULL")
-    )
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("outreach_message.id", ondelete="SET NULL"))
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox_email.id", ondelete="SET NULL"), unique=True
     )

@@ -600,10 +600,6 @@ def test_coaches_find_the_channel_in_the_template_editor(world, db, as_user):
     assert preview.json == {"subject": "To Riverside University", "body": "3 alumni in magazine editing?"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the core checks a saved template against its own example variables only, not a channel's",
-)
 def test_a_coach_saves_the_channels_template_with_its_own_variables(world, as_user):
     response = as_user(world.coach).post(
         "/templates/alumni_office/introduction_request",

@@ -67,7 +67,9 @@ def test_demo_has_sent_failed_and_handed_off_messages_with_threads(db):
     load_demo(db)
     client = db.query(User).filter_by(email=CLIENT_EMAIL).one().client
     messages = db.query(OutreachMessage).filter_by(client_id=client.id).all()
-    assert {MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.HANDED_OFF} <= {m.status for m in messages}
+    assert {MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.HANDED_OFF} <= {
+        m.status for m in messages
+    }
     assert {"email", "linkedin"} <= {m.channel for m in messages}
     failed = next(m for m in messages if m.status == MessageStatus.FAILED)
     assert failed.error.startswith("550")

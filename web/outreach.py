@@ -341,7 +341,7 @@ def edit_template(channel_name: str, kind: str):
         form=form,
         default=channel.default_template(message_kind, fmt),
         customised=(channel.name, message_kind.value, fmt) in outreach.customised_templates(scope()),
-        variables=templating.VARIABLES,
+        variables=templating.VARIABLES + tuple(channel.variable_docs),
     ), status
 
 
@@ -353,7 +353,7 @@ def preview_template(channel_name: str, kind: str):
     try:
         data = load(TemplateSchema(), request.form)
         context = outreach.preview_context(scope(), message_kind)
-        values = templating.example_variables()
+        values = {**templating.example_variables(), **channel.example_variables()}
         if context is not None:
             context.format = fmt
             values = outreach.variables(context, channel)

@@ -394,7 +394,8 @@ def save_template(
     """A coach saves the practice's wording (data from ``TemplateSchema``), checked by rendering it."""
     _require_staff(scope)
     text = TemplateText(data.get("subject", ""), data["body"])
-    templating.render(text, templating.example_variables())  # refuse a template that cannot render
+    examples = {**templating.example_variables(), **channel.example_variables()}
+    templating.render(text, examples)  # refuse a template that cannot render
     row = scope.session.scalar(
         select(MessageTemplate).where(
             MessageTemplate.practice_id == scope.practice_id,

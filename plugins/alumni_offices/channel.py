@@ -106,6 +106,10 @@ class AlumniOfficeChannel(Channel):
         "Ask a university or training institution you studied at to introduce you to alumni in your field."
     )
     kinds = (MessageKind.INTRODUCTION_REQUEST,)
+    variable_docs = VARIABLES
+
+    def example_variables(self) -> dict[str, Any]:
+        return example_variables()
 
     def formats(self, context: DraftContext) -> list[MessageFormat]:
         return [MessageFormat("", self.label, subject=SUBJECT_LIMIT)]
