@@ -203,13 +203,18 @@ def limit_warnings(fmt: MessageFormat, subject: str, body: str) -> list[Warning]
     return found
 
 
+def _characters(count: int) -> str:
+    return f"{count:,} character" + ("" if count == 1 else "s")
+
+
 def _limit_warning(field: str, text: str, limit: Limit, label: str) -> Iterable[Warning]:
     size = length(text, limit.counting)
     what = "subject" if field == "subject" else "message"
     if limit.max is not None and size > limit.max:
         yield Warning(
             f"{field}_too_long",
-            f"Does not fit: {size - limit.max:,} characters over the {limit.max:,} a {label} allows.",
+            f"Does not fit: {_characters(size - limit.max)} over the {limit.max:,} "
+            f"allowed ({label.lower()}).",
             limit.note or "Past the limit the text is refused or cut off.",
             field=field,
         )

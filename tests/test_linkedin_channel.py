@@ -105,12 +105,12 @@ def test_an_emoji_counts_as_two_and_a_line_break_as_one_even_when_typed_as_crlf(
     assert limit_warnings(fmt, "", fits) == []
     over = "a" * 198 + "\r\n" + "👋"  # 198 + 1 + 2 = 201
     [warning] = limit_warnings(fmt, "", over)
-    assert warning.code == "body_too_long" and "1 characters over the 200" in warning.message
+    assert warning.code == "body_too_long" and "1 character over the 200" in warning.message
 
 
 def test_a_201_character_note_on_a_free_account_does_not_fit_and_says_by_how_much(db, world, contact):
     warnings = {w.code: w for w in warnings_for(db, world, contact, "x" * 201)}
-    assert warnings["body_too_long"].message.startswith("Does not fit: 1 characters over the 200")
+    assert warnings["body_too_long"].message.startswith("Does not fit: 1 character over the 200")
     assert "200 characters in a note on a free account" in warnings["body_too_long"].why
     assert "body_too_long" not in codes(warnings_for(db, world, contact, "x" * 200))
 
@@ -120,7 +120,7 @@ def test_a_300_character_note_fits_on_premium_and_301_does_not(db, world, contac
     db.commit()
     assert "body_too_long" not in codes(warnings_for(db, world, contact, "x" * 300))
     over = {w.code: w for w in warnings_for(db, world, contact, "x" * 301)}
-    assert "1 characters over the 300" in over["body_too_long"].message
+    assert "1 character over the 300" in over["body_too_long"].message
 
 
 def test_a_3100_character_message_is_warned_about_but_not_refused(db, world, contact, as_user):
@@ -144,7 +144,7 @@ def test_an_inmail_subject_over_200_characters_is_flagged_and_the_body_stops_at_
     body = "Dana suggested I write. Would you have 20 minutes?"
     warnings = {w.code: w for w in warnings_for(db, world, contact, body, fmt="inmail", subject="s" * 201)}
     assert warnings["subject_too_long"].field == "subject"
-    assert "1 characters over the 200" in warnings["subject_too_long"].message
+    assert "1 character over the 200" in warnings["subject_too_long"].message
     assert "subject_too_long" not in codes(
         warnings_for(db, world, contact, body, fmt="inmail", subject="s" * 200)
     )
@@ -291,7 +291,7 @@ def test_the_live_check_counts_an_emoji_as_two(world, contact, as_user):
         data={"channel": "linkedin", "kind": "first_request", "format": "note", "body": "a" * 199 + "😀"},
     )
     [too_long] = [w for w in response.get_json()["warnings"] if w["code"] == "body_too_long"]
-    assert "Does not fit: 1 characters over the 200" in too_long["message"]
+    assert "Does not fit: 1 character over the 200" in too_long["message"]
 
 
 def test_saving_a_note_hands_it_off_with_copy_the_profile_link_and_i_sent_it(world, db, contact, as_user):
