@@ -187,14 +187,12 @@ def show(message_id: int):
     """A message, its fate, and what the client can do next; with the rest of the thread."""
     message = outreach.message_for(scope(), message_id)
     channel = channels().get(message.channel)
-    handoff = None
-    if channel is not None and message.status == MessageStatus.HANDED_OFF and message.contact is not None:
-        context = outreach.draft_context(scope(), message.contact_id, channel, message.kind, message.format)
-        handoff = channel.handoff(message, context)
-    fmt = None
-    if channel is not None and message.contact is not None:
+    handoff = fmt = None
+    if channel is not None and message.contact is not None and message.kind in channel.kinds:
         context = outreach.draft_context(scope(), message.contact_id, channel, message.kind, message.format)
         fmt = _format_json(outreach.format_for(channel, context))
+        if message.status == MessageStatus.HANDED_OFF:
+            handoff = channel.handoff(message, context)
     return render_template(
         "outreach/show.html",
         message=message,
