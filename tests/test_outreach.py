@@ -428,3 +428,5 @@ def test_an_invitation_then_a_reschedule_and_a_cancel_go_to_the_contact_in_one_t
     assert "client@a.example" in str(events[0]["ORGANIZER"])
     first = invitations[0].outbox
     assert invitations[2].outbox.references.split()[0] == first.message_id
+    page = browser.get(f"/messages/{invitations[0].id}")
+    assert page.status_code == 200 and b"Calendar invitation" in page.data
