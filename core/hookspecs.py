@@ -9,6 +9,15 @@ which calls each plugin separately: a plugin that raises, or returns the
 wrong type, is logged and its part is shown as unavailable, while the rest of
 the page renders. Hooks run only for plugins the practice has switched on.
 
+Each specification's docstring ends with ``Since: X.Y``, the hook set version
+that introduced it; :data:`HOOKS_VERSION` is the newest. A plugin that sets
+``crossroads_hooks = "X.Y"`` (a module attribute) to a newer version than the
+running Crossroads knows is refused at load time with a clear message.
+
+Order: implementations run in pluggy's order (the most recently registered
+first); ``@hookimpl(tryfirst=True)`` or ``@hookimpl(trylast=True)`` asks to
+run before or after the others.
+
 The plugin author's reference in ``docs/plugins/hooks.md`` is generated from
 this module's docstrings (``python -m crossroads.core.hookdocs``).
 """
@@ -20,16 +29,20 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    import click
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
     from .channels import Channel, Draft, Warning
     from .jobs import ScheduledJob
-    from .models import Client, Conversation, OutreachMessage, Practice, User
+    from .models import CareerTheme, Client, Conversation, OutreachMessage, Practice, Reflection, User
+    from .plugin_settings import PluginSettings
     from .plugins import MenuItem, Panel
     from .reports import ReportFormat, ReportRequest, Section
 
 PROJECT = "crossroads"
+#: The newest hook set this Crossroads offers (the highest ``Since:`` below).
+HOOKS_VERSION = "0.3"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorate a plugin's hook functions with this.
@@ -201,4 +214,102 @@ def scheduled_jobs() -> ScheduledJob | list[ScheduledJob] | None:
     :func:`crossroads.core.mail.outbox.queue_email`.
 
     Since: 0.2.
+    """
+
+
+@hookspec
+def conversation_held(session: Session, conversation: Conversation) -> None:
+    """Event: the client marked a conversation as held.
+
+    Fires inside the client's request transaction, before the commit, with
+    ``conversation.status`` already ``held``; changes made through
+    ``session`` commit with it. Do not commit here.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def reflection_shared(session: Session, reflection: Reflection) -> None:
+    """Event: a client shared a reflection with their coach (saved as shared, or switched to shared).
+
+    Fires inside the client's request transaction, before the commit. It does
+    not fire again when an already shared reflection is edited. Do not commit here.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def client_invited(session: Session, client: Client) -> None:
+    """Event: a coach invited a new client (the account exists; the invitation link is issued).
+
+    Fires inside the coach's request transaction, before the commit; the
+    client has not signed in yet. Do not commit here.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def theme_decided(session: Session, theme: CareerTheme, status: str) -> None:
+    """Event: a client decided on a career theme: ``status`` is ``"pursuing"`` or ``"dropped"``.
+
+    Fires inside the request transaction that changes the theme's status,
+    before the commit, and not when an undo restores an earlier status.
+    Do not commit here.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def plugin_settings() -> type[PluginSettings] | None:
+    """The plugin's settings for each practice, as a marshmallow schema.
+
+    Return a subclass of :class:`~crossroads.core.plugin_settings.PluginSettings`
+    (a marshmallow ``Schema``). The practice owner's plugin page renders a form
+    from its fields (the field's ``metadata`` may hold a ``label`` and a
+    ``description``), validates what the owner enters with it, and stores
+    the values. Read them anywhere with ``YourSettings.read(session, practice_id)``,
+    which fills in each field's ``load_default`` for values never set.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def cli_commands() -> click.Command | list[click.Command] | None:
+    """Commands the plugin adds under ``crossroads`` (``crossroads <name> ...``).
+
+    Return :mod:`click` commands or groups. A name the core already uses is
+    refused (logged) so that a plugin cannot replace a built-in command. For
+    the database, use :func:`crossroads.core.commands.open_session`.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def export_client_data(session: Session, client: Client) -> dict[str, list[dict]] | None:
+    """What this plugin keeps about ``client``, for the client's data export.
+
+    Return a dict of table-like lists: each key becomes a file in the export
+    archive (``<plugin>/<key>.json`` and ``.csv``), each item a row of plain
+    JSON values. Read only; called by the client, their coach, or the owner.
+
+    Since: 0.3.
+    """
+
+
+@hookspec
+def erase_client_data(session: Session, client: Client) -> None:
+    """Delete everything this plugin keeps about ``client``: the owner is erasing them.
+
+    Fires inside the erasure's transaction, before the core deletes the
+    client's own rows; delete (do not hide) your rows through ``session`` and
+    do not commit. If a plugin raises, the whole erasure is rolled back and
+    the owner is told which plugin failed, so nothing is left half-erased.
+
+    Since: 0.3.
     """
