@@ -253,11 +253,11 @@ def client_invited(session: Session, client: Client) -> None:
 
 @hookspec
 def theme_decided(session: Session, theme: CareerTheme, status: str) -> None:
-    """Event: a client decided on a career theme: ``status`` is ``"pursuing"`` or ``"dropped"``.
+    """Event: a career theme was decided: ``status`` is ``"chosen"`` or ``"dropped"``.
 
-    Fires inside the request transaction that changes the theme's status,
-    before the commit, and not when an undo restores an earlier status.
-    Do not commit here.
+    Fires inside the request transaction that moves the theme into one of
+    those statuses from another (including an undo that moves it back), before
+    the commit, with ``theme.status`` already changed. Do not commit here.
 
     Since: 0.3.
     """

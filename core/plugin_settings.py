@@ -60,11 +60,15 @@ def _load_leniently(schema: Schema, stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def save(scope: Scope, schema_class: type[PluginSettings], data: dict[str, Any]) -> dict[str, Any]:
-    """The owner saves a plugin's settings for their practice; errors name the field."""
+    """The owner saves a plugin's settings for their practice from raw input; errors name the field."""
+    return store(scope, schema_class, load(schema_class(), data))
+
+
+def store(scope: Scope, schema_class: type[PluginSettings], values: dict[str, Any]) -> dict[str, Any]:
+    """Store settings already loaded (validated) with ``schema_class``; owner only."""
     if scope.user.role != Role.OWNER:
         raise Forbidden("only the owner changes plugin settings")
     schema = schema_class()
-    values = load(schema, data)
     row = scope.session.scalar(
         scope.select(PracticePlugin).where(PracticePlugin.plugin_name == schema_class.plugin)
     )

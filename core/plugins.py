@@ -79,6 +79,21 @@ class PluginInfo:
     hooks: tuple[str, ...]
 
 
+class IncompatiblePlugin(Exception):
+    """A plugin was built for hooks this Crossroads does not have; it is refused whole."""
+
+
+def _version(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        raise IncompatiblePlugin(f"crossroads_hooks = {text!r} is not a version like '0.3'") from None
+
+
+#: Called after each plugin's hook call: (hook name, result). The web layer sums them per request.
+CallObserver = Callable[[str, "HookResult"], None]
+
+
 class PluginManager:
     """Loads plugins and calls their hooks with per-plugin isolation."""
 
@@ -87,6 +102,7 @@ class PluginManager:
         self._pm.add_hookspecs(hookspecs)
         self._sources: dict[str, tuple[str, str]] = {}
         self.load_errors: dict[str, str] = {}
+        self.observers: list[CallObserver] = []
         if only is None and os.environ.get(ONLY_ENV):
             only = [n.strip() for n in os.environ[ONLY_ENV].split(",") if n.strip()]
         self._only = set(only) if only is not None else None
@@ -110,8 +126,31 @@ class PluginManager:
                 self._sources[ep.name] = (dist.version, dist.name)
 
     def register(self, plugin: object, name: str) -> None:
-        """Register a plugin object under ``name`` (tests and embedding apps use this directly)."""
-        self._pm.register(plugin, name=name)
+        """Register a plugin object under ``name`` (tests and embedding apps use this directly).
+
+        Refuses the whole plugin (:class:`IncompatiblePlugin`, nothing registered)
+        when it declares ``crossroads_hooks`` newer than :data:`~crossroads.core.hookspecs.HOOKS_VERSION`,
+        or implements a hook this Crossroads does not know, or takes arguments a hook does not pass.
+        """
+        wanted = getattr(plugin, "crossroads_hooks", None)
+        if wanted is not None and _version(str(wanted)) > _version(hookspecs.HOOKS_VERSION):
+            raise IncompatiblePlugin(
+                f"needs Crossroads hooks {wanted}, but this Crossroads offers {hookspecs.HOOKS_VERSION}; "
+                "upgrade Crossroads or install an older release of the plugin"
+            )
+        try:
+            self._pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            if self._pm.is_registered(plugin):  # pluggy keeps the hooks it validated before the bad one
+                self._pm.unregister(plugin)
+            raise IncompatiblePlugin(" ".join(str(exc).split())) from None
+        unknown = [hook.name for hook in self._pm.get_hookcallers(plugin) or [] if not hook.has_spec()]
+        if unknown:
+            self._pm.unregister(plugin)
+            raise IncompatiblePlugin(
+                f"implements {', '.join(sorted(unknown))}, which this Crossroads (hooks "
+                f"{hookspecs.HOOKS_VERSION}) does not know; upgrade Crossroads or check the name"
+            )
 
     def unregister(self, name: str) -> None:
         self._pm.unregister(name=name)
@@ -184,14 +223,17 @@ class PluginManager:
                 if value is not None and expect is not None and not expect(value):
                     raise TypeError(f"returned {type(value).__name__}, which {hook_name} does not take")
             except Exception as exc:
-                elapsed = time.perf_counter() - started
                 log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
-                results.append(
-                    HookResult(impl.plugin_name, error=f"{type(exc).__name__}: {exc}", seconds=elapsed)
+                result = HookResult(
+                    impl.plugin_name,
+                    error=f"{type(exc).__name__}: {exc}",
+                    seconds=time.perf_counter() - started,
                 )
-                continue
-            elapsed = time.perf_counter() - started
-            log.debug("plugin %s spent %.1f ms in %s", impl.plugin_name, elapsed * 1000, hook_name)
-            if value is not None:
-                results.append(HookResult(impl.plugin_name, value=value, seconds=elapsed))
+            else:
+                result = HookResult(impl.plugin_name, value=value, seconds=time.perf_counter() - started)
+            log.debug("plugin %s spent %.1f ms in %s", result.plugin, result.seconds * 1000, hook_name)
+            for observe in self.observers:
+                observe(hook_name, result)
+            if result.error is not None or result.value is not None:
+                results.append(result)
         return results

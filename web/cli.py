@@ -19,11 +19,13 @@ from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.demo import demo_logins, load_demo
 from crossroads.core.errors import InvalidInput, SchemaOutOfDate
 from crossroads.core.linkedin import ImportRefused
-from crossroads.core.models import User
+from crossroads.core.models import Practice, User
 from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas import CreatePracticeSchema, CreateUserSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import imports, practices
+
+from .plugin_cli import PluginCommandsGroup
 
 
 @contextmanager
@@ -51,12 +53,13 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PluginCommandsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Crossroads: informational interviews, run by a coach.
 
     Configuration comes from environment variables (CROSSROADS_DATABASE_URL,
     CROSSROADS_SECRET_KEY, CROSSROADS_INSTANCE, ...); see the README.
+    Installed plugins may add commands of their own.
     """
 
 
@@ -291,15 +294,39 @@ def import_linkedin_command(client_email: str, file) -> None:
 
 
 @main.command("plugins")
-def list_plugins() -> None:
-    """List installed plugins: name, version, where each comes from, and the hooks it implements."""
+@click.option(
+    "--practice", "practice_id", type=int, help="Also show whether each plugin is on for this practice id."
+)
+def list_plugins(practice_id: int | None) -> None:
+    """List installed plugins: name, version, where each comes from, and the hooks it implements.
+
+    Set CROSSROADS_PLUGINS=name,name to load only those (to find a broken install).
+    """
     manager = PluginManager()
     infos = manager.plugins()
+    enabled: set[str] | None = None
+    if practice_id is not None:
+
+        def lookup(session: Any) -> set[str]:
+            if session.get(Practice, practice_id) is None:
+                raise click.ClickException(f"No practice has the id {practice_id}.")
+            return manager.enabled_for(session, practice_id)
+
+        with user_errors():
+            enabled = _with_session(lookup)
     if not infos and not manager.load_errors:
         click.echo("No plugins are installed.")
     for info in infos:
-        click.echo(f"{info.name} {info.version}")
+        state = ""
+        if enabled is not None:
+            state = f"  [{'on' if info.name in enabled else 'off'} for practice {practice_id}]"
+        click.echo(f"{info.name} {info.version}{state}")
         click.echo(f"  from:  {info.source} ({info.module})")
         click.echo(f"  hooks: {', '.join(info.hooks) or '(none)'}")
     for name, error in manager.load_errors.items():
         click.echo(f"{name}: failed to load: {error}", err=True)
+
+
+from .cli_check import check  # noqa: E402  (a command in its own module)
+
+main.add_command(check)

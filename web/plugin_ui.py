@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from crossroads.core.channels import Channel
 from crossroads.core.models import Client, Conversation
+from crossroads.core.plugin_settings import PluginSettings
 from crossroads.core.plugins import MenuItem, Panel, PluginManager
 
 from .context import crossroads, db, login_manager
@@ -83,6 +84,35 @@ def channels() -> dict[str, Channel]:
         )
         g.channels = {c.name: c for r in results if r.ok for c in _as_list(r.value)}
     return g.channels
+
+
+def settings_schemas() -> dict[str, type[PluginSettings]]:
+    """Each installed plugin's settings schema, by plugin name (switched-off plugins included).
+
+    A schema whose ``plugin`` is not the name the plugin is installed under
+    is refused (logged): it would read and write another plugin's settings.
+    """
+    if "settings_schemas" not in g:
+        results = crossroads().plugins.call(
+            "plugin_settings",
+            None,
+            expect=lambda value: isinstance(value, type) and issubclass(value, PluginSettings),
+        )
+        schemas = {}
+        for result in results:
+            if not result.ok:
+                continue
+            if result.value.plugin != result.plugin:
+                log.error(
+                    "plugin %s: its settings schema says plugin = %r; set it to %r",
+                    result.plugin,
+                    result.value.plugin,
+                    result.plugin,
+                )
+                continue
+            schemas[result.plugin] = result.value
+        g.settings_schemas = schemas
+    return g.settings_schemas
 
 
 def _panels(hook: str, **kwargs: Any) -> list[RenderedPanel]:

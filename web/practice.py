@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from crossroads.core import plugin_settings
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import MESSAGE_STATUS_LABELS, MailSecurity, Role
 from crossroads.core.schemas import (
@@ -20,7 +21,8 @@ from crossroads.core.services import invitations, mail_settings, practices
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
 from .notices import notify
-from .plugin_ui import enabled_plugins
+from .plugin_ui import enabled_plugins, settings_schemas
+from .schema_forms import form_fields, form_values
 
 bp = Blueprint("practice", __name__, url_prefix="/practice")
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ def render_settings(status: int = 200, **forms):
         plugins=ext.plugins.plugins(),
         plugin_load_errors=ext.plugins.load_errors,
         enabled=enabled_plugins(),
+        configurable=settings_schemas(),
     ), status
 
 
@@ -108,6 +111,40 @@ def switch_plugin(name: str, state: str):
         undo_url=url_for("practice.switch_plugin", name=name, state="off" if enable else "on"),
     )
     return redirect(url_for("practice.settings"))
+
+
+def render_plugin_settings(name: str, form: Form | None = None, status: int = 200):
+    """A plugin's settings page, its form drawn from the plugin's schema."""
+    schema_class = settings_schemas().get(name)
+    if schema_class is None:
+        abort(404)
+    schema = schema_class()
+    if form is None:
+        form = Form(form_values(schema, schema_class.read(scope().session, scope().practice_id)))
+    return render_template(
+        "practice/plugin_settings.html",
+        plugin=name,
+        fields=form_fields(schema),
+        form=form,
+        on=name in enabled_plugins(),
+    ), status
+
+
+@bp.get("/plugins/<name>/settings")
+def plugin_settings_page(name: str):
+    return render_plugin_settings(name)
+
+
+@bp.post("/plugins/<name>/settings")
+def save_plugin_settings(name: str):
+    schema_class = settings_schemas().get(name)
+    if schema_class is None:
+        abort(404)
+    saved, form = submit(schema_class(), lambda values: plugin_settings.store(scope(), schema_class, values))
+    if saved is None:
+        return render_plugin_settings(name, form, 422)
+    notify(f"Settings of {name} saved.")
+    return redirect(url_for("practice.plugin_settings_page", name=name))
 
 
 # -- the practice's email server ----------------------------------------------------------

@@ -216,6 +216,7 @@ def mark_held(scope: Scope, conversation_id: int) -> Conversation:
     _client_activity(scope, conversation)
     if conversation.contact.stage not in (Stage.TALKED, Stage.THANKED):
         contact_service.stage_move(scope, conversation.contact, Stage.TALKED)
+    events.fire(scope.session, "conversation_held", conversation.practice_id, conversation=conversation)
     scope.session.commit()
     return conversation
 

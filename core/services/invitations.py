@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .. import events
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import Client, ClientStatus, Invitation, InvitationPurpose, Role, User
@@ -106,6 +107,7 @@ def invite_client(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> tup
     session.add(client)
     session.flush()
     link = _issue(session, signer, user, InvitationPurpose.INVITE, scope.user)
+    events.fire(session, "client_invited", client.practice_id, client=client)
     session.commit()
     return client, link
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import events
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
 from ..models import Conversation, Reflection, ReflectionComment, Role
@@ -40,7 +41,8 @@ def save(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Reflection
     )
     for name in FIELDS:
         setattr(reflection, name, data[name])
-    if data["share"] and reflection.shared_at is None:
+    newly_shared = data["share"] and reflection.shared_at is None
+    if newly_shared:
         reflection.shared_at = utcnow()
     elif not data["share"]:
         reflection.shared_at = None
@@ -60,6 +62,9 @@ def save(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Reflection
             "theme_ids": [],
         }
         contact_service.new_referral(scope, conversation.contact, {**blank, **person})
+    if newly_shared:
+        scope.session.flush()
+        events.fire(scope.session, "reflection_shared", reflection.practice_id, reflection=reflection)
     scope.session.commit()  # the reflection and its referrals together, or neither
     return reflection
 
@@ -68,7 +73,10 @@ def set_shared(scope: Scope, reflection_id: int, shared: bool) -> Reflection:
     if scope.user.role != Role.CLIENT:
         raise Forbidden("only the client shares their reflection")
     reflection = scope.get(Reflection, reflection_id)
-    reflection.shared_at = utcnow() if shared else None
+    newly_shared = shared and reflection.shared_at is None
+    reflection.shared_at = (reflection.shared_at or utcnow()) if shared else None
+    if newly_shared:
+        events.fire(scope.session, "reflection_shared", reflection.practice_id, reflection=reflection)
     scope.session.commit()
     return reflection
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from .. import events
 from ..errors import InvalidInput
 from ..models import (
     ACTIVE_THEME_STATUSES,
@@ -22,6 +23,10 @@ TOO_MANY = (
     f"A client explores at most {MAX_ACTIVE_THEMES} themes at once. "
     "Park or drop one first, or add this one as parked."
 )
+
+
+#: Moving a theme into one of these fires ``theme_decided``.
+DECIDED_STATUSES = frozenset({ThemeStatus.CHOSEN, ThemeStatus.DROPPED})
 
 
 def _check_limit(scope: Scope, client: Client, status: ThemeStatus, theme_id: int | None) -> None:
@@ -65,10 +70,12 @@ def add_theme(scope: Scope, client_id: int, data: dict[str, Any]) -> CareerTheme
 def update_theme(scope: Scope, theme_id: int, data: dict[str, Any]) -> CareerTheme:
     """Change a theme's title, description, target or status (data from ``ThemeSchema``)."""
     theme = scope.get(CareerTheme, theme_id)
+    previous = theme.status
     _check_limit(scope, theme.client, data["status"], theme.id)
     for key, value in data.items():
         setattr(theme, key, value)
     _record_activity(scope, theme.client)
+    _announce_decision(scope, theme, previous)
     scope.session.commit()
     return theme
 
@@ -87,4 +94,10 @@ def status_change(scope: Scope, theme_id: int, status: ThemeStatus) -> tuple[Car
     _check_limit(scope, theme.client, status, theme.id)
     theme.status = status
     _record_activity(scope, theme.client)
+    _announce_decision(scope, theme, previous)
     return theme, previous
+
+
+def _announce_decision(scope: Scope, theme: CareerTheme, previous: ThemeStatus) -> None:
+    if theme.status != previous and theme.status in DECIDED_STATUSES:
+        events.fire(scope.session, "theme_decided", theme.practice_id, theme=theme, status=theme.status.value)

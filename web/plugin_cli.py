@@ -1,0 +1,56 @@
+"""Plugins on the command line: their commands under ``crossroads``, and the ``plugins`` listing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from crossroads.core.plugins import PluginManager
+
+log = logging.getLogger(__name__)
+
+
+def _commands(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class PluginCommandsGroup(click.Group):
+    """A click group that adds the commands plugins return from ``cli_commands``.
+
+    Built-in commands always win: a plugin command with a taken name is
+    refused with a warning, so a plugin cannot replace ``db`` or ``serve``.
+    Plugins are loaded only when a name is not built in, or for ``--help``.
+    """
+
+    _plugin_commands: dict[str, click.Command] | None = None
+
+    def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """The plugins' commands by name (loaded once)."""
+        if self._plugin_commands is None:
+            built_in = set(super().list_commands(ctx))
+            found: dict[str, click.Command] = {}
+            results = PluginManager().call(
+                "cli_commands",
+                None,
+                expect=lambda value: all(isinstance(c, click.Command) for c in _commands(value)),
+            )
+            for result in results:
+                if not result.ok:
+                    continue  # logged by the manager
+                for command in _commands(result.value):
+                    if command.name in built_in or command.name in found:
+                        log.warning(
+                            "plugin %s: command %r refused; the name is taken", result.plugin, command.name
+                        )
+                        continue
+                    found[command.name] = command
+            self._plugin_commands = found
+        return self._plugin_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self.plugin_commands(ctx).get(cmd_name)
