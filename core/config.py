@@ -64,6 +64,8 @@ class Settings:
                                for SMTP over TLS (default: the system's)
     ``CROSSROADS_BASE_URL``    the public address, for links in emails
                                (default ``http://localhost:5000``)
+    ``CROSSROADS_LOG_FORMAT``  ``text`` or ``json`` (one JSON object a line,
+                               with the request id; default ``text``)
     ========================== ===============================================
     """
 
@@ -75,6 +77,7 @@ class Settings:
     redis_url: str = ""
     smtp_ca_file: str = ""
     base_url: str = "http://localhost:5000"
+    log_format: str = "text"
     testing: bool = False
 
     @property
@@ -105,6 +108,9 @@ class Settings:
         settings.redis_url = os.environ.get("CROSSROADS_REDIS_URL", "").strip()
         settings.smtp_ca_file = os.environ.get("CROSSROADS_SMTP_CA_FILE", "").strip()
         settings.base_url = os.environ.get("CROSSROADS_BASE_URL", "").strip().rstrip("/") or settings.base_url
+        settings.log_format = os.environ.get("CROSSROADS_LOG_FORMAT", "").strip().lower() or "text"
+        if settings.log_format not in ("text", "json"):
+            raise ValueError(f"CROSSROADS_LOG_FORMAT must be text or json, not {settings.log_format!r}")
         if settings.uses_embedded_database:
             instance.mkdir(parents=True, exist_ok=True)
         return settings

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import re
+from datetime import datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from crossroads.core import migrate
@@ -13,7 +18,9 @@ from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.models import MailSecurity, Practice
 from crossroads.core.production_check import Status, check_mail_servers, run_checks
+from crossroads.web import create_app
 from crossroads.web.cli import main
+from crossroads.web.ops import configure_logging
 from tests.mailserver import PASSWORD, USERNAME, MailServer, configure_mail, free_port
 
 GOOD_KEY = "k" * 20 + "a-long-random-production-key"
@@ -176,3 +183,141 @@ def test_run_checks_reads_the_secret_key_from_the_given_environment(tmp_path):
     assert run_checks(settings, environ={"CROSSROADS_SECRET_KEY": "x" * 40})[0].status == Status.OK
     settings.secret_key = "short"
     assert run_checks(settings, environ={"CROSSROADS_SECRET_KEY": "short"})[0].status == Status.WARN
+
+
+# -- request ids and JSON logs ----------------------------------------------------------------
+
+
+@pytest.fixture
+def json_logs(settings, request):
+    """The app of this test logs JSON; returns a function that reads the lines written so far."""
+    settings.log_format = "json"
+    root = logging.getLogger()
+    level = root.level
+    request.getfixturevalue("app")  # built now, with the JSON format
+    handler = next(h for h in root.handlers if getattr(h, "crossroads", False))
+    stream = io.StringIO()
+    handler.setStream(stream)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _access(lines: list[dict]) -> list[dict]:
+    return [line for line in lines if line["logger"] == "crossroads.access"]
+
+
+def test_every_response_carries_a_request_id(http):
+    made_up = http.get("/login").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made_up)
+    assert http.get("/login").headers["X-Request-ID"] != made_up  # one per request
+
+    given = "edge-7f3a.42:b_x"
+    assert http.get("/login", headers={"X-Request-ID": given}).headers["X-Request-ID"] == given
+    # Even when a guard answers before the view: a signed-out visitor sent to the login page.
+    redirected = http.get("/coach/", headers={"X-Request-ID": given})
+    assert redirected.status_code == 302 and redirected.headers["X-Request-ID"] == given
+
+
+@pytest.mark.parametrize(
+    "insane", ["", "has space", "line\u2028break", "<script>", "-leading-dash", "x" * 129, "ä-umlaut"]
+)
+def test_an_insane_incoming_request_id_is_replaced(http, insane):
+    answered = http.get("/login", headers={"X-Request-ID": insane}).headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", answered)
+
+
+def test_json_logs_one_access_line_per_request_with_the_user(json_logs, world, as_user):
+    response = as_user(world.coach).get("/coach/?q=Bea+Beyond", headers={"X-Request-ID": "req-1"})
+
+    assert response.status_code == 200
+    (line,) = _access(json_logs())
+    assert line["request_id"] == "req-1"
+    assert line["level"] == "INFO"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/coach/", 200)
+    assert line["message"] == "GET /coach/ 200"  # no query string: it may hold a person's name
+    assert (line["user_id"], line["practice_id"]) == (world.coach.id, world.practice.id)
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert datetime.fromisoformat(line["time"]).tzinfo is not None
+
+
+def test_json_logs_a_signed_out_request_without_user_fields(json_logs, http):
+    http.get("/login")
+    (line,) = _access(json_logs())
+    assert line["status"] == 200 and "user_id" not in line and "practice_id" not in line
+
+
+def test_json_logs_an_exception_as_a_field_of_its_request(json_logs, app, http):
+    @app.get("/ops-test/boom")
+    def boom():
+        logging.getLogger("crossroads.web.boom").warning("about to fail\nsecond line")
+        return 1 / 0
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: a 500 page, not a test error
+    response = http.get("/ops-test/boom", headers={"X-Request-ID": "boom-1"})
+
+    assert response.status_code == 500
+    lines = json_logs()
+    warning = next(line for line in lines if line["logger"] == "crossroads.web.boom")
+    assert warning["message"] == "about to fail\nsecond line" and warning["request_id"] == "boom-1"
+    error = next(line for line in lines if "exception" in line)
+    assert error["level"] == "ERROR" and error["request_id"] == "boom-1"
+    assert "ZeroDivisionError" in error["exception"]
+    assert _access(lines)[-1]["status"] == 500
+
+
+def test_configure_logging_for_a_worker_outside_any_request(tmp_path):
+    root = logging.getLogger()
+    level = root.level
+    stream = io.StringIO()
+    try:
+        handler = configure_logging(Settings(instance_path=tmp_path, log_format="json"), stream)
+        assert configure_logging(Settings(instance_path=tmp_path, log_format="json"), stream) is not handler
+        assert sum(getattr(h, "crossroads", False) for h in root.handlers) == 1  # replaced, not added
+        logging.getLogger("huey").info("Executing %s", "task")
+        (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+        assert (line["logger"], line["level"], line["message"]) == ("huey", "INFO", "Executing task")
+        assert "request_id" not in line
+
+        configure_logging(Settings(instance_path=tmp_path), stream)
+        logging.getLogger("huey").info("plain")
+        assert stream.getvalue().splitlines()[-1].endswith("INFO huey: plain")
+    finally:
+        for h in [h for h in root.handlers if getattr(h, "crossroads", False)]:
+            root.removeHandler(h)
+        root.setLevel(level)
+
+
+def test_log_format_must_be_text_or_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("CROSSROADS_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("CROSSROADS_LOG_FORMAT", "JSON")
+    assert Settings.from_env().log_format == "json"
+    monkeypatch.setenv("CROSSROADS_LOG_FORMAT", "xml")
+    with pytest.raises(ValueError, match="CROSSROADS_LOG_FORMAT"):
+        Settings.from_env()
+
+
+# -- /healthz ---------------------------------------------------------------------------------
+
+
+def test_healthz_answers_without_sign_in(http):
+    response = http.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert http.head("/healthz").status_code == 200
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path, plugins):
+    port = free_port()
+    url = f"postgresql+psycopg://crossroads:hunter2-secret@127.0.0.1:{port}/crossroads"
+    settings = Settings(instance_path=tmp_path, database_url=url, secret_key=GOOD_KEY, testing=True)
+    app = create_app(settings, plugins=plugins, check_schema=False)
+
+    response = app.test_client().get("/healthz")
+
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+    body = response.get_data(as_text=True)
+    assert "hunter2" not in body and "Traceback" not in body and str(port) not in body
+    assert response.headers["X-Request-ID"]

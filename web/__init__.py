@@ -27,6 +27,7 @@ from . import (
     conversations,
     errors,
     filters,
+    ops,
     outreach,
     plugin_ui,
     practice,
@@ -98,6 +99,7 @@ def create_app(
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
+    ops.register(app, settings)
     for blueprint in (
         auth.bp,
         coach.bp,
