@@ -540,13 +540,17 @@ def _demo_message(
     return message
 
 
-def _demo_plugins(session: Session, practice: Practice) -> None:
-    """Let each installed plugin add its own demo rows (through the ``load_demo_data`` hook)."""
-    PluginManager().call("load_demo_data", None, session=session, practice=practice)
+def _demo_plugins(session: Session, practice: Practice, plugins: PluginManager) -> None:
+    """Let each plugin add its own demo rows (the ``load_demo_data`` hook), each in a savepoint."""
+    plugins.call("load_demo_data", None, isolate=session.begin_nested, session=session, practice=practice)
+    session.commit()
 
 
-def load_demo(session: Session) -> Practice:
-    """Create the demo practice, or return it when it is already there."""
+def load_demo(session: Session, plugins: PluginManager | None = None) -> Practice:
+    """Create the demo practice, or return it when it is already there.
+
+    ``plugins`` add their rows too (by default, the installed ones).
+    """
     existing = session.scalar(select(User).where(User.email == OWNER_EMAIL))
     if existing is not None:
         return existing.practice
@@ -626,5 +630,5 @@ def load_demo(session: Session) -> Practice:
         },
     )
     session.commit()
-    _demo_plugins(session, practice)
+    _demo_plugins(session, practice, plugins or PluginManager())
     return practice

@@ -160,8 +160,9 @@ def load_demo_data(session: Session, practice: Practice) -> None:
     """Add this plugin's rows to the demo practice (``crossroads serve --demo``).
 
     Called once, after the core's demo data is in and committed, with the
-    demo ``practice``; find its people through ``session``. Commit what you
-    add. Keep it small and plausible: it is what a new user sees first.
+    demo ``practice``; find its people through ``session``. Each plugin runs
+    in a savepoint and Crossroads commits after the last one: add and flush,
+    do not commit. Keep it small and plausible: it is what a new user sees first.
 
     Since: 0.2.
     """

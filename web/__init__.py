@@ -113,5 +113,6 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     plugin_ui.register_blueprints(app, plugins)
+    plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
     return app

@@ -21,17 +21,18 @@ class PluginCommandsGroup(click.Group):
 
     Built-in commands always win: a plugin command with a taken name is
     refused with a warning, so a plugin cannot replace ``db`` or ``serve``.
-    Plugins are loaded only when a name is not built in, or for ``--help``.
+    Plugins are loaded only when a name is not built in, or for ``--help``;
+    from the installed entry points, or from a :class:`PluginManager` passed
+    as the context's ``obj`` (tests do).
     """
 
-    _plugin_commands: dict[str, click.Command] | None = None
-
     def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
-        """The plugins' commands by name (loaded once)."""
-        if self._plugin_commands is None:
+        """The plugins' commands by name (loaded once per invocation)."""
+        if "crossroads.plugin_commands" not in ctx.meta:
             built_in = set(super().list_commands(ctx))
             found: dict[str, click.Command] = {}
-            results = PluginManager().call(
+            manager = ctx.obj if isinstance(ctx.obj, PluginManager) else PluginManager()
+            results = manager.call(
                 "cli_commands",
                 None,
                 expect=lambda value: all(isinstance(c, click.Command) for c in _commands(value)),
@@ -46,8 +47,8 @@ class PluginCommandsGroup(click.Group):
                         )
                         continue
                     found[command.name] = command
-            self._plugin_commands = found
-        return self._plugin_commands
+            ctx.meta["crossroads.plugin_commands"] = found
+        return ctx.meta["crossroads.plugin_commands"]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.plugin_commands(ctx)})

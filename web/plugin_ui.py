@@ -6,18 +6,29 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+)
 from flask_login import current_user
 from markupsafe import Markup
 
 from crossroads.core.channels import Channel
 from crossroads.core.models import Client, Conversation
 from crossroads.core.plugin_settings import PluginSettings
-from crossroads.core.plugins import MenuItem, Panel, PluginManager
+from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager
 
 from .context import crossroads, db, login_manager
 
 log = logging.getLogger(__name__)
+timing_log = logging.getLogger("crossroads.plugins.timing")
 
 
 @dataclass(frozen=True)
@@ -169,3 +180,44 @@ def _guard(owners: dict[str, str]):
         return None
 
     return plugin_switched_on
+
+
+def record_time(hook_name: str, result: HookResult) -> None:
+    """Add a plugin's time in a hook to the request's tally (outside a request, nothing)."""
+    if not has_request_context():
+        return
+    tally: dict[str, list[float]] = g.setdefault("plugin_time", {})
+    seconds_and_calls = tally.setdefault(result.plugin, [0.0, 0])
+    seconds_and_calls[0] += result.seconds
+    seconds_and_calls[1] += 1
+
+
+def report_time(response: Response) -> Response:
+    """Log the time each plugin took in this request; in debug mode, also send it as ``Server-Timing``.
+
+    The log line (logger ``crossroads.plugins.timing``, level INFO) finds a
+    slow plugin in production; the header shows it in the browser's developer tools.
+    """
+    tally: dict[str, list[float]] = g.get("plugin_time") or {}
+    if not tally:
+        return response
+    ranked = sorted(tally.items(), key=lambda item: -item[1][0])
+    timing_log.info(
+        "plugin time for %s %s: %s",
+        request.method,
+        request.path,
+        ", ".join(f"{name} {seconds * 1000:.1f} ms in {calls} call(s)" for name, (seconds, calls) in ranked),
+    )
+    if current_app.debug:
+        response.headers["Server-Timing"] = ", ".join(
+            f'plugin-{name};dur={seconds * 1000:.2f};desc="{name}, {calls} call(s)"'
+            for name, (seconds, calls) in ranked
+        )
+    return response
+
+
+def register_timing(app: Flask, plugins: PluginManager) -> None:
+    """Record each plugin's time per request (see :func:`report_time`)."""
+    if record_time not in plugins.observers:
+        plugins.observers.append(record_time)
+    app.after_request(report_time)

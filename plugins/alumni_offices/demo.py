@@ -135,4 +135,4 @@ def load_demo(session: Session, practice: Practice, clients: list[Client]) -> No
             created_at=answered_at,
         )
     )
-    session.commit()
+    session.flush()

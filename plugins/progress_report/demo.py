@@ -35,4 +35,4 @@ def load_demo(session: Session, practice: Practice) -> None:
         )
     )
     session.add(DigestSubscription(practice_id=practice.id, user_id=coach.id))
-    session.commit()
+    session.flush()
