@@ -1,1 +1,451 @@
-"""crossroads.testing: pytest fixtures for testing a Crossroads plugin (registered as a pytest plugin)."""
+"""crossroads.testing: pytest fixtures for testing a Crossroads plugin.
+
+Crossroads registers this module as a pytest plugin (the ``pytest11`` entry
+point), so in any environment where Crossroads is installed a plugin's tests
+can simply ask for these fixtures by name; nothing needs importing::
+
+    def test_my_panel_is_on_the_client_page(crossroads_page, crossroads_client):
+        page = crossroads_page(crossroads_client.user, "/me/")
+        assert "Your next step" in page.plugin_part("my_plugin").text
+
+Every test gets a fresh database (SQLite in the test's ``tmp_path``, migrated
+with the core's and every installed plugin's migrations), or, with
+``CROSSROADS_TEST_DATABASE_URL`` set, the PostgreSQL database it names (upgraded
+once, emptied after each test). The app loads plugins through their entry
+points, exactly as ``crossroads serve`` does: the plugin under test must be
+installed (``pip install -e .``). Override :func:`crossroads_plugins` to choose which.
+
+All fixtures start with ``crossroads_`` so that they never shadow a project's
+own; ``pytest --fixtures`` lists them with their documentation. Importing this
+module is cheap and changes nothing: Crossroads itself is imported only when a
+fixture is used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .outbox import Outbox
+from .pages import Page, PluginPart, plugin_parts
+
+if TYPE_CHECKING:
+    from click.testing import Result
+    from flask import Flask
+    from sqlalchemy.orm import Session
+
+    from crossroads.core.config import Settings
+    from crossroads.core.models import CareerTheme, Client, Contact, Practice, User
+    from crossroads.core.plugin_settings import PluginSettings
+    from crossroads.core.plugins import PluginManager
+
+    from .browser import Browser
+
+__all__ = ["World", "Outbox", "Page", "PluginPart", "plugin_parts", "TEST_SECRET_KEY", "DATABASE_ENV"]
+
+#: The environment variable naming a PostgreSQL database to test on instead of SQLite.
+DATABASE_ENV = "CROSSROADS_TEST_DATABASE_URL"
+TEST_SECRET_KEY = "crossroads-testing-secret-key-not-for-production"
+
+
+@dataclass
+class World:
+    """A small practice: its owner, a coach, and the coach's client with a theme and three contacts.
+
+    ``contacts`` are, in order: an editor with an email address (linked to the
+    theme), a planner without one, and a professional association's events
+    manager (source ``association``), all at the stage "identified".
+    """
+
+    practice: Practice
+    owner: User
+    coach: User
+    client: Client
+    theme: CareerTheme
+    contacts: list[Contact] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Migrated:
+    url: str
+    tables: list[str]
+    sqlite_file: Path | None
+
+
+# -- which plugins, which database ---------------------------------------------------------------
+
+
+@pytest.fixture
+def crossroads_plugins() -> list[str] | None:
+    """The plugins the app loads, by entry-point name; ``None`` (the default) loads every installed one.
+
+    Override it in your ``conftest.py`` (or a test module) to test your plugin
+    alone, or beside the built-in ones it works with::
+
+        @pytest.fixture
+        def crossroads_plugins():
+            return ["my_plugin", "email"]
+
+    A name that is not installed, or whose module fails to import, fails the
+    test with the reason.
+    """
+    return None
+
+
+@pytest.fixture(scope="session")
+def _crossroads_migrated(tmp_path_factory: pytest.TempPathFactory) -> _Migrated:
+    """A database migrated once per test session, which :func:`crossroads_database_url` hands out."""
+    from sqlalchemy import MetaData
+
+    from crossroads.core import migrate
+    from crossroads.core.db import make_engine
+
+    url = os.environ.get(DATABASE_ENV)
+    sqlite_file = None
+    if not url:
+        sqlite_file = tmp_path_factory.mktemp("crossroads-db") / "migrated.sqlite3"
+        url = f"sqlite:///{sqlite_file}"
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        metadata = MetaData()
+        metadata.reflect(engine)
+        tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "alembic_version"]
+        if sqlite_file is None:
+            _empty(engine, tables)  # whatever an earlier, interrupted run left behind
+    finally:
+        engine.dispose()
+    return _Migrated(url, tables, sqlite_file)
+
+
+def _empty(engine: Any, tables: list[str]) -> None:
+    from sqlalchemy import table
+
+    with engine.begin() as connection:
+        for name in tables:
+            connection.execute(table(name).delete())
+
+
+@pytest.fixture
+def crossroads_database_url(_crossroads_migrated: _Migrated, tmp_path: Path) -> Iterator[str]:
+    """The URL of this test's database, migrated to the newest revision of the core and every plugin.
+
+    On SQLite, a fresh file in ``tmp_path`` (a copy of one migrated once per
+    session). With ``CROSSROADS_TEST_DATABASE_URL`` set, that PostgreSQL
+    database, whose every table is emptied after the test.
+    """
+    migrated = _crossroads_migrated
+    if migrated.sqlite_file is None:
+        yield migrated.url
+        from crossroads.core.db import make_engine
+
+        engine = make_engine(migrated.url)
+        try:
+            _empty(engine, migrated.tables)
+        finally:
+            engine.dispose()
+        return
+    target = tmp_path / "crossroads.sqlite3"
+    shutil.copyfile(migrated.sqlite_file, target)
+    yield f"sqlite:///{target}"
+
+
+@pytest.fixture
+def crossroads_settings(crossroads_database_url: str, tmp_path: Path) -> Settings:
+    """The test's :class:`~crossroads.core.config.Settings`: its database and an instance folder."""
+    from crossroads.core.config import Settings
+
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    return Settings(
+        instance_path=instance,
+        database_url=crossroads_database_url,
+        secret_key=TEST_SECRET_KEY,
+        secure_cookies=True,
+        testing=True,
+    )
+
+
+@pytest.fixture
+def crossroads_plugin_manager(crossroads_plugins: list[str] | None) -> PluginManager:
+    """The :class:`~crossroads.core.plugins.PluginManager`, loaded through the entry points.
+
+    Only the plugins :func:`crossroads_plugins` names (all installed ones by
+    default). Fails the test when a named plugin is missing or does not load.
+    """
+    from crossroads.core.plugins import PluginManager
+
+    manager = PluginManager(only=crossroads_plugins)
+    for name in crossroads_plugins or []:
+        if name in manager.load_errors:
+            pytest.fail(f"plugin {name!r} failed to load: {manager.load_errors[name]}", pytrace=False)
+        if name not in manager.names:
+            pytest.fail(
+                f"no plugin named {name!r} is installed (no entry point in the group 'crossroads'); "
+                f"installed: {', '.join(sorted(_installed())) or 'none'}. Run `pip install -e .` "
+                "in your plugin's folder.",
+                pytrace=False,
+            )
+    return manager
+
+
+def _installed() -> set[str]:
+    from importlib.metadata import entry_points
+
+    from crossroads.core.plugins import ENTRY_POINT_GROUP
+
+    return {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+# -- the app and its database ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def crossroads_app(
+    crossroads_settings: Settings, crossroads_plugin_manager: PluginManager
+) -> Iterator[Flask]:
+    """The Crossroads Flask app with the chosen plugins, on this test's database.
+
+    CSRF checks are off (so a test can post forms directly), and URLs are
+    built as ``https://localhost/...``. Use :func:`crossroads_as_user` for requests.
+    """
+    from crossroads.web import create_app
+
+    app = create_app(crossroads_settings, plugins=crossroads_plugin_manager)
+    app.config.update(WTF_CSRF_ENABLED=False, SERVER_NAME="localhost", PREFERRED_URL_SCHEME="https")
+    yield app
+    ext = app.extensions["crossroads"]
+    ext.queue.close()
+    ext.engine.dispose()
+
+
+@pytest.fixture
+def crossroads_db(crossroads_app: Flask) -> Iterator[Session]:
+    """A database session on the test's database, as a request would have it.
+
+    Services you call with it fire events (``message_sent``, ``theme_decided``…)
+    to the loaded plugins, as in the web app. Commit what you add: requests and
+    CLI commands use their own connections.
+    """
+    from crossroads.core import events
+
+    ext = crossroads_app.extensions["crossroads"]
+    session = ext.sessionmaker()
+    events.attach(session, ext.plugins)
+    yield session
+    session.close()
+
+
+# -- a small world --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crossroads_world(crossroads_db: Session) -> World:
+    """A :class:`World`: a practice with its owner, a coach, and the coach's client with a theme and contacts.
+
+    The practice is "Northbridge Coaching" (Europe/London); the owner is
+    Olivia Owner, the coach Colin Coach, the client Clara Client
+    (``clara@client.example``) exploring "Magazine editing". Everything is committed.
+    """
+    from crossroads.core.models import Client, ClientStatus, Practice, Role, User
+    from crossroads.core.schemas import NewContactSchema, ThemeSchema, load
+    from crossroads.core.scoping import Scope
+    from crossroads.core.services import contacts, themes
+
+    session = crossroads_db
+    practice = Practice(name="Northbridge Coaching", timezone="Europe/London")
+    session.add(practice)
+    session.flush()
+
+    def person(email: str, name: str, role: Role) -> User:
+        user = User(practice=practice, email=email, name=name, role=role, timezone=practice.timezone)
+        session.add(user)
+        return user
+
+    owner = person("olivia@northbridge.example", "Olivia Owner", Role.OWNER)
+    coach = person("colin@northbridge.example", "Colin Coach", Role.COACH)
+    client_user = person("clara@client.example", "Clara Client", Role.CLIENT)
+    session.flush()
+    client = Client(practice_id=practice.id, user=client_user, coach=coach, status=ClientStatus.EXPLORING)
+    session.add(client)
+    session.commit()
+
+    as_client = Scope(session, client_user)
+    theme = themes.add_theme(as_client, client.id, load(ThemeSchema(), {"title": "Magazine editing"}))
+    people = [
+        {
+            "name": "Ada Editor",
+            "organisation": "The Review",
+            "position": "Features editor",
+            "email": "ada@review.example",
+            "theme_ids": [theme.id],
+        },
+        {"name": "Ben Planner", "organisation": "City Council", "position": "Planner"},
+        {
+            "name": "Eve Events",
+            "organisation": "Society of Magazine Editors",
+            "position": "Events manager",
+            "email": "events@sme.example",
+            "source": "association",
+        },
+    ]
+    found = [contacts.create_contact(as_client, client.id, load(NewContactSchema(), p)) for p in people]
+    return World(practice, owner, coach, client, theme, found)
+
+
+@pytest.fixture
+def crossroads_practice(crossroads_world: World) -> Practice:
+    """The world's practice (see :func:`crossroads_world`)."""
+    return crossroads_world.practice
+
+
+@pytest.fixture
+def crossroads_owner(crossroads_world: World) -> User:
+    """The practice's owner, a :class:`~crossroads.core.models.User` (role owner)."""
+    return crossroads_world.owner
+
+
+@pytest.fixture
+def crossroads_coach(crossroads_world: World) -> User:
+    """The coach, a :class:`~crossroads.core.models.User` (role coach) with one client."""
+    return crossroads_world.coach
+
+
+@pytest.fixture
+def crossroads_client(crossroads_world: World) -> Client:
+    """The coach's :class:`~crossroads.core.models.Client` (``.user`` signs in), with a theme and contacts."""
+    return crossroads_world.client
+
+
+# -- signed-in browsers and pages -----------------------------------------------------------------
+
+
+@pytest.fixture
+def crossroads_as_user(crossroads_app: Flask) -> Callable[[User], Browser]:
+    """``crossroads_as_user(user)``: a fresh test client signed in as ``user`` (HTTPS, CSRF off).
+
+    It is a Flask test client with one more method, ``.page(url, status=200)``,
+    which returns a :class:`Page` (asserting the status).
+    """
+    from .browser import browser_for
+
+    return lambda user: browser_for(crossroads_app, user)
+
+
+@pytest.fixture
+def crossroads_as_owner(crossroads_as_user: Callable[[User], Browser], crossroads_owner: User) -> Browser:
+    """A test client signed in as the practice's owner."""
+    return crossroads_as_user(crossroads_owner)
+
+
+@pytest.fixture
+def crossroads_as_coach(crossroads_as_user: Callable[[User], Browser], crossroads_coach: User) -> Browser:
+    """A test client signed in as the coach."""
+    return crossroads_as_user(crossroads_coach)
+
+
+@pytest.fixture
+def crossroads_as_client(crossroads_as_user: Callable[[User], Browser], crossroads_client: Client) -> Browser:
+    """A test client signed in as the client (``/me/`` is their workspace)."""
+    return crossroads_as_user(crossroads_client.user)
+
+
+@pytest.fixture
+def crossroads_page(crossroads_as_user: Callable[[User], Browser]) -> Callable[..., Page]:
+    """``crossroads_page(user, url, status=200)``: the page as ``user`` sees it, as a :class:`Page`.
+
+    ``page.plugin_part("my_plugin")`` finds your plugin's part (a panel, a
+    report section, a row on the owner's plugins page: the elements the core
+    marks ``data-plugin="my_plugin"``) and gives its ``.text`` and ``.html``; when
+    it is not there, the :class:`AssertionError` lists the plugins that are.
+    """
+
+    def render(user: User, url: str, status: int | None = 200) -> Page:
+        return crossroads_as_user(user).page(url, status)
+
+    return render
+
+
+# -- email and settings ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crossroads_outbox(crossroads_app: Flask) -> Outbox:
+    """The emails queued during the test (``OutboxEmail`` rows), as :class:`email.message.EmailMessage`.
+
+    ``outbox.subjects``, ``outbox.to("someone@example.com")``, ``outbox.last``,
+    ``len(outbox)``, ``Outbox.body(message)``; ``outbox.rows()`` for the rows.
+    Nothing is sent: no worker runs in tests.
+    """
+    return Outbox(crossroads_app.extensions["crossroads"].sessionmaker)
+
+
+@pytest.fixture
+def crossroads_set_plugin_settings(
+    crossroads_db: Session, crossroads_owner: User
+) -> Callable[[type[PluginSettings], dict[str, Any]], dict[str, Any]]:
+    """``crossroads_set_plugin_settings(MySettings, {"field": value})``: save settings as the owner.
+
+    Stores the practice's settings for the schema's plugin, through the same
+    validation as the owner's form, and returns the loaded values.
+    """
+    from crossroads.core.plugin_settings import save
+    from crossroads.core.scoping import Scope
+
+    def set_settings(schema_class: type[PluginSettings], values: dict[str, Any]) -> dict[str, Any]:
+        return save(Scope(crossroads_db, crossroads_owner), schema_class, values)
+
+    return set_settings
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crossroads_cli(
+    crossroads_settings: Settings, crossroads_plugins: list[str] | None
+) -> Callable[..., Result]:
+    """``crossroads_cli("my-command", "--option", "value")``: run ``crossroads ...`` on the test's database.
+
+    Runs :func:`crossroads.web.cli.main` with click's ``CliRunner`` and the
+    environment a real command would have (``CROSSROADS_DATABASE_URL``,
+    ``CROSSROADS_INSTANCE``, ``CROSSROADS_SECRET_KEY``, and
+    ``CROSSROADS_PLUGINS`` when :func:`crossroads_plugins` chooses). Returns
+    click's ``Result`` (``.output``, ``.exit_code``); :class:`AssertionError`
+    with the output unless it exits with ``exit_code`` (0; None accepts any).
+    Pass ``input="..."`` to answer prompts.
+    """
+    from click.testing import CliRunner
+
+    from crossroads.web.cli import main
+
+    env = {
+        "CROSSROADS_DATABASE_URL": crossroads_settings.database_url,
+        "CROSSROADS_INSTANCE": str(crossroads_settings.instance_path),
+        "CROSSROADS_SECRET_KEY": crossroads_settings.secret_key,
+        "CROSSROADS_PLUGINS": ",".join(crossroads_plugins) if crossroads_plugins is not None else None,
+    }
+
+    def run(*args: str, input: str | None = None, exit_code: int | None = 0) -> Result:
+        if hasattr(main, "_plugin_commands"):
+            main._plugin_commands = None  # load the plugins' commands afresh, with this environment
+        result = CliRunner().invoke(main, list(args), input=input, env=env)
+        if exit_code is not None and result.exit_code != exit_code:
+            detail = ""
+            if result.exc_info and not isinstance(result.exception, SystemExit):
+                import traceback
+
+                detail = "\n" + "".join(traceback.format_exception(*result.exc_info))
+            raise AssertionError(
+                f"`crossroads {' '.join(args)}` exited {result.exit_code}, not {exit_code}:\n"
+                f"{result.output}{detail}"
+            )
+        return result
+
+    return run
