@@ -381,3 +381,14 @@ def test_each_plugins_time_on_a_request_is_logged_and_sent_to_the_browser_in_deb
     app.debug = True
     timing = browser.get("/me/").headers["Server-Timing"]
     assert "plugin-slowish;dur=" in timing and 'desc="slowish, 1 call(s)"' in timing
+
+
+# -- templates --------------------------------------------------------------------------------
+
+
+def test_a_deployment_overrides_a_plugins_template_from_its_instance_folder(world, settings, as_user):
+    folder = settings.instance_path / "templates" / "theme_progress"
+    folder.mkdir(parents=True)
+    (folder / "panel.html").write_text("<p>Our own wording: {{ active_count }} of {{ max_active }}</p>")
+    page = as_user(world.client.user).get("/me/").get_data(as_text=True)
+    assert "Our own wording: 1 of 3" in page

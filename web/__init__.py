@@ -89,9 +89,14 @@ def create_app(
         signer=LinkSigner(settings.secret_key),
         queue=make_queue(settings, plugins),
     )
-    # Plugins' templates come after the app's, so a deployment can override them.
+    # A deployment's own templates (the instance folder's templates/) come first, so it can
+    # override any page or plugin part; plugins' templates come after the app's.
     app.jinja_loader = ChoiceLoader(
-        [app.jinja_loader, *(FileSystemLoader(str(f)) for f in plugins.template_folders())]
+        [
+            FileSystemLoader(str(settings.instance_path / "templates")),
+            app.jinja_loader,
+            *(FileSystemLoader(str(f)) for f in plugins.template_folders()),
+        ]
     )
 
     login_manager.init_app(app)
