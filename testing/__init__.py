@@ -409,14 +409,17 @@ def crossroads_set_plugin_settings(
 
 @pytest.fixture
 def crossroads_cli(
-    crossroads_settings: Settings, crossroads_plugins: list[str] | None
+    crossroads_settings: Settings,
+    crossroads_plugins: list[str] | None,
+    crossroads_plugin_manager: PluginManager,
 ) -> Callable[..., Result]:
     """``crossroads_cli("my-command", "--option", "value")``: run ``crossroads ...`` on the test's database.
 
     Runs :func:`crossroads.web.cli.main` with click's ``CliRunner`` and the
     environment a real command would have (``CROSSROADS_DATABASE_URL``,
     ``CROSSROADS_INSTANCE``, ``CROSSROADS_SECRET_KEY``, and
-    ``CROSSROADS_PLUGINS`` when :func:`crossroads_plugins` chooses). Returns
+    ``CROSSROADS_PLUGINS`` when :func:`crossroads_plugins` chooses); plugins'
+    commands come from :func:`crossroads_plugin_manager`. Returns
     click's ``Result`` (``.output``, ``.exit_code``); :class:`AssertionError`
     with the output unless it exits with ``exit_code`` (0; None accepts any).
     Pass ``input="..."`` to answer prompts.
@@ -433,9 +436,7 @@ def crossroads_cli(
     }
 
     def run(*args: str, input: str | None = None, exit_code: int | None = 0) -> Result:
-        if hasattr(main, "_plugin_commands"):
-            main._plugin_commands = None  # load the plugins' commands afresh, with this environment
-        result = CliRunner().invoke(main, list(args), input=input, env=env)
+        result = CliRunner().invoke(main, list(args), input=input, env=env, obj=crossroads_plugin_manager)
         if exit_code is not None and result.exit_code != exit_code:
             detail = ""
             if result.exc_info and not isinstance(result.exception, SystemExit):

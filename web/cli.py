@@ -330,3 +330,7 @@ def list_plugins(practice_id: int | None) -> None:
 from .cli_check import check  # noqa: E402  (a command in its own module)
 
 main.add_command(check)
+
+from .scaffold import plugin  # noqa: E402  (crossroads plugin new: start a plugin package)
+
+main.add_command(plugin)
