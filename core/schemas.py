@@ -532,3 +532,18 @@ class MailSettingsSchema(InputSchema):
     username = Text(load_default="", validate=validate.Length(max=254))
     password = fields.String(load_default="", validate=validate.Length(max=1000))
     from_address = Email(required=True, validate=validate.Length(max=254))
+
+
+class AuditQuerySchema(InputSchema):
+    """The audit log's filters and page, from the query string."""
+
+    client_id = Id(load_default=None)
+    actor_id = Id(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=10, max=200))
+
+
+class EraseClientSchema(InputSchema):
+    """The owner's confirmation of an erasure: the client's name, typed as shown."""
+
+    confirm_name = Text(required=True, validate=validate.Length(max=200))

@@ -19,9 +19,11 @@ from crossroads.core.schemas import MAX_ID
 from crossroads.core.security import LinkSigner
 
 from . import (
+    audit,
     auth,
     banks,
     client,
+    client_data,
     coach,
     contacts,
     conversations,
@@ -115,6 +117,8 @@ def create_app(
         banks.bp,
         outreach.bp,
         practice.bp,
+        audit.bp,
+        client_data.bp,
     ):
         app.register_blueprint(blueprint)
     plugin_ui.register_blueprints(app, plugins)

@@ -17,7 +17,7 @@ from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import Client, Practice, User
 from crossroads.core.plugins import MenuItem
 
-from . import models  # noqa: F401  (registers the plugin's tables on Base.metadata)
+from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo
 from .services import CHANNEL
 from .views import bp
@@ -57,3 +57,15 @@ def menu_items(viewer: User, client: Client | None) -> MenuItem | None:
     if viewer.is_staff:
         return MenuItem("Institutions", "alumni_offices.institutions")
     return None
+
+
+@hookimpl
+def export_client_data(session: Session, client: Client) -> dict[str, list[dict]]:
+    """The client's affiliations, introduction requests and introductions, for their data export."""
+    return client_data.export_rows(session, client)
+
+
+@hookimpl
+def erase_client_data(session: Session, client: Client) -> None:
+    """Delete the client's affiliations, introduction requests and introductions (an erasure)."""
+    client_data.erase_rows(session, client)

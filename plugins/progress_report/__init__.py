@@ -11,12 +11,14 @@ opt-in) come with their own Alembic branch (``migrations/``).
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import Client, Practice, User
 from crossroads.core.plugins import MenuItem
 from crossroads.core.reports import ReportRequest
 
-from . import models  # noqa: F401  (registers the plugin's tables on Base.metadata)
+from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo
 from .digest import JOB
 from .formats import FORMATS
@@ -59,3 +61,15 @@ def menu_items(viewer: User, client: Client | None) -> MenuItem | None:
     if viewer.is_staff:
         return MenuItem("Caseload report", "progress_report.caseload_report")
     return None
+
+
+@hookimpl
+def export_client_data(session: Session, client: Client) -> dict[str, list[dict]]:
+    """The client's coach's notes on their periods, for their data export."""
+    return client_data.export_rows(session, client)
+
+
+@hookimpl
+def erase_client_data(session: Session, client: Client) -> None:
+    """Delete the client's coach's notes on their periods: the owner is erasing them."""
+    client_data.erase_rows(session, client)
