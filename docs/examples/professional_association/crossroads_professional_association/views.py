@@ -1,0 +1,23 @@
+"""The plugin's page: a client's guest requests, mounted at /plugins/professional_association/."""
+
+from flask import Blueprint, render_template
+
+from crossroads.core.models import Client, OutreachMessage
+from crossroads.web.context import scope
+
+from .channel import NAME
+
+bp = Blueprint("professional_association", __name__)
+
+
+@bp.get("/clients/<int:client_id>/guest-requests")
+def guest_requests(client_id: int):
+    """The client's guest requests, newest first; the client and their coach see it, nobody else (404)."""
+    client = scope().get(Client, client_id)
+    requests = scope().session.scalars(
+        scope()
+        .select(OutreachMessage)
+        .where(OutreachMessage.client_id == client.id, OutreachMessage.channel == NAME)
+        .order_by(OutreachMessage.created_at.desc(), OutreachMessage.id.desc())
+    )
+    return render_template("professional_association/requests.html", client=client, requests=list(requests))

@@ -1,0 +1,168 @@
+"""The professional association plugin, installed by its entry point and tested with crossroads.testing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from crossroads.core.reports import Period, ReportRequest, Subject
+from crossroads.core.scoping import Scope
+
+PLUGIN = "professional_association"
+CHANNEL = "association_guest"
+
+
+@pytest.fixture
+def eve(crossroads_world):
+    """The world's contact found through a professional association: the Society's events manager."""
+    return crossroads_world.contacts[2]
+
+
+def write(
+    browser, contact, subject="A guest at your next meeting?", body="Dear Eve, could I come as a guest?"
+):
+    """The client sends a guest request; returns the message's page (the hand-off)."""
+    response = browser.post(
+        f"/contacts/{contact.id}/write",
+        data={
+            "channel": CHANNEL,
+            "kind": "first_request",
+            "format": "guest_request",
+            "subject": subject,
+            "body": body,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return browser.page(response.location)
+
+
+def test_the_plugin_is_found_through_its_entry_point(crossroads_cli):
+    output = crossroads_cli("plugins").output
+    assert (
+        f"{PLUGIN} 0.1.0\n  from:  crossroads-professional-association (crossroads_professional_association)"
+        in output
+    )
+    for hook in (
+        "blueprints",
+        "cli_commands",
+        "menu_items",
+        "outreach_channels",
+        "plugin_settings",
+        "report_sections",
+    ):
+        assert hook in output.split(f"{PLUGIN} 0.1.0", 1)[1].split("\n")[2]
+
+
+def test_the_channel_drafts_a_guest_request_to_an_association_contact(crossroads_as_client, eve):
+    page = crossroads_as_client.page(f"/contacts/{eve.id}/write?channel={CHANNEL}&kind=first_request")
+    assert "Coming to a Society of Magazine Editors meeting as a guest?" in page.html
+    assert "We are both part of the same professional association." in page.html
+    assert "With thanks,\nClara Client" in page.html
+
+
+def test_the_channel_is_unavailable_for_other_contacts(crossroads_as_client, crossroads_world):
+    ada = crossroads_world.contacts[0]  # added by hand, not through an association
+    page = crossroads_as_client.page(f"/contacts/{ada.id}/write")
+    assert "Professional association (guest request)" in page.html
+    assert "Guest requests go to contacts you found through a professional association." in page.html
+
+
+def test_sending_hands_the_request_to_the_client_with_a_mailto_link(
+    crossroads_as_client, eve, crossroads_outbox
+):
+    page = write(crossroads_as_client, eve)
+    assert "mailto:events%40sme.example?subject=A%20guest%20at%20your%20next%20meeting%3F" in page.html
+    assert "Open in my mail program" in page.html
+    assert len(crossroads_outbox) == 0  # nothing is emailed for the client: they send it themselves
+
+
+def test_the_owner_sets_the_association_and_sign_off(
+    crossroads_as_owner, crossroads_as_client, crossroads_db, eve
+):
+    url = f"/practice/plugins/{PLUGIN}/settings"
+    form = crossroads_as_owner.page(url)
+    assert "Default association" in form.html and "The line before the client&#39;s name." in form.html
+    refused = crossroads_as_owner.post(url, data={"association_name": "Guild of Editors", "sign_off": ""})
+    assert refused.status_code == 422
+    saved = crossroads_as_owner.post(
+        url, data={"association_name": "Guild of Editors", "sign_off": "Warm regards"}
+    )
+    assert saved.status_code == 302
+    eve.organisation = ""  # no organisation on the contact: the practice's default association is named
+    crossroads_db.commit()
+    draft = crossroads_as_client.page(f"/contacts/{eve.id}/write?channel={CHANNEL}&kind=first_request").html
+    assert "Coming to a Guild of Editors meeting as a guest?" in draft
+    assert "Warm regards,\nClara Client" in draft
+
+
+def test_the_report_counts_guest_requests(crossroads_as_client, crossroads_page, crossroads_world, eve):
+    message_page = write(crossroads_as_client, eve)
+    message_id = message_page.url.rstrip("/").rsplit("/", 1)[1]
+    assert crossroads_as_client.post(f"/messages/{message_id}/sent").status_code == 302
+    client, coach = crossroads_world.client, crossroads_world.coach
+    section = crossroads_page(coach, f"/plugins/progress_report/clients/{client.id}/report").plugin_part(
+        PLUGIN
+    )
+    assert section.text.startswith("Professional associations Guest requests")
+    assert "Written Sent Answered 1 1 0" in section.text
+    caseload = crossroads_page(coach, "/plugins/progress_report/caseload").plugin_part(PLUGIN)
+    assert "Client Written Sent Answered Clara Client 1 1 0" in caseload.text
+
+
+@pytest.mark.parametrize("requests", [0, 3])
+def test_the_report_section_makes_one_query_whatever_the_activity(
+    requests, crossroads_as_client, crossroads_db, crossroads_plugin_manager, crossroads_world, eve
+):
+    for n in range(requests):
+        write(crossroads_as_client, eve, subject=f"Request {n}")
+    report = ReportRequest(
+        session=crossroads_db,
+        scope=Scope(crossroads_db, crossroads_world.coach),
+        subject=Subject(client=crossroads_world.client),
+        period=Period.of("this_month", "Europe/London"),
+        viewer=crossroads_world.coach,
+        practice=crossroads_world.practice,
+    )
+    statements = []
+    engine = crossroads_db.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        [result] = crossroads_plugin_manager.call("report_sections", {PLUGIN}, request=report)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert result.ok and result.value.rows == [{"written": requests, "sent": 0, "answered": 0}]
+    assert len(statements) == 1
+
+
+def test_the_page_lists_the_clients_guest_requests(
+    crossroads_as_client, crossroads_page, crossroads_world, eve
+):
+    client = crossroads_world.client
+    url = f"/plugins/{PLUGIN}/clients/{client.id}/guest-requests"
+    assert "No guest requests yet." in crossroads_as_client.page(url).plugin_part(PLUGIN).text
+    write(crossroads_as_client, eve, subject="May I visit?")
+    listed = crossroads_page(client.user, url).plugin_part(PLUGIN).text
+    assert "May I visit? to Eve Events (Society of Magazine Editors): Waiting for you to send it" in listed
+    coach_view = crossroads_page(crossroads_world.coach, url).plugin_part(PLUGIN)
+    assert "May I visit?" in coach_view.text
+    contacts_page = crossroads_as_client.page(f"/clients/{client.id}/contacts").html
+    assert f'href="{url}"' in contacts_page  # the tab in the client's workspace
+
+
+def test_the_page_is_gone_when_the_practice_switches_the_plugin_off(
+    crossroads_as_owner, crossroads_as_client, crossroads_world
+):
+    url = f"/plugins/{PLUGIN}/clients/{crossroads_world.client.id}/guest-requests"
+    assert crossroads_as_owner.post(f"/practice/plugins/{PLUGIN}/off").status_code == 302
+    crossroads_as_client.page(url, status=404)
+
+
+def test_the_command_counts_a_practices_guest_requests(
+    crossroads_cli, crossroads_as_client, crossroads_world, eve
+):
+    write(crossroads_as_client, eve)
+    output = crossroads_cli("association-stats", "--practice", str(crossroads_world.practice.id)).output
+    assert output == "Northbridge Coaching: 1 guest request\n  handed_off: 1\n"
+    missing = crossroads_cli("association-stats", "--practice", "999999", exit_code=1)
+    assert "No practice has the id 999999." in missing.output
