@@ -111,7 +111,7 @@ def test_the_record_keeps_a_number_and_counts_but_no_name_or_email(db, seeded: W
     record = db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.ERASED)).one()
     assert (record.actor_id, record.client_id) == (seeded.owner.id, seeded.client.id)
     assert record.what.startswith(
-        f"client #{seeded.client.id} erased with their account: 1 themes, 3 contacts"
+        f"client #{seeded.client.id} erased with their account (themes: 1, contacts: 3"
     )
     for event in db.scalars(select(AuditEvent)):
         for value in (event.what, event.ip or "", str(event.client_id)):

@@ -122,6 +122,8 @@ def record_access(response: Response) -> Response:
     else:
         return response
     try:
+        # Whatever the view left uncommitted would be dropped at teardown: drop it now, not commit it.
+        db().rollback()
         audit.record(
             scope(),
             client_id,
@@ -152,9 +154,11 @@ def index():
     except InvalidInput as exc:
         params, errors = load(AuditQuerySchema(), {}), exc.errors
     page = audit.events(scope(), params)
-    clients = scope().session.scalars(
-        scope().select(Client).join(User, Client.user_id == User.id).order_by(User.name)
-    ).all()
+    clients = (
+        scope()
+        .session.scalars(scope().select(Client).join(User, Client.user_id == User.id).order_by(User.name))
+        .all()
+    )
     names = {c.id: c.name for c in clients}
     names.update(audit.client_names(scope(), {e.client_id for e in page.items}))
     return render_template(

@@ -124,12 +124,11 @@ def erase_client(
     session = scope.session
     user_id, email = client.user_id, client.user.email
     counts = {label: _count(session, model, client.id) for label, model in COUNTED}
-    parts = ", ".join(f"{n} {label}" for label, n in counts.items())
+    parts = ", ".join(f"{label}: {n}" for label, n in counts.items())
     # The record is written first: on SQLite, the driver begins the transaction only at a write,
     # and a plugin's savepoint opened before one would commit the plugin's deletes on release.
-    record = audit.record(
-        scope, client_id, AuditAction.ERASED, f"client #{client_id} erased with their account: {parts}", ip=ip
-    )
+    what = f"client #{client_id} erased with their account ({parts})"
+    record = audit.record(scope, client_id, AuditAction.ERASED, what, ip=ip)
     # Every installed plugin, switched on for the practice or not: a plugin switched off still keeps rows.
     results = plugins.call(
         "erase_client_data", None, isolate=session.begin_nested, session=session, client=client
