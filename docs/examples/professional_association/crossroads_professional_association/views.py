@@ -7,7 +7,8 @@ from crossroads.web.context import scope
 
 from .channel import NAME
 
-bp = Blueprint("professional_association", __name__)
+# static_folder: served at /plugins/professional_association/static/..., behind sign-in like the pages.
+bp = Blueprint("professional_association", __name__, static_folder="static")
 
 
 @bp.get("/clients/<int:client_id>/guest-requests")

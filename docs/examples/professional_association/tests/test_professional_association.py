@@ -150,6 +150,24 @@ def test_the_page_lists_the_clients_guest_requests(
     assert f'href="{url}"' in contacts_page  # the tab in the client's workspace
 
 
+def test_the_page_brings_its_stylesheet(crossroads_as_client, crossroads_world):
+    url = f"/plugins/{PLUGIN}/clients/{crossroads_world.client.id}/guest-requests"
+    css = f"/plugins/{PLUGIN}/static/guest_requests.css"
+    assert f'href="{css}"' in crossroads_as_client.page(url).html
+    response = crossroads_as_client.get(css)
+    assert response.status_code == 200 and b".guest-requests" in response.data
+
+
+def test_a_deployment_overrides_the_plugins_template(
+    crossroads_settings, crossroads_as_client, crossroads_world
+):
+    override = crossroads_settings.instance_path / "templates" / "professional_association" / "requests.html"
+    override.parent.mkdir(parents=True)
+    override.write_text("<p>Our own guest requests page for {{ client.name }}</p>")
+    url = f"/plugins/{PLUGIN}/clients/{crossroads_world.client.id}/guest-requests"
+    assert crossroads_as_client.page(url).html == "<p>Our own guest requests page for Clara Client</p>"
+
+
 def test_the_page_is_gone_when_the_practice_switches_the_plugin_off(
     crossroads_as_owner, crossroads_as_client, crossroads_world
 ):
