@@ -18,7 +18,9 @@ A new list page is one line in ``PAGES``; a new search is one line in ``SEARCHES
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from dataclasses import dataclass
 from urllib.parse import quote_plus
 
@@ -219,3 +221,26 @@ def test_a_search_never_finds_another_practices_or_caseloads_rows(lists, as_user
     page = _check(lists, as_user, who, url, lists.hidden(who, "{client}" in template), searched=term)
     if finds:
         assert finds in page, f"{who} {url}: the search should find {finds}"
+
+
+def test_the_audit_log_shows_only_the_practices_own_events(lists, as_user):
+    w = lists.world
+    as_user(w.coach).get(f"/coach/clients/{w.client.id}")  # recorded in the first practice
+    as_user(w.stranger_owner).get(f"/coach/clients/{w.stranger_client.id}")  # and in the other
+    page = _check(lists, as_user, "owner", "/practice/audit/", lists.hidden("owner", False))
+    assert w.client.name in page  # the control: the page does list events
+    page = _check(lists, as_user, "stranger", "/practice/audit/", lists.hidden("stranger", False))
+    assert w.stranger_client.name in page
+
+
+@pytest.mark.parametrize(
+    ("who", "url"), [("client", "/me/export"), ("coach", "/coach/clients/{client}/export")]
+)
+def test_a_data_export_holds_only_that_clients_rows(lists, as_user, who, url):
+    response = as_user(lists.viewer(who)).post(lists.url(url, who))
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        text = "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    leaked = [marker for marker in lists.hidden(who, about_one_client=True) if marker in text]
+    assert not leaked, f"{who}'s export of {lists.subject(who).name} holds {leaked}"
+    assert LOOKALIKES[lists.subject(who).name][0] in text  # the control: the client's own contact
