@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -114,3 +115,35 @@ def test_the_new_package_is_found_by_its_entry_point_and_its_own_test_passes(tmp
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout
+
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins" / "guide.md"
+
+
+def guide_block(after: str) -> list[str]:
+    """The non-blank lines of the guide's first code block after the text ``after``."""
+    text = GUIDE.read_text(encoding="utf-8")
+    start = text.index("```", text.index(after))
+    body = text[text.index("\n", start) + 1 : text.index("\n```", start)]
+    return [line for line in body.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("after", "path"),
+    [
+        ("`pyproject.toml` (abridged):", "pyproject.toml"),
+        ("implements one hook, `client_panels`:", "crossroads_next_step/__init__.py"),
+        (
+            "`crossroads_next_step/templates/crossroads_next_step/panel.html`:",
+            "crossroads_next_step/templates/crossroads_next_step/panel.html",
+        ),
+        ("This is the\nscaffold's `tests/test_next_step.py`:", "tests/test_next_step.py"),
+    ],
+)
+def test_the_guide_quotes_what_the_scaffold_writes(tmp_path, after, path):
+    """The guide walks through a scaffolded package: each of its excerpts is in the file, in order."""
+    assert new("next-step", "--directory", str(tmp_path)).exit_code == 0
+    root = tmp_path / "crossroads-next-step"
+    lines = iter((root / path).read_text().splitlines())
+    missing = [line for line in guide_block(after) if not any(line == other for other in lines)]
+    assert not missing, f"docs/plugins/guide.md quotes lines that {path} does not have (in order): {missing}"
