@@ -73,6 +73,16 @@ def test_an_unusable_name_is_refused_in_one_line(tmp_path, name, error):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_name_of_an_installed_plugin_is_refused(tmp_path):
+    result = new("LinkedIn", "--directory", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: A plugin named linkedin is already installed (crossroads.plugins.linkedin); "
+        "choose another name.\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_existing_folder_is_refused_and_left_alone(tmp_path):
     (tmp_path / "crossroads-next-step").mkdir()
     (tmp_path / "crossroads-next-step" / "mine.txt").write_text("keep me")

@@ -27,6 +27,28 @@ def test_importing_the_kit_is_cheap_and_changes_nothing():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_a_plugin_that_is_not_installed_fails_the_test_saying_so(tmp_path):
+    (tmp_path / "test_missing.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef crossroads_plugins():\n    return ['not_installed']\n\n\n"
+        "def test_it(crossroads_app):\n    pass\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSROADS_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_missing.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1
+    assert (
+        "no plugin named 'not_installed' is installed (no entry point in the group 'crossroads')"
+        in run.stdout
+    )
+    assert "installed: alumni_offices, email," in run.stdout
+
+
 def test_the_kit_is_registered_with_pytest(pytestconfig):
     assert pytestconfig.pluginmanager.hasplugin("crossroads")
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from string import Template
 
 import click
 
 from crossroads.core.hookspecs import HOOKS_VERSION
+from crossroads.core.plugins import ENTRY_POINT_GROUP
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -252,6 +253,12 @@ def new(name: str, directory: Path, description: str) -> None:
         raise click.ClickException(str(exc)) from None
     if not directory.is_dir():
         raise click.ClickException(f"{directory} is not a folder.")
+    taken = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if names.plugin in taken:
+        raise click.ClickException(
+            f"A plugin named {names.plugin} is already installed ({taken[names.plugin]}); "
+            "choose another name."
+        )
     root = scaffold(names, directory, description)
     click.echo(f"Created {root}/ for the plugin {names.plugin} (module {names.module}).")
     click.echo("Next:")
