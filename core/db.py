@@ -56,9 +56,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+#: How long a new PostgreSQL connection may take, unless the URL says ``?connect_timeout=N``.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; on SQLite, turn on foreign keys and WAL for concurrent readers."""
-    engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    connect_args: dict[str, object] = {}
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        # Without it psycopg waits minutes (the OS's TCP timeout) for a database host that is gone.
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    engine = create_engine(
+        url, future=True, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args
+    )
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

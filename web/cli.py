@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from crossroads.core.schemas import CreatePracticeSchema, CreateUserSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import imports, practices
 
+from .ops import configure_logging
 from .plugin_cli import PluginCommandsGroup
 
 
@@ -145,7 +145,7 @@ def worker(workers: int) -> None:
             migrate.upgrade(engine)
         migrate.ensure_current(engine)
         engine.dispose()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)  # CROSSROADS_LOG_FORMAT=json gives one JSON object per line
     queue = make_queue(settings, PluginManager())
     click.echo(f"Crossroads email worker: {workers} thread(s); queue: {queue.backend}")
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
