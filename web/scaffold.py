@@ -147,8 +147,8 @@ under Practice → Plugins.
 ## Develop
 
 - `$module/__init__.py`: the hook implementations.
-- `$module/templates/$module/`: the templates. A deployment may override one by putting a
-  file of the same path in its own templates.
+- `$module/templates/$module/`: the templates. A deployment may override one with a file
+  of the same path under `templates/` in its instance folder.
 - `tests/`: run `pytest`. The fixtures (`crossroads_page`, `crossroads_client`, …) come from
   `crossroads.testing`, which pytest loads wherever Crossroads is installed.
 
