@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
-from crossroads.core.db import utcnow
+from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.hookspecs import hookimpl
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.models import (
@@ -538,6 +538,24 @@ def test_a_coach_opts_in_and_gets_one_digest_a_week_from_monday_morning(week, db
     as_user(week.coach).post(f"{BASE}/digest", data={"subscribe": "false"})
     db.expire_all()
     assert db.scalar(select(DigestSubscription)) is None
+
+
+def test_two_workers_running_the_digest_job_queue_it_once(week, db, engine):
+    """Every worker runs the schedule; the second to reach a coach finds the week already claimed."""
+    db.add(PracticeMail(practice_id=week.practice.id, host="mail.example", from_address="hi@a.example"))
+    db.add(DigestSubscription(practice_id=week.practice.id, user_id=week.coach.id))
+    db.commit()
+    other_worker = make_sessionmaker(engine)()
+    try:
+        # The other worker has read the subscription (never sent) before this one commits its claim.
+        assert other_worker.scalar(select(DigestSubscription)).last_sent_week is None
+        assert send_digests(db, at(30, 12, 30)) == 1
+        db.commit()
+        assert send_digests(other_worker, at(30, 12, 31)) == 0
+        other_worker.commit()
+    finally:
+        other_worker.close()
+    assert db.scalar(select(func.count(OutboxEmail.id))) == 1
 
 
 def test_the_digest_is_a_scheduled_job_of_the_mail_worker(settings, plugins, world, db):

@@ -9,10 +9,10 @@ on Monday morning catches up later that week and a job run twice sends nothing t
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from crossroads.core.jobs import ScheduledJob
@@ -65,6 +65,24 @@ def digest_text(user: User, period: Period, rows: list[CaseloadRow], threshold: 
     return subject, "\n".join(lines)
 
 
+def _claim_week(session: Session, subscription: DigestSubscription, monday: date) -> bool:
+    """Mark the week sent in one conditional UPDATE; only one of several workers' jobs wins it.
+
+    Every ``crossroads worker`` runs the schedule, so two may run this job at
+    once; the row lock of the UPDATE makes the second one see the week taken.
+    """
+    claimed = session.execute(
+        update(DigestSubscription)
+        .where(
+            DigestSubscription.id == subscription.id,
+            or_(DigestSubscription.last_sent_week.is_(None), DigestSubscription.last_sent_week < monday),
+        )
+        .values(last_sent_week=monday)
+        .execution_options(synchronize_session="fetch")
+    )
+    return claimed.rowcount == 1
+
+
 def send_digests(session: Session, now: datetime) -> int:
     """Queue this week's digest for every opted-in coach whose Monday 07:00 has come. Returns how many."""
     sent = 0
@@ -95,6 +113,8 @@ def send_digests(session: Session, now: datetime) -> int:
             continue
         if local.date() == monday and local.hour < SEND_FROM_HOUR:
             continue
+        if not _claim_week(session, subscription, monday):
+            continue  # another worker's scheduler got there first
         period = Period.of(PeriodChoice.LAST_WEEK, user.timezone or "UTC", today=local.date())
         scope = Scope(session, user)
         rows = caseload_rows(scope, period, now, coach_id=user.id if user.role == "coach" else None)
@@ -111,7 +131,6 @@ def send_digests(session: Session, now: datetime) -> int:
             body=body,
             from_address=mail_from[practice_id],
         )
-        subscription.last_sent_week = monday
         sent += 1
     session.flush()
     return sent
