@@ -212,7 +212,10 @@ def scheduled_jobs() -> ScheduledJob | list[ScheduledJob] | None:
     called with a fresh session that is committed when it returns (rolled back
     if it raises). Called once when the worker starts. A job sees every
     practice: skip those that have the plugin switched off. Send email with
-    :func:`crossroads.core.mail.outbox.queue_email`.
+    :func:`crossroads.core.mail.outbox.queue_email`. Every worker process runs
+    the timetable, so the same job may run in two at once: claim each piece of
+    work with a conditional ``UPDATE`` (as the weekly digest claims a coach's
+    week) rather than reading first and writing later.
 
     Since: 0.2.
     """
