@@ -131,6 +131,13 @@ def create_contact(scope: Scope, client_id: int, data: dict[str, Any]) -> Contac
     When a coach adds a contact to a client's list, it becomes a suggestion the
     client accepts or dismisses.
     """
+    contact = add_contact(scope, client_id, data)
+    scope.session.commit()
+    return contact
+
+
+def add_contact(scope: Scope, client_id: int, data: dict[str, Any]) -> Contact:
+    """:func:`create_contact` without the commit, for services that do more in the same transaction."""
     client = _client(scope, client_id)
     if scope.user.is_staff:
         contact = _new_contact(
@@ -143,7 +150,7 @@ def create_contact(scope: Scope, client_id: int, data: dict[str, Any]) -> Contac
         )
     else:
         contact = _new_contact(scope, client, data, ContactSource(data.get("source", "manual")))
-    scope.session.commit()
+    scope.session.flush()
     return contact
 
 

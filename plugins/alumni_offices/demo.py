@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from crossroads.core.db import utcnow
 from crossroads.core.models import Client, MessageKind, MessageStatus, OutreachMessage, Practice
 from crossroads.core.scoping import Scope
-from crossroads.core.services.contacts import create_contact
+from crossroads.core.services.contacts import add_contact
 
 from . import services
 from .models import Affiliation, Institution, Introduction, IntroductionRequest, Office, RequestStatus
@@ -44,7 +44,7 @@ INTRODUCED = {
 
 
 def load_demo(session: Session, practice: Practice, clients: list[Client]) -> None:
-    """Add the plugin's demo rows for ``practice``, around ``clients[0]``; commits.
+    """Add the plugin's demo rows for ``practice``, around ``clients[0]`` (flushed, not committed).
 
     Does nothing when the practice already has institutions (loading the demo twice changes nothing).
     """
@@ -116,7 +116,7 @@ def load_demo(session: Session, practice: Practice, clients: list[Client]) -> No
         created_at=sent_at,
     )
     session.add_all([message, request])
-    contact = create_contact(
+    contact = add_contact(
         scope,
         client.id,
         {
@@ -125,7 +125,7 @@ def load_demo(session: Session, practice: Practice, clients: list[Client]) -> No
             "research_notes": f"Introduced by the {institutions[0].name} alumni office.",
             "theme_ids": [theme.id] if theme else [],
         },
-    )  # commits the rows above with it
+    )
     session.add(
         Introduction(
             practice_id=practice.id,

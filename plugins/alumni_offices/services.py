@@ -493,21 +493,17 @@ def add_introduction(scope: Scope, request_id: int, data: dict[str, Any]) -> Int
         "tags": [],
         "theme_ids": [request.theme_id] if request.theme_id else [],
     }
-    # The core's own way of adding a contact (it checks the profile address and commits).
-    contact = contact_service.create_contact(scope, request.client_id, contact_data)
-    try:
-        introduction = Introduction(
-            practice_id=request.practice_id, client_id=request.client_id, request=request, contact=contact
-        )
-        scope.session.add(introduction)
-        if request.status == RequestStatus.SENT:
-            request.status = RequestStatus.ANSWERED
-            request.answered_at = utcnow()
-        scope.session.commit()
-    except Exception:
-        scope.session.rollback()
-        contact_service.remove_contact(scope, contact.id)  # no contact without its introduction
-        raise
+    # The core's own way of adding a contact (it checks the profile address), in one transaction
+    # with the introduction: both are saved, or neither.
+    contact = contact_service.add_contact(scope, request.client_id, contact_data)
+    introduction = Introduction(
+        practice_id=request.practice_id, client_id=request.client_id, request=request, contact=contact
+    )
+    scope.session.add(introduction)
+    if request.status == RequestStatus.SENT:
+        request.status = RequestStatus.ANSWERED
+        request.answered_at = utcnow()
+    scope.session.commit()
     return introduction
 
 
