@@ -213,7 +213,7 @@ def postgres_is_up() -> bool:
 async def postgres_scenario(url: str, users: int, before: float, after: float) -> bool:
     print("\na. PostgreSQL restarted during load")
     server = load.Gunicorn(url, workers=2, threads=4).start()
-    timeout = 60.0  # the load client's own timeout: a request that takes this long counts as a hang
+    timeout = load.TIMEOUT  # the load client's own timeout: a request that takes this long counts as a hang
     try:
         pids_before = sorted(server.pids())
         people = load.accounts(url, users, seed=5)
