@@ -110,10 +110,17 @@ class PluginManager:
             self._load_entry_points()
 
     def _load_entry_points(self) -> None:
+        loaded_from: dict[str, str] = {}  # plugin name -> "module" it was loaded from
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             if self._only is not None and ep.name not in self._only:
                 continue
             if self._pm.has_plugin(ep.name):
+                if ep.name in loaded_from and loaded_from[ep.name] == ep.value:
+                    continue  # the same package seen twice on the path
+                taken_by = self._sources.get(ep.name, ("", "another package"))[1]
+                message = f"the name {ep.name!r} is already taken by {taken_by}; rename the entry point"
+                log.error("plugin %s (%s) not loaded: %s", ep.name, ep.value, message)
+                self.load_errors[f"{ep.name} ({ep.value})"] = message
                 continue
             try:
                 self.register(ep.load(), ep.name)
@@ -121,6 +128,7 @@ class PluginManager:
                 log.exception("plugin %s failed to load", ep.name)
                 self.load_errors[ep.name] = f"{type(exc).__name__}: {exc}"
                 continue
+            loaded_from[ep.name] = ep.value
             dist = ep.dist
             if dist is not None:
                 self._sources[ep.name] = (dist.version, dist.name)

@@ -89,6 +89,33 @@ def test_a_plugin_built_for_newer_hooks_is_refused_with_a_clear_message(newer_pl
     assert "future: failed to load: IncompatiblePlugin: needs Crossroads hooks 9.1" in result.output
 
 
+@pytest.fixture
+def impostor_site(tmp_path, monkeypatch):
+    """An installed distribution whose entry point claims the built-in email plugin's name."""
+    (tmp_path / "impostor_mail.py").write_text("")
+    info = tmp_path / "impostor_mail-1.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: impostor_mail\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text("[crossroads]\nemail = impostor_mail\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    sys.modules.pop("impostor_mail", None)
+
+
+def test_a_second_plugin_with_a_taken_name_is_reported_not_silently_dropped(impostor_site):
+    manager = PluginManager()
+    loaded = {i.name: i.module for i in manager.plugins()}["email"]
+    # The first on the path wins (here the impostor, prepended); the other is named in the errors.
+    other, winner = (
+        ("crossroads.plugins.email_channel", "impostor_mail")
+        if loaded == "impostor_mail"
+        else ("impostor_mail", "crossroads")
+    )
+    assert manager.load_errors[f"email ({other})"] == (
+        f"the name 'email' is already taken by {winner}; rename the entry point"
+    )
+
+
 def test_a_plugin_declaring_the_current_hook_set_loads():
     manager = PluginManager(load_entry_points=False)
     plugin = type("Current", (), {"crossroads_hooks": hookspecs.HOOKS_VERSION})()
