@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from flask.testing import FlaskClient
-from flask_login.utils import _create_identifier
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -45,12 +43,12 @@ from crossroads.core.models import (
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import hash_password
 from crossroads.core.services.contacts import refresh_search_columns
+from crossroads.testing.browser import Browser, browser_for
 from crossroads.web import create_app
 
 pytest_plugins = ["tests.mailserver"]
 
 PASSWORD = "correct horse battery"
-USER_AGENT = "crossroads-tests"
 _PASSWORD_HASH = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all fixtures
 
 
@@ -120,30 +118,10 @@ def app(settings: Settings, plugins: PluginManager, db: Session):
     return app
 
 
-class Browser(FlaskClient):
-    """A test client that can sign in as a user without a password round trip."""
-
-    def sign_in(self, user: User) -> Browser:
-        with self.application.test_request_context(
-            headers={"User-Agent": USER_AGENT}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
-        ):
-            identifier = _create_identifier()
-        with self.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-            session["_id"] = identifier
-        return self
-
-
 @pytest.fixture
 def http(app) -> Browser:
-    """An HTTPS test client (secure cookies travel only over HTTPS)."""
-    app.test_client_class = Browser
-    client = app.test_client()
-    client.environ_base.update(
-        {"HTTP_USER_AGENT": USER_AGENT, "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "https"}
-    )
-    return client
+    """An HTTPS test client (secure cookies travel only over HTTPS), signed out."""
+    return browser_for(app)
 
 
 @pytest.fixture
@@ -151,12 +129,7 @@ def as_user(app):
     """``as_user(user)``: a fresh test client signed in as ``user``."""
 
     def make(user: User) -> Browser:
-        app.test_client_class = Browser
-        client = app.test_client()
-        client.environ_base.update(
-            {"HTTP_USER_AGENT": USER_AGENT, "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "https"}
-        )
-        return client.sign_in(user)
+        return browser_for(app, user)
 
     return make
 

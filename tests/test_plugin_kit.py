@@ -21,6 +21,7 @@ from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import Contact, Conversation, ConversationStatus, PracticePlugin
 from crossroads.core.plugin_settings import PluginSettings
 from crossroads.core.plugins import IncompatiblePlugin, PluginManager
+from crossroads.testing.browser import browser_for
 from crossroads.web import create_app
 from crossroads.web.cli import main
 
@@ -391,14 +392,9 @@ class Slowish:
 def test_each_plugins_time_on_a_request_is_logged_and_sent_to_the_browser_in_debug(
     plugins, world, db, settings, caplog
 ):
-    from .conftest import USER_AGENT, Browser
-
     plugins.register(Slowish(), "slowish")
     app = create_app(settings, plugins=plugins)
-    app.test_client_class = Browser
-    browser = app.test_client()
-    browser.environ_base.update({"HTTP_USER_AGENT": USER_AGENT, "wsgi.url_scheme": "https"})
-    browser.sign_in(world.client.user)
+    browser = browser_for(app, world.client.user)
     with caplog.at_level(logging.INFO, logger="crossroads.plugins.timing"):
         response = browser.get("/me/")
     assert "Server-Timing" not in response.headers

@@ -14,10 +14,9 @@ from click.testing import CliRunner
 from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import PracticePlugin
 from crossroads.core.plugins import Panel, PluginManager
+from crossroads.testing.browser import browser_for
 from crossroads.web import create_app
 from crossroads.web.cli import main
-
-from .conftest import USER_AGENT, Browser
 
 ROOT = Path(__file__).resolve().parents[1]
 PANEL_TITLE = "Themes against targets"
@@ -105,10 +104,7 @@ def test_environment_variable_limits_which_plugins_load(third_party_site, monkey
 
 def test_third_party_panel_renders_with_its_own_template(third_party_site, settings, db, world):
     app = create_app(settings, plugins=PluginManager())
-    app.test_client_class = Browser
-    browser = app.test_client()
-    browser.environ_base.update({"HTTP_USER_AGENT": USER_AGENT, "wsgi.url_scheme": "https"})
-    page = browser.sign_in(world.client.user).get("/me/").get_data(as_text=True)
+    page = browser_for(app, world.client.user).get("/me/").get_data(as_text=True)
     assert "Hello from a package" in page and "Hi Clara Client" in page
 
 
