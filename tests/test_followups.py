@@ -86,3 +86,29 @@ def test_other_stages_have_nothing_due():
     for stage in (Stage.IDENTIFIED, Stage.REPLIED, Stage.THANKED, Stage.NO_RESPONSE):
         contact = Contact(name="Ada", stage=stage, stage_changed_at=datetime(2026, 1, 1, tzinfo=UTC))
         assert due_for(contact, PRACTICE, LONDON, date(2026, 11, 25)) is None
+
+
+def test_the_caseload_counts_each_clients_overdue_items_and_nothing_younger(db, world):
+    from datetime import timedelta
+
+    from crossroads.core.db import utcnow
+    from crossroads.core.scoping import Scope
+    from crossroads.core.services.contacts import overdue_counts
+
+    from .conftest import make_contact
+
+    now = utcnow()
+    for name, stage, age in (
+        ("Thank late", Stage.TALKED, timedelta(days=3)),  # a thank-you due two days ago
+        ("Thank fresh", Stage.TALKED, timedelta(hours=2)),  # due tomorrow
+        ("Asked long ago", Stage.REQUESTED, timedelta(days=20)),  # follow-up overdue
+        ("Asked lately", Stage.REQUESTED, timedelta(days=2)),  # nothing due yet
+        ("Not asked", Stage.IDENTIFIED, timedelta(days=40)),
+    ):
+        make_contact(db, world.client, name, "Acme", stage=stage, stage_changed_at=now - age)
+    make_contact(
+        db, world.other_client, "Other's late", stage=Stage.TALKED, stage_changed_at=now - timedelta(days=5)
+    )
+    db.commit()
+    counts = overdue_counts(Scope(db, world.coach), [world.client, world.other_client])
+    assert counts == {world.client.id: 2, world.other_client.id: 1}
