@@ -18,6 +18,7 @@ from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.models import MailSecurity, Practice
 from crossroads.core.production_check import Status, check_mail_servers, run_checks
+from crossroads.testing.browser import browser_for
 from crossroads.web import create_app
 from crossroads.web.cli import main
 from crossroads.web.ops import configure_logging
@@ -321,3 +322,32 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path, plugins)
     body = response.get_data(as_text=True)
     assert "hunter2" not in body and "Traceback" not in body and str(port) not in body
     assert response.headers["X-Request-ID"]
+
+
+def test_a_page_answers_503_with_a_plain_page_when_the_database_is_unreachable(tmp_path, plugins, world):
+    url = f"postgresql+psycopg://crossroads:hunter2-secret@127.0.0.1:{free_port()}/crossroads"
+    settings = Settings(instance_path=tmp_path, database_url=url, secret_key=GOOD_KEY, testing=True)
+    app = create_app(settings, plugins=plugins, check_schema=False)
+    # Signed in (the session cookie needs no database); loading the user then needs it.
+    response = browser_for(app, world.coach).get("/coach/", headers={"X-Request-ID": "req-db-down-1"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "10"
+    body = response.get_data(as_text=True)
+    assert "Crossroads is briefly unavailable" in body and "Nothing was saved by this request" in body
+    assert "req-db-down-1" in body
+    assert "hunter2" not in body and "Traceback" not in body
+
+
+def test_an_unexpected_error_answers_a_plain_500_page_with_the_request_id(settings, plugins, db):
+    app = create_app(settings, plugins=plugins)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production
+
+    def broken():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/broken", "broken", broken)
+    response = app.test_client().get("/broken", headers={"X-Request-ID": "req-bug-7"})
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in body and "req-bug-7" in body
+    assert "a bug" not in body and "Traceback" not in body

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 
 from .context import db
+from .ops import request_id
+
+log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
@@ -52,3 +57,33 @@ def register(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(_exc):
         return page(405, "Not allowed", "That page cannot be used this way.")
+
+    def plain_page(status: int, title: str, message: str):
+        try:
+            db().rollback()  # the connection may be gone; the session must not be reused as it is
+        except Exception:
+            log.debug("rollback after a failed request also failed", exc_info=True)
+        # Straight from the environment, without context processors: Flask-Login's would load the
+        # signed-in user, from the very database that is failing.
+        template = app.jinja_env.get_template("error_plain.html")
+        return template.render(title=title, message=message, request_id=request_id()), status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(exc: OperationalError):
+        # PostgreSQL restarting, a failover, a full disk: say so and let the browser try again soon.
+        log.error("database unavailable: %s", exc.orig)
+        response = plain_page(
+            503,
+            "Crossroads is briefly unavailable",
+            "The database is not answering right now. Nothing was saved by this request: wait a "
+            "moment, go back, and send it again (your browser keeps what you typed).",
+        )
+        return (*response, {"Retry-After": "10"})
+
+    @app.errorhandler(500)
+    def server_error(_exc):
+        return plain_page(
+            500,
+            "Something went wrong on our side",
+            "The error is in the log. Go back and try again; if it happens again, tell your practice.",
+        )
