@@ -556,6 +556,34 @@ def test_enqueueing_while_redis_is_unreachable_loses_nothing(world, db, redis_se
     assert len(smtp_server.received) == 1
 
 
+def test_the_minutes_sweep_hands_a_backlog_to_every_worker_thread_once(world, db, settings, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    emails = [queue_message(db, world, subject=f"Backlog {n}")[0] for n in range(4)]  # no worker woken
+    queue = make_queue(settings, name=f"crossroads-test-{uuid.uuid4().hex}")
+    try:
+        assert queue.sweep_to_workers() == 4
+        assert sorted(task.args for task in queue.huey.pending() if task.name == "deliver") == sorted(
+            (e.id,) for e in emails
+        )
+        assert queue.sweep_to_workers() == 0  # still waiting in the queue: not handed out twice
+    finally:
+        queue.close()
+    assert {e.status for e in reload(db, *emails)} == {MessageStatus.QUEUED}
+
+
+def test_the_sweep_sends_here_what_the_queue_cannot_take(world, db, redis_settings, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, _ = queue_message(db, world)
+    redis_settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    queue = make_queue(redis_settings, name=f"crossroads-test-{uuid.uuid4().hex}")
+    try:
+        assert queue.sweep_to_workers() == 0
+    finally:
+        queue.close()
+    assert reload(db, email)[0].status == MessageStatus.SENT
+    assert len(smtp_server.received) == 1
+
+
 # -- the real worker process, killed mid-send ----------------------------------------------
 
 

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 ATTACHED_KEY = "crossroads.mail.queue"
 #: A sweep delivers at most this many rows per round, and goes round until none are due.
 SWEEP_BATCH = 500
+#: A due row handed to the queue is handed out again only after this long (it may still be waiting).
+REHAND_AFTER_SECONDS = 300
 
 
 def queue_name(settings: Settings) -> str:
@@ -84,7 +87,8 @@ class MailQueue:
         self._engine: Engine | None = None
         self._sessionmaker: Callable[[], Session] | None = None
         self.deliver_task = self.huey.task(name="deliver")(self._deliver)
-        self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_now)
+        self._handed_out: dict[int, float] = {}  # outbox id -> when this process last enqueued it
+        self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_to_workers)
         self.jobs = self._register_scheduled_jobs()
 
     def _make_huey(self) -> Huey:
@@ -140,6 +144,36 @@ class MailQueue:
 
     def _deliver(self, outbox_id: int) -> None:
         deliver(self.sessionmaker, outbox_id, self.settings.secret_key, self.settings.smtp_ca_file)
+
+    def sweep_to_workers(self) -> int:
+        """The minute's sweep: mark stale rows unknown, then hand each due row to the queue.
+
+        Every thread of every worker then sends part of a backlog (after an
+        outage, say) instead of this one thread sending it all in turn. A row
+        handed out in the last few minutes is not handed out again; the
+        delivery's claim makes a duplicate wake-up harmless anyway. If the queue
+        cannot take a row, it is sent here. Returns how many rows were handed out.
+        """
+        sessions = self.sessionmaker
+        with sessions() as session:
+            mark_stale(session)
+            session.commit()
+            ids = due_ids(session, limit=SWEEP_BATCH)
+        now = time.monotonic()
+        self._handed_out = {i: t for i, t in self._handed_out.items() if now - t < REHAND_AFTER_SECONDS}
+        handed = 0
+        for outbox_id in ids:
+            if outbox_id in self._handed_out:
+                continue
+            if self.enqueue(outbox_id):
+                self._handed_out[outbox_id] = now
+                handed += 1
+            else:
+                try:
+                    self._deliver(outbox_id)
+                except Exception:
+                    log.exception("outbox %s: delivery failed unexpectedly", outbox_id)
+        return handed
 
     def sweep_now(self) -> int:
         """Mark stale rows unknown, then deliver every due row, here and now. Returns how many were tried."""
