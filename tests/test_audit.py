@@ -89,6 +89,15 @@ def test_the_owners_views_are_recorded_too(db, world: World, as_user):
     assert (event.actor_id, event.what) == (world.owner.id, "contacts page")
 
 
+def test_another_practices_owner_filtering_by_our_client_sees_nothing_of_it(db, world: World, as_user):
+    as_user(world.coach).get(f"/clients/{world.client.id}/contacts")
+    assert events(db)  # there is an entry to leak
+    page = as_user(world.stranger_owner).get(f"/practice/audit/?client_id={world.client.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code in (200, 404)
+    assert "contacts page" not in text and world.client.name not in text and world.coach.name not in text
+
+
 def test_only_the_owner_reads_the_log(world: World, as_user):
     assert as_user(world.owner).get("/practice/audit/").status_code == 200
     assert as_user(world.coach).get("/practice/audit/").status_code == 404

@@ -241,6 +241,8 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
         "progress_report.client_download",
         "progress_report.save_note",
     } <= endpoints
+    # A client's data: the archive for them, and its erasure.
+    assert {"client_data.export_client", "client_data.confirm_erase", "client_data.erase"} <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):
