@@ -48,6 +48,30 @@ from crossroads.web import create_app
 
 pytest_plugins = ["tests.mailserver"]
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-screenshots",
+        action="store_true",
+        help="browser tests write their screenshots into docs/images/ (the user guide's pictures)",
+    )
+    parser.addoption(
+        "--only-database-tests",
+        action="store_true",
+        help="run only the tests that use the test database (for a second run on another database)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--only-database-tests``, leave out tests that never touch the database: they cannot
+    answer differently on PostgreSQL than on SQLite, so a second run would only repeat them."""
+    if not config.getoption("--only-database-tests"):
+        return
+    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
+
+
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all fixtures
 

@@ -42,6 +42,14 @@ HOST = "localhost"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+_UPDATE_SCREENSHOTS = {"on": False}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screenshot_destination(request: pytest.FixtureRequest) -> None:
+    _UPDATE_SCREENSHOTS["on"] = bool(request.config.getoption("--update-screenshots"))
+
 
 expect.set_options(timeout=10_000)
 
@@ -142,9 +150,12 @@ def phone_page(new_page: Callable[..., Page]) -> Page:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page PNG of ``page`` for the docs, as ``docs/images/<name>.png``."""
-    IMAGES.mkdir(parents=True, exist_ok=True)
-    path = IMAGES / f"{name}.png"
+    """Save a full-page PNG of ``page`` as ``<name>.png``: into ``test-artifacts/screenshots/`` on
+    an ordinary run, into the docs' ``docs/images/`` only when pytest runs with
+    ``--update-screenshots`` (so a test run never rewrites tracked files by accident)."""
+    folder = IMAGES if _UPDATE_SCREENSHOTS["on"] else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 
