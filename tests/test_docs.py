@@ -69,3 +69,11 @@ def test_link_finder_sees_links():
     """Guard against a regular expression that silently finds nothing."""
     sample = '[a](x.md) ![b](img/y.png "title") [c](https://example.org) `[d](not-a-link.md)`\n[e]: z.md\n'
     assert _link_targets(sample) == ["x.md", "img/y.png", "https://example.org", "z.md"]
+
+
+def test_the_services_the_suite_needs_are_named_in_the_readme_and_started_by_ci():
+    """The Redis tests need a server on 127.0.0.1:6379: the README says so and .ci/run starts one."""
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "127.0.0.1:6379" in readme and "redis-server" in readme
+    assert "redis-server --daemonize yes" in ci and "redis-cli -h 127.0.0.1 -p 6379 ping" in ci

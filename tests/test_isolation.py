@@ -7,20 +7,29 @@ without anyone writing a new test; a route whose id this file cannot fill fails 
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+from io import BytesIO
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
+from crossroads.core.mail.outbox import queue_email
 from crossroads.core.models import (
     Client,
     Contact,
     Conversation,
+    ConversationStatus,
+    MessageStatus,
+    OutboxEmail,
     OutreachMessage,
     PrepQuestion,
     Question,
     Reflection,
     StageChange,
+    Suggestion,
     bank_client,
 )
 from crossroads.plugins.alumni_offices.models import (
@@ -30,6 +39,7 @@ from crossroads.plugins.alumni_offices.models import (
     Office,
 )
 from crossroads.plugins.alumni_offices.services import fill_institution
+from tests.conftest import make_conversation, make_message
 
 
 # How to fill a path parameter from a target client. Non-id parameters get a fixed value.
@@ -74,7 +84,10 @@ def _institution(client: Client) -> int:
     )
     if found is None:
         institution = Institution(practice_id=client.practice_id)
-        fill_institution(institution, {"name": f"University of {client.practice.name}"})
+        fill_institution(
+            institution,
+            {"name": f"University of {client.practice.name}", "alumni_email": "alumni@university.example"},
+        )
         session.add(institution)
         session.commit()
         found = institution.id
@@ -157,9 +170,11 @@ def id_routes(app):
     )
 
 
-def url_for_target(rule, target: Client) -> str:
-    values = {}
+def url_for_target(rule, target: Client, ids: dict[str, int] | None = None) -> str:
+    values = dict(ids or {})
     for name, converter in rule._converters.items():
+        if name in values:
+            continue
         if isinstance(converter, IntegerConverter):
             assert name in ID_PARAMS, f"{rule.rule}: teach tests/test_isolation.py to fill <{name}>"
             values[name] = ID_PARAMS[name](target)
@@ -266,15 +281,257 @@ def test_every_id_route_sends_a_signed_out_visitor_to_the_login_page(app, pendin
         assert response.status_code == 302 and "/login" in response.location, f"{method} {url}"
 
 
-def test_the_rightful_coach_is_not_refused(app, pending_world, db, as_user):
-    """The control: the same requests succeed for the client's own coach, so a 404 above means refusal."""
-    target = pending_world.other_client  # the coach's own client, invitation pending
-    browser = as_user(pending_world.coach)
-    for rule, method in id_routes(app):
-        url = url_for_target(rule, target)
-        # Keep the client with this coach, so a later route still finds them in the caseload.
-        response = request(browser, method, url, coach_id=pending_world.coach.id)
-        assert response.status_code != 404, f"{method} {url}"
+# -- the control: the rightful user gets each route's real success --------------------------------
+#
+# Without it, a 404 above could mean "this route always fails", not "refused". Each route names who
+# rightfully uses it (the client's coach, the practice's owner, the client) and a form it accepts;
+# the answer must be a success: 2xx, or a redirect to a page (not the sign-in page) that shows no
+# error. Values that depend on the world are callables of the target client.
+
+COACH, OWNER, CLIENT = "coach", "owner", "client"
+STAFF, EITHER = (COACH,), (COACH, CLIENT)
+
+
+def _coach_id(client: Client) -> str:
+    return str(client.coach_id)
+
+
+def _scheduled(client: Client) -> int:
+    """The client's conversation still to come (the control's world adds it)."""
+    session = Session.object_session(client)
+    return session.scalar(
+        select(Conversation.id).where(
+            Conversation.client_id == client.id, Conversation.status == ConversationStatus.SCHEDULED
+        )
+    )
+
+
+def _failed_email(client: Client) -> int:
+    """The client's email that failed (the control's world adds it)."""
+    session = Session.object_session(client)
+    return session.scalar(
+        select(OutreachMessage.id).where(
+            OutreachMessage.client_id == client.id, OutreachMessage.status == MessageStatus.FAILED
+        )
+    )
+
+
+THEME = {"title": "Urban design", "status": "exploring", "target_conversations": "4"}
+CONTACT = {"name": "Nia Newton", "organisation": "Acme", "position": "Planner"}
+LATER = {"starts_at": "2031-06-03T10:00", "minutes": "20", "medium": "video"}
+MESSAGE = {
+    "channel": "email",
+    "kind": "first_request",
+    "subject": "A question about urban planning",
+    "body": "Dear Sam,\n\nI am exploring urban planning. Would you have 20 minutes for a call?\n\nOtto",
+}
+REQUEST = {
+    "institution_id": _institution,
+    "office": "alumni",
+    "hoped_for": "3",
+    "subject": "Introductions to alumni in planning",
+    "body": "Dear alumni office,\n\nCould you introduce me to two or three alumni in planning?\n\nOtto",
+}
+CONNECTIONS_CSV = (
+    "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+    "Rui,Costa,https://www.linkedin.com/in/rui-costa,,Harbour Trust,Planner,01 Mar 2024\n"
+)
+
+#: endpoint: (who rightfully uses it, the form they send). Path values other than ids come from
+#: OTHER_PARAMS unless the form's "_path" overrides them.
+RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
+    "coach.client_page": (STAFF, {}),
+    "coach.update_client": (STAFF, {"status": "paused", "coach_id": _coach_id}),
+    "coach.reinvite": (STAFF, {}),
+    "coach.revoke": (STAFF, {}),
+    "themes.add": (EITHER, {"title": "Policy analysis", "target_conversations": "3"}),
+    "themes.update": (EITHER, THEME),
+    "themes.set_status": (EITHER, {}),
+    "contacts.index": (EITHER, {}),
+    "contacts.new": (EITHER, {}),
+    "contacts.create": (EITHER, CONTACT),
+    "contacts.show": (EITHER, {}),
+    "contacts.update": (EITHER, {**CONTACT, "name": "Sam Renamed", "email": "sam@example.org"}),
+    "contacts.add_referral": (EITHER, {"name": "Rita Referred", "organisation": "Harbour Trust"}),
+    "contacts.move": (EITHER, {}),
+    "contacts.follow_up": (EITHER, {}),
+    "contacts.undo": (EITHER, {}),
+    "contacts.link_theme": (EITHER, {}),
+    "contacts.answer_suggestion": ((CLIENT,), {}),
+    "contacts.import_form": (EITHER, {}),
+    "contacts.import_upload": (EITHER, {"file": "connections"}),
+    "contacts.warm_leads": (EITHER, {}),
+    "contacts.remove": (EITHER, {}),
+    "conversations.schedule_form": (EITHER, {}),
+    "conversations.schedule": (EITHER, LATER),
+    "conversations.index": (EITHER, {}),
+    "conversations.prep": (EITHER, {}),
+    "conversations.save_prep": (EITHER, {"goals": "Learn what a week looks like."}),
+    "conversations.reschedule": (EITHER, LATER),
+    "conversations.add_question": (EITHER, {"text": "What surprised you in your first year?"}),
+    "conversations.remove_question": (EITHER, {}),
+    "conversations.calendar": (EITHER, {}),
+    "conversations.live": (EITHER, {}),
+    "conversations.save_note": ((CLIENT,), {"notes": "They start at eight."}),
+    "conversations.held": ((CLIENT,), {}),
+    "conversations.cancel": ((CLIENT,), {"_ids": {"conversation_id": _scheduled}}),
+    "conversations.reflection": ((CLIENT,), {"energy": "1", "fit": "4", "insights": "More people work."}),
+    "conversations.comment": ((COACH,), {"text": "What gave you the most energy?"}),
+    "conversations.set_goal": (EITHER, {"period": "week", "metric": "requests", "target": "5"}),
+    "conversations.synthesis_page": (EITHER, {}),
+    "conversations.decide": (EITHER, {"decision": "chosen", "note": "It fits."}),
+    "banks.show": (EITHER, {}),
+    "banks.update": (
+        STAFF,
+        {"name": "Questions, revised", "reach": "clients", "client_ids": lambda client: str(client.id)},
+    ),
+    "banks.retire": (STAFF, {}),
+    "banks.copy": (STAFF, {}),
+    "banks.export": (STAFF, {}),
+    "banks.add_question": (STAFF, {"text": "What would you do again?", "category": "background"}),
+    "banks.update_question": (STAFF, {"text": "What would you change?", "category": "background"}),
+    "banks.move_question": (STAFF, {}),
+    "banks.retire_question": (STAFF, {}),
+    "outreach.compose": ((CLIENT,), {}),
+    "outreach.send": ((CLIENT,), MESSAGE),
+    "outreach.check": ((CLIENT,), MESSAGE),
+    "outreach.show": (EITHER, {}),
+    "outreach.index": (EITHER, {}),
+    "outreach.mark_sent": ((CLIENT,), {}),
+    "outreach.mark_replied": ((CLIENT,), {}),
+    "outreach.send_again": ((CLIENT,), {"_ids": {"message_id": _failed_email}}),
+    "client_data.export_client": (STAFF, {}),
+    "client_data.confirm_erase": ((OWNER,), {}),
+    "client_data.erase": ((OWNER,), {"confirm_name": lambda client: client.user.name}),
+    "progress_report.client_report": (EITHER, {}),
+    "progress_report.client_download": (EITHER, {"format": "csv"}),
+    "progress_report.save_note": (STAFF, {"body": "A steady week."}),
+    "linkedin.account": ((CLIENT,), {"account": "free"}),
+    "email_channel.invite": ((CLIENT,), {"_ids": {"conversation_id": _scheduled}}),
+    "alumni_offices.edit_institution": (STAFF, {}),
+    "alumni_offices.update_institution": (
+        STAFF,
+        {"name": "Harbour University", "alumni_email": "alumni@harbour.example"},
+    ),
+    "alumni_offices.remove_institution": (STAFF, {}),
+    "alumni_offices.restore_institution": (STAFF, {"_before": "alumni_offices.remove_institution"}),
+    "alumni_offices.client_page": (EITHER, {}),
+    "alumni_offices.add_affiliation": ((CLIENT,), {"institution_id": _institution, "year": "2015"}),
+    "alumni_offices.remove_affiliation": ((CLIENT,), {}),
+    "alumni_offices.restore_affiliation": ((CLIENT,), {"_before": "alumni_offices.remove_affiliation"}),
+    "alumni_offices.new_request": ((CLIENT,), {}),
+    "alumni_offices.send_request": ((CLIENT,), REQUEST),
+    "alumni_offices.check_request": ((CLIENT,), REQUEST),
+    "alumni_offices.show_request": (EITHER, {}),
+    "alumni_offices.mark_answered": ((CLIENT,), {"note": "They sent two names."}),
+    "alumni_offices.close_request": ((CLIENT,), {}),
+    "alumni_offices.reopen_request": ((CLIENT,), {}),
+    "alumni_offices.add_introduction": (
+        (CLIENT,),
+        {"name": "Ivo Introduced", "organisation": "Port Authority"},
+    ),
+}
+
+
+def rightful_request(browser, app, rule, method: str, target: Client):
+    """The route's request as its rightful user sends it, with the form RIGHTFUL gives."""
+    form = dict(RIGHTFUL[rule.endpoint][1])
+    ids, before = form.pop("_ids", {}), form.pop("_before", None)
+    values = {name: value(target) if callable(value) else value for name, value in form.items()}
+    url = url_for_target(rule, target, {name: fill(target) for name, fill in ids.items()})
+    if before:
+        [before_rule] = [r for r in app.url_map.iter_rules() if r.endpoint == before]
+        browser.post(url_for_target(before_rule, target))
+        _take_flashes(browser)
+    if values.pop("file", None) == "connections":
+        values["file"] = (BytesIO(CONNECTIONS_CSV.encode()), "Connections.csv")
+    if method == "GET":
+        return url, browser.get(url, query_string=values)
+    return url, browser.post(url, data=values)
+
+
+def _take_flashes(browser) -> list:
+    """The notices waiting for the next page, taken off the session."""
+    with browser.session_transaction() as session:
+        return session.pop("_flashes", [])
+
+
+def failure_of(browser, response) -> str | None:
+    """Why ``response`` is not the route's real success, or None when it is."""
+    if response.status_code in (200, 201, 204):
+        return None
+    if response.status_code not in (302, 303):
+        return f"answered {response.status_code}: {_errors(response.data)}"
+    if "/login" in response.location:
+        return f"sent the user to {response.location}"
+    errors = [message["text"] for level, message in _take_flashes(browser) if level == "error"]
+    if errors:
+        return f"redirected to {response.location} saying {errors}"
+    landing = browser.get(response.location)
+    if landing.status_code != 200:
+        return f"redirected to {response.location}, which answered {landing.status_code}"
+    return None
+
+
+def _errors(page: bytes) -> str:
+    """The field errors a refused form shows, or the page's title."""
+    text = page.decode(errors="replace")
+    found = re.findall(r'class="field-error"[^>]*>(.*?)<', text, re.S) or re.findall(
+        r"<title>(.*?)</title>", text
+    )
+    return " | ".join(found)[:300]
+
+
+@pytest.fixture
+def control_world(pending_world, db):
+    """The world, plus for each client of the coach: a conversation still to come, a failed email
+    (so "send again" has something to send), and their first contact suggested by the coach."""
+    for client in (pending_world.client, pending_world.other_client):
+        contact = _contact(client)
+        contact.suggestion = Suggestion.PENDING
+        conversation = make_conversation(db, contact, starts_at=datetime(2031, 5, 6, 9, 0, tzinfo=UTC))
+        conversation.status, conversation.held_at = ConversationStatus.SCHEDULED, None
+        message = make_message(db, contact, status=MessageStatus.FAILED)
+        message.outbox_id = queue_email(
+            db,
+            practice_id=client.practice_id,
+            client_id=client.id,
+            sender_name=client.user.name,
+            reply_to=client.user.email,
+            to_address="sam@example.org",
+            subject=message.subject,
+            body=message.body,
+        ).id
+        db.get(OutboxEmail, message.outbox_id).status = MessageStatus.FAILED
+    db.commit()
+    return pending_world
+
+
+def test_every_id_route_is_covered_by_the_control(app):
+    missing = sorted({rule.endpoint for rule, _ in id_routes(app)} - set(RIGHTFUL))
+    assert not missing, f"teach RIGHTFUL in tests/test_isolation.py who uses {missing} and with what form"
+
+
+def test_the_rightful_user_gets_each_routes_real_success(app, control_world, db, as_user):
+    """The control: the client's own coach, the owner and the client themself succeed where the
+    sweep above refused strangers, so every 404 there is a refusal and not a broken request."""
+    users = {
+        COACH: (control_world.coach, control_world.other_client),
+        OWNER: (control_world.owner, control_world.other_client),
+        CLIENT: (control_world.client.user, control_world.client),
+    }
+    failures = []
+    for role in (CLIENT, COACH, OWNER):  # the owner's erasure of the client last
+        actor, target = users[role]
+        browser = as_user(actor)
+        for rule, method in id_routes(app):
+            if role not in RIGHTFUL.get(rule.endpoint, ((),))[0]:
+                continue
+            url, response = rightful_request(browser, app, rule, method, target)
+            reason = failure_of(browser, response)
+            if reason:
+                failures.append(f"{role}: {method} {url} {reason}")
+    assert not failures, "\n".join(failures)
 
 
 def test_refused_requests_changed_nothing(app, pending_world, db, as_user):
