@@ -92,7 +92,7 @@ def reload(db, *rows):
 
 
 def run(sessions, email, now=None, **kwargs):
-    return deliver(sessions, email.id, SECRET, now=now, **kwargs)
+    return deliver(sessions, email.id, SECRET, now=now, allow_private=True, **kwargs)
 
 
 # -- delivered, with the right headers ----------------------------------------------------
@@ -207,22 +207,32 @@ def test_the_message_sent_event_fires_in_the_workers_transaction(world, db, sett
 # -- the password ---------------------------------------------------------------------------
 
 
-def test_the_password_is_stored_encrypted_and_used_to_log_in(world, db, sessions, smtp_server):
-    configure_mail(db, world.practice.id, smtp_server, username=USERNAME, password=PASSWORD)
+def test_the_password_is_stored_encrypted_and_used_to_log_in(world, db, sessions, starttls_server, ca_file):
+    configure_mail(db, world.practice.id, starttls_server, username=USERNAME, password=PASSWORD)
     stored = db.scalar(select(PracticeMail.password_encrypted))
     assert stored and PASSWORD not in stored and PASSWORD.encode().hex() not in stored
     email, _ = queue_message(db, world)
-    assert run(sessions, email) == MessageStatus.SENT
-    assert smtp_server.handler.logins == [(USERNAME, PASSWORD)]
+    assert run(sessions, email, ca_file=ca_file) == MessageStatus.SENT
+    assert starttls_server.handler.logins == [(USERNAME, PASSWORD)]
 
 
-def test_a_refused_password_fails_with_the_servers_answer(world, db, sessions, smtp_server):
-    configure_mail(db, world.practice.id, smtp_server, username=USERNAME, password="not the password")
+def test_a_refused_password_fails_with_the_servers_answer(world, db, sessions, starttls_server, ca_file):
+    configure_mail(db, world.practice.id, starttls_server, username=USERNAME, password="not the password")
     email, message = queue_message(db, world)
-    assert run(sessions, email) == MessageStatus.FAILED
+    assert run(sessions, email, ca_file=ca_file) == MessageStatus.FAILED
     email, message = reload(db, email, message)
     assert "535" in message.error and "user name or password" in message.error
-    assert smtp_server.received == []
+    assert starttls_server.received == []
+
+
+def test_a_password_is_never_sent_over_a_connection_without_tls(world, db, sessions, smtp_server):
+    # Saved before this was refused at input: delivery refuses it too, naming the setting.
+    configure_mail(db, world.practice.id, smtp_server, username=USERNAME, password=PASSWORD)
+    email, message = queue_message(db, world)
+    assert run(sessions, email) == MessageStatus.FAILED
+    [message] = reload(db, message)
+    assert "security setting" in message.error and "STARTTLS or TLS" in message.error
+    assert smtp_server.handler.logins == [] and smtp_server.received == []
 
 
 def test_a_password_saved_under_another_secret_key_fails_with_what_to_do(world, db, sessions, smtp_server):
@@ -377,7 +387,7 @@ def test_tls_with_a_trusted_certificate_delivers(world, db, sessions, request, c
     server = request.getfixturevalue(server_fixture)
     configure_mail(db, world.practice.id, server, username=USERNAME, password=PASSWORD)
     email, _ = queue_message(db, world)
-    assert deliver(sessions, email.id, SECRET, ca_file=ca_file) == MessageStatus.SENT
+    assert deliver(sessions, email.id, SECRET, ca_file=ca_file, allow_private=True) == MessageStatus.SENT
     assert len(server.handler.accepted) == 1 and server.handler.logins == [(USERNAME, PASSWORD)]
 
 
@@ -390,7 +400,7 @@ def test_an_untrusted_certificate_fails_permanently_with_a_clear_reason(
     email, message = queue_message(db, world)
     # The system's authorities only for STARTTLS; the test CA for a server whose CA nobody trusts.
     ca_file = "" if server_fixture == "starttls_server" else request.getfixturevalue("ca_file")
-    assert deliver(sessions, email.id, SECRET, ca_file=ca_file) == MessageStatus.FAILED
+    assert deliver(sessions, email.id, SECRET, ca_file=ca_file, allow_private=True) == MessageStatus.FAILED
     [message] = reload(db, message)
     assert "certificate" in message.error and "is not trusted" in message.error
     assert server.received == [] and server.handler.logins == []  # the password never left
@@ -423,7 +433,7 @@ def test_deliveries_racing_on_one_row_send_it_once(world, db, sessions, smtp_ser
 
     def race():
         barrier.wait()
-        results.append(deliver(sessions, email.id, SECRET))
+        results.append(deliver(sessions, email.id, SECRET, allow_private=True))
 
     threads = [threading.Thread(target=race) for _ in range(4)]
     for thread in threads:
@@ -595,6 +605,7 @@ def worker_env(database_url: str, instance: Path) -> dict[str, str]:
         CROSSROADS_DATABASE_URL=database_url,
         CROSSROADS_INSTANCE=str(instance),
         CROSSROADS_SECRET_KEY=SECRET,
+        CROSSROADS_SMTP_ALLOW_PRIVATE="1",  # the test server listens on 127.0.0.1
     )
     return env
 
