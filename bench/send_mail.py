@@ -203,7 +203,11 @@ def outbox_run(
             time.sleep(0.05)
 
         settings = Settings(
-            instance_path=instance, database_url=url, secret_key=SECRET, redis_url=redis_url, smtp_allow_private=True
+            instance_path=instance,
+            database_url=url,
+            secret_key=SECRET,
+            redis_url=redis_url,
+            smtp_allow_private=True,
         )
         queue = make_queue(settings)
         engine = make_engine(url)
