@@ -14,6 +14,8 @@ import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, message_from_string
+from email import policy as email_policy
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,7 @@ from crossroads.core.models import (
     PracticeMail,
 )
 from crossroads.core.plugins import PluginManager
-from tests.mailserver import PASSWORD, USERNAME, configure_mail, free_port
+from tests.mailserver import BANNER, PASSWORD, USERNAME, configure_mail, free_port
 
 SECRET = "test-secret-key-not-for-production"
 PRACTICE_ADDRESS = "hello@northbridge.example"
@@ -92,7 +94,8 @@ def reload(db, *rows):
 
 
 def run(sessions, email, now=None, **kwargs):
-    return deliver(sessions, email.id, SECRET, now=now, allow_private=True, **kwargs)
+    kwargs.setdefault("allow_private", True)  # the test servers listen on 127.0.0.1
+    return deliver(sessions, email.id, SECRET, now=now, **kwargs)
 
 
 # -- delivered, with the right headers ----------------------------------------------------
@@ -135,6 +138,48 @@ def test_a_display_name_with_quotes_and_commas_is_quoted(world, db, sessions, sm
     [sender] = smtp_server.received[0].message["From"].addresses
     assert sender.display_name == 'Ana "Nan" Ruiz, PhD via Northbridge'
     assert sender.addr_spec == "hello@northbridge.example"
+
+
+SPOOFING_NAMES = [
+    # Long enough for the header to be folded: Python's folder dropped the quotes, and the
+    # name's address became the From (and To) that mail programs show.
+    "Priya <ceo@bank.example> Chief Executive of everything at the bank",
+    "A" * 60 + " <ceo@bank.example>",
+    "Zoë <ceo@bank.example>, Chief Executive Officer of the Northbridge bank group",
+    'Ana "Nan" Ruiz, PhD; <ceo@bank.example>\r\nBcc: ceo@bank.example',
+]
+
+
+@pytest.mark.parametrize("name", SPOOFING_NAMES)
+@pytest.mark.parametrize("policy", [email_policy.strict, email_policy.default], ids=["strict", "default"])
+def test_a_display_name_holding_an_address_never_becomes_the_sender_or_recipient(
+    world, db, sessions, smtp_server, name, policy
+):
+    # Such names are refused at input now; rows written earlier must still go out safely.
+    configure_mail(db, world.practice.id, smtp_server, from_address=PRACTICE_ADDRESS)
+    email, _ = queue_message(db, world, sender_name=f"{name} via Northbridge", to_name=name)
+    assert run(sessions, email) == MessageStatus.SENT
+
+    [received] = smtp_server.received
+    assert received.mail_from == PRACTICE_ADDRESS and received.rcpt_tos == [CONTACT_ADDRESS]
+    mail = message_from_bytes(received.data, policy=policy)
+    [sender] = mail["From"].addresses
+    [to] = mail["To"].addresses
+    assert (sender.addr_spec, to.addr_spec) == (PRACTICE_ADDRESS, CONTACT_ADDRESS)
+    assert "Bcc" not in mail and "ceo@bank.example" not in str(mail["Reply-To"])
+    shown = " ".join(name.split())  # line breaks go; Python's parser may double a space between words
+    assert " ".join(to.display_name.split()) == shown
+    assert " ".join(sender.display_name.split()) == f"{shown} via Northbridge"
+
+
+def test_a_line_break_in_a_stored_subject_is_sent_on_one_line(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, message = queue_message(db, world, subject="Coffee?\r\nBcc: someone@else.example")
+    assert run(sessions, email) == MessageStatus.SENT
+    [received] = smtp_server.received
+    assert received.rcpt_tos == [CONTACT_ADDRESS]
+    mail = message_from_bytes(received.data, policy=email_policy.strict)
+    assert str(mail["Subject"]) == "Coffee? Bcc: someone@else.example" and "Bcc" not in mail
 
 
 def test_follow_ups_and_thank_yous_thread_after_the_first_email(world, db, sessions, smtp_server):
@@ -248,6 +293,70 @@ def test_a_practice_without_an_email_server_fails_with_a_clear_reason(world, db,
     assert run(sessions, email) == MessageStatus.FAILED
     email, message = reload(db, email, message)
     assert email.last_error == message.error == "Your practice has not set up an email server yet"
+
+
+# -- international addresses ----------------------------------------------------------------
+
+INTERNATIONAL_ADDRESS = "łukasz@example.org"
+
+
+def test_an_international_address_goes_with_smtputf8_when_the_server_offers_it(
+    world, db, sessions, smtp_server
+):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, message = queue_message(db, world, to_address=INTERNATIONAL_ADDRESS, to_name="Łukasz Nowak")
+    assert run(sessions, email) == MessageStatus.SENT
+    [received] = smtp_server.received
+    assert received.rcpt_tos == [INTERNATIONAL_ADDRESS]
+    mail = message_from_string(received.data.decode("utf-8"), policy=email_policy.strict)
+    [to] = mail["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Łukasz Nowak", INTERNATIONAL_ADDRESS)
+    [message] = reload(db, message)
+    assert message.status == MessageStatus.SENT
+
+
+def test_an_international_address_fails_for_good_saying_the_server_lacks_smtputf8(
+    world, db, sessions, ascii_only_server
+):
+    configure_mail(db, world.practice.id, ascii_only_server)
+    email, message = queue_message(db, world, to_address=INTERNATIONAL_ADDRESS)
+    assert run(sessions, email) == MessageStatus.FAILED
+    email, message = reload(db, email, message)
+    assert email.attempts == 1 and message.status == MessageStatus.FAILED
+    assert "SMTPUTF8" in message.error and INTERNATIONAL_ADDRESS in message.error
+    assert "international" in message.error
+    assert ascii_only_server.received == []
+
+
+def test_a_domain_in_another_script_goes_in_its_ascii_form_without_smtputf8(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, _ = queue_message(db, world, to_address="zoe@bücher.example")
+    assert run(sessions, email) == MessageStatus.SENT
+    assert smtp_server.received[0].rcpt_tos == ["zoe@xn--bcher-kva.example"]
+
+
+# -- the server's address and what it answers ------------------------------------------------
+
+
+def test_delivery_refuses_a_server_on_a_private_address_unless_allowed(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, message = queue_message(db, world)
+    assert run(sessions, email, allow_private=False) == MessageStatus.FAILED
+    [message] = reload(db, message)
+    assert "private" in message.error and "CROSSROADS_SMTP_ALLOW_PRIVATE" in message.error
+    assert smtp_server.received == []
+
+
+def test_a_service_that_is_not_an_email_server_is_named_so_and_its_reply_not_repeated(
+    world, db, sessions, banner_server
+):
+    configure_mail(db, world.practice.id, banner_server)
+    email, message = queue_message(db, world)
+    assert run(sessions, email) == MessageStatus.FAILED
+    email, message = reload(db, email, message)
+    assert "that server did not answer as an email server" in message.error
+    assert "SSH" not in message.error and "secret-banner" not in message.error
+    assert BANNER.decode().strip() not in email.last_error
 
 
 # -- temporary failures retry ----------------------------------------------------------------
