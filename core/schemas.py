@@ -519,7 +519,7 @@ class MessageQuerySchema(InputSchema):
 class TemplateSchema(InputSchema):
     """A practice's wording for one channel, kind and format."""
 
-    subject = fields.String(load_default="", validate=validate.Length(max=300))
+    subject = fields.String(load_default="", validate=[validate.Length(max=300), no_line_breaks])
     body = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 

@@ -823,7 +823,9 @@ def test_serve_no_worker_sends_nothing(world, db, database_url, tmp_path, smtp_s
 
 def test_send_reports_connection_refused_as_temporary(world, db, stopped_smtp_server):
     email, _ = queue_message(db, world)
-    server = smtp.SmtpServer("127.0.0.1", stopped_smtp_server.port, MailSecurity.NONE, timeout=5)
+    server = smtp.SmtpServer(
+        "127.0.0.1", stopped_smtp_server.port, MailSecurity.NONE, timeout=5, allow_private=True
+    )
     with pytest.raises(smtp.TemporaryFailure, match="connection refused"):
         smtp.send(server, build_email(email, PRACTICE_ADDRESS))
 

@@ -317,7 +317,7 @@ def _mail_options(conn: smtplib.SMTP, server: SmtpServer, international: list[st
     if not conn.has_extn("smtputf8"):
         raise PermanentFailure(
             f"The server at {server.host}:{server.port} does not accept international email addresses "
-            f"(SMTPUTF8), so it cannot send to {', '.join(international)}."
+            f"(SMTPUTF8), so it cannot take this message (for {', '.join(international)})."
         )
     return ["SMTPUTF8", "BODY=8BITMIME"] if conn.has_extn("8bitmime") else ["SMTPUTF8"]
 
@@ -341,7 +341,7 @@ def send(server: SmtpServer, message: EmailMessage | Message) -> None:
     try:
         data = _wire_bytes(message, utf8=bool(international))
     except UnicodeEncodeError:
-        international = international or ["a header"]
+        international = international or ["an address in its headers"]
         data = _wire_bytes(message, utf8=True)
     try:
         context = tls_context(server.ca_file) if server.security != MailSecurity.NONE else None
