@@ -75,6 +75,7 @@ def crossroads_env(database_url: str, instance: Path, **extra: str) -> dict[str,
         CROSSROADS_DATABASE_URL=database_url,
         CROSSROADS_INSTANCE=str(instance),
         CROSSROADS_SECRET_KEY=BENCH_SECRET,
+        CROSSROADS_SMTP_ALLOW_PRIVATE="1",  # the benches' SMTP servers listen on 127.0.0.1
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     env.update(extra)

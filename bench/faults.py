@@ -347,7 +347,11 @@ def redis_scenario(url: str, count: int) -> bool:
     recorder = Recorder()
     instance = Path(tempfile.mkdtemp(prefix="crossroads-bench-faults-"))
     settings = Settings(
-        instance_path=instance, database_url=url, secret_key=BENCH_SECRET, redis_url=REDIS_URL
+        instance_path=instance,
+        database_url=url,
+        secret_key=BENCH_SECRET,
+        redis_url=REDIS_URL,
+        smtp_allow_private=True,
     )
     engine = make_engine(url)
     worker = None
@@ -448,7 +452,11 @@ def worker_scenario(url: str, count: int, threads: int, delay: float) -> bool:
             ids: list[int] = []
             # The SQLite queue in the worker's instance folder: each commit wakes it with one task per row,
             # so that all its threads send at once.
-            queue = make_queue(Settings(instance_path=instance, database_url=url, secret_key=BENCH_SECRET))
+            queue = make_queue(
+                Settings(
+                    instance_path=instance, database_url=url, secret_key=BENCH_SECRET, smtp_allow_private=True
+                )
+            )
             with sessions() as session:
                 queue.attach(session)
                 contact_ids = list(

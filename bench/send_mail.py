@@ -170,7 +170,12 @@ def outbox_run(
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("CROSSROADS_") or k == "CROSSROADS_PLUGINS"
     }
-    env.update(CROSSROADS_DATABASE_URL=url, CROSSROADS_INSTANCE=str(instance), CROSSROADS_SECRET_KEY=SECRET)
+    env.update(
+        CROSSROADS_DATABASE_URL=url,
+        CROSSROADS_INSTANCE=str(instance),
+        CROSSROADS_SECRET_KEY=SECRET,
+        CROSSROADS_SMTP_ALLOW_PRIVATE="1",  # the SMTP server listens on 127.0.0.1
+    )
     if redis_url:
         env["CROSSROADS_REDIS_URL"] = redis_url
     logs = [instance / f"worker-{n}.log" for n in range(workers)]
@@ -197,7 +202,13 @@ def outbox_run(
             assert all(p.poll() is None for p in processes), "a worker stopped: see " + str(instance)
             time.sleep(0.05)
 
-        settings = Settings(instance_path=instance, database_url=url, secret_key=SECRET, redis_url=redis_url)
+        settings = Settings(
+            instance_path=instance,
+            database_url=url,
+            secret_key=SECRET,
+            redis_url=redis_url,
+            smtp_allow_private=True,
+        )
         queue = make_queue(settings)
         engine = make_engine(url)
         before = counter.total

@@ -62,6 +62,9 @@ class Settings:
                                SQLite file in the instance folder)
     ``CROSSROADS_SMTP_CA_FILE`` extra certificate authorities (PEM) to trust
                                for SMTP over TLS (default: the system's)
+    ``CROSSROADS_SMTP_ALLOW_PRIVATE`` let practices send through an email
+                               server on a loopback, private or link-local
+                               address (default off)
     ``CROSSROADS_BASE_URL``    the public address, for links in emails
                                (default ``http://localhost:5000``)
     ``CROSSROADS_LOG_FORMAT``  ``text`` or ``json`` (one JSON object a line,
@@ -76,6 +79,7 @@ class Settings:
     trusted_proxies: int = 0
     redis_url: str = ""
     smtp_ca_file: str = ""
+    smtp_allow_private: bool = False
     base_url: str = "http://localhost:5000"
     log_format: str = "text"
     testing: bool = False
@@ -107,6 +111,7 @@ class Settings:
         settings.trusted_proxies = int(proxies)
         settings.redis_url = os.environ.get("CROSSROADS_REDIS_URL", "").strip()
         settings.smtp_ca_file = os.environ.get("CROSSROADS_SMTP_CA_FILE", "").strip()
+        settings.smtp_allow_private = _flag("CROSSROADS_SMTP_ALLOW_PRIVATE", False)
         settings.base_url = os.environ.get("CROSSROADS_BASE_URL", "").strip().rstrip("/") or settings.base_url
         settings.log_format = os.environ.get("CROSSROADS_LOG_FORMAT", "").strip().lower() or "text"
         if settings.log_format not in ("text", "json"):

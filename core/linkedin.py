@@ -20,6 +20,7 @@ from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 from .errors import CrossroadsError
+from .text import name_problem
 
 HEADER = ["First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On"]
 HEADER_SEARCH_LINES = 30
@@ -148,6 +149,9 @@ def parse(text: str) -> ParsedExport:
         values = first, last, raw_url, email, company, position, connected = [f.strip() for f in fields]
         if max(map(len, values)) > shortest_limit and (message := _too_long(tuple(values))):
             problems.append((line, message))
+            continue
+        if problem := name_problem(first + last):
+            problems.append((line, f"the name {f'{first} {last}'.strip()!r}: {problem}"))
             continue
         try:
             connected_on = _parse_date(connected) if connected else None

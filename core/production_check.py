@@ -216,6 +216,18 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def check_mail_addresses(settings: Settings) -> CheckResult:
+    """Whether practices may send through servers on private addresses (``CROSSROADS_SMTP_ALLOW_PRIVATE``)."""
+    name = "email server addresses"
+    if settings.smtp_allow_private:
+        return warn(
+            name,
+            f"{smtp.PRIVATE_ENV} is on: owners can point Crossroads at loopback and private "
+            "addresses of this network; turn it off unless the email server is on it",
+        )
+    return ok(name, "only public addresses")
+
+
 def check_mail_server(
     practice_name: str, mail: PracticeMail, settings: Settings, timeout: float = DEFAULT_TIMEOUT
 ) -> CheckResult:
@@ -232,7 +244,12 @@ def check_mail_server(
                 "the owner must enter it again",
             )
     server = smtp.SmtpServer(
-        host=mail.host, port=mail.port, security=mail.security, ca_file=settings.smtp_ca_file, timeout=timeout
+        host=mail.host,
+        port=mail.port,
+        security=mail.security,
+        ca_file=settings.smtp_ca_file,
+        timeout=timeout,
+        allow_private=settings.smtp_allow_private,
     )
     try:
         _greet(server)
@@ -290,6 +307,7 @@ def run_checks(
         check_secure_cookies(settings),
         check_base_url(settings),
         check_database_kind(settings),
+        check_mail_addresses(settings),
     ]
     with _disposing(database_engine(settings, timeout)) as engine:
         database = check_database(settings, engine)

@@ -38,6 +38,7 @@ from .models import (
     Stage,
     ThemeStatus,
 )
+from .text import name_problem
 
 
 @cache
@@ -53,6 +54,26 @@ class Text(fields.String):
         if self.required and not text:
             raise ValidationError("This field is required.")
         return text
+
+
+class Name(Text):
+    """A person's or a practice's name: it goes into email headers, so it cannot look like an address."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("validate", validate.Length(max=200))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if problem := name_problem(text):
+            raise ValidationError(problem)
+        return text
+
+
+def no_line_breaks(value: str) -> None:
+    """A one-line field (a subject) cannot hold line breaks or other control characters."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValidationError("Keep this on one line, without line breaks or control characters.")
 
 
 class Email(fields.Email):
@@ -155,7 +176,7 @@ class ChangePasswordSchema(NewPasswordSchema):
 
 
 class ProfileSchema(InputSchema):
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     timezone = TimeZone(required=True)
 
 
@@ -164,7 +185,7 @@ class ResetRequestSchema(InputSchema):
 
 
 class InviteClientSchema(InputSchema):
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     email = Email(required=True)
     timezone = TimeZone(load_default=None)
     # Owners may hand the client to another coach; coaches invite to their own caseload.
@@ -172,7 +193,7 @@ class InviteClientSchema(InputSchema):
 
 
 class InviteCoachSchema(InputSchema):
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     email = Email(required=True)
 
 
@@ -192,7 +213,7 @@ class ThemeSchema(InputSchema):
 
 
 class PracticeSettingsSchema(InputSchema):
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     timezone = TimeZone(required=True)
 
 
@@ -218,10 +239,10 @@ class CaseloadQuerySchema(InputSchema):
 class CreatePracticeSchema(InputSchema):
     """``crossroads create-practice``: a practice and its owner."""
 
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     timezone = TimeZone(load_default="UTC")
     owner_email = Email(required=True)
-    owner_name = Text(required=True, validate=validate.Length(max=200))
+    owner_name = Name(required=True)
     owner_password = fields.String(required=True, validate=PASSWORD)
 
 
@@ -230,7 +251,7 @@ class CreateUserSchema(InputSchema):
 
     practice_id = Id(required=True)
     email = Email(required=True)
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     role = fields.String(required=True, validate=validate.OneOf(["owner", "coach"]))
     password = fields.String(required=True, validate=PASSWORD)
 
@@ -295,7 +316,7 @@ class OptionalEmail(fields.String):
 class ContactSchema(InputSchema):
     """A contact as the client (or coach) types it in."""
 
-    name = Text(required=True, validate=validate.Length(max=200))
+    name = Name(required=True)
     email = OptionalEmail(load_default="", validate=validate.Length(max=254))
     linkedin_url = ProfileUrl(load_default=None, allow_none=True)
     organisation = Text(load_default="", validate=validate.Length(max=200))
@@ -478,7 +499,7 @@ class OutreachSchema(InputSchema):
     channel = fields.String(required=True, validate=CHANNEL_NAME)
     kind = fields.Enum(MessageKind, by_value=True, required=True)
     format = fields.String(load_default="", validate=FORMAT_NAME)
-    subject = Text(load_default="", validate=validate.Length(max=300))
+    subject = Text(load_default="", validate=[validate.Length(max=300), no_line_breaks])
     body = Text(required=True, validate=validate.Length(max=20_000))
 
 
@@ -498,7 +519,7 @@ class MessageQuerySchema(InputSchema):
 class TemplateSchema(InputSchema):
     """A practice's wording for one channel, kind and format."""
 
-    subject = fields.String(load_default="", validate=validate.Length(max=300))
+    subject = fields.String(load_default="", validate=[validate.Length(max=300), no_line_breaks])
     body = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 

@@ -29,3 +29,15 @@ def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, with LIKE's wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+#: Characters that let a name be read as an email address or a list of them in a header.
+NAME_FORBIDDEN = frozenset('<>@,;"')
+NAME_PROBLEM = 'A name cannot contain < > @ , ; " or control characters.'
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a person's or a practice's name, or None when it can."""
+    if any(ch in NAME_FORBIDDEN or unicodedata.category(ch) == "Cc" for ch in name):
+        return NAME_PROBLEM
+    return None

@@ -168,6 +168,7 @@ def crossroads_settings(crossroads_database_url: str, tmp_path: Path) -> Setting
         database_url=crossroads_database_url,
         secret_key=TEST_SECRET_KEY,
         secure_cookies=True,
+        smtp_allow_private=True,  # test email servers listen on 127.0.0.1
         testing=True,
     )
 
@@ -432,6 +433,7 @@ def crossroads_cli(
         "CROSSROADS_DATABASE_URL": crossroads_settings.database_url,
         "CROSSROADS_INSTANCE": str(crossroads_settings.instance_path),
         "CROSSROADS_SECRET_KEY": crossroads_settings.secret_key,
+        "CROSSROADS_SMTP_ALLOW_PRIVATE": "1" if crossroads_settings.smtp_allow_private else None,
         "CROSSROADS_PLUGINS": ",".join(crossroads_plugins) if crossroads_plugins is not None else None,
     }
 

@@ -123,6 +123,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key-not-for-production",
         secure_cookies=True,
+        smtp_allow_private=True,  # the test email servers listen on 127.0.0.1
         testing=True,
     )
 

@@ -8,7 +8,11 @@ Fixtures:
 - ``starttls_server`` / ``tls_server``: the same with STARTTLS (required) or
   implicit TLS, using a certificate from a trustme CA;
 - ``ca_file``: that CA as a PEM file, for ``ca_file`` / ``CROSSROADS_SMTP_CA_FILE``;
-- ``untrusted_tls_server``: implicit TLS with a certificate from a CA nobody trusts.
+- ``untrusted_tls_server``: implicit TLS with a certificate from a CA nobody trusts;
+- ``ascii_only_server``: a plain server that does not offer SMTPUTF8 (the others do, as
+  aiosmtpd's controller does by default);
+- ``banner_server``: not an email server: a TCP service that sends one line of its own
+  (:data:`BANNER`) and waits.
 
 :func:`configure_mail` points a practice's :class:`PracticeMail` at a server.
 """
@@ -282,6 +286,48 @@ def smtp_server(mail_handler: Handler) -> Iterator[MailServer]:
     server = MailServer(mail_handler).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def ascii_only_server(mail_handler: Handler) -> Iterator[MailServer]:
+    """A plain SMTP server without SMTPUTF8: it cannot take international addresses."""
+    server = MailServer(mail_handler, options={"enable_SMTPUTF8": False}).start()
+    yield server
+    server.stop()
+
+
+#: What :func:`banner_server` says on connection: a line another service might give away.
+BANNER = b"SSH-2.0-OpenSSH_9.6 internal-build-host.corp secret-banner\r\n"
+
+
+@pytest.fixture
+def banner_server() -> Iterator[MailServer]:
+    """A TCP service on 127.0.0.1 that is not an email server: it sends :data:`BANNER` and waits.
+
+    Returned as a :class:`MailServer` (never started) so :func:`configure_mail` can point at it.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    connections: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connections.append(conn)
+            conn.sendall(BANNER)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield MailServer(Handler(), port=listener.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in connections:
+        conn.close()
+    listener.close()
 
 
 @pytest.fixture

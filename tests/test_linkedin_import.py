@@ -65,8 +65,9 @@ def test_rows_without_a_profile_url_or_repeated_are_skipped_with_reasons():
             "is not a LinkedIn profile address",
         ),
         (lambda rows: rows[0].__setitem__(4, "x" * 201), 5, "Company is longer than 200 characters"),
+        (lambda rows: rows[1].__setitem__(1, "Shah <ceo@bank.example>"), 6, "A name cannot contain < > @"),
     ],
-    ids=["extra-field", "bad-date", "bad-email", "not-linkedin-url", "too-long"],
+    ids=["extra-field", "bad-date", "bad-email", "not-linkedin-url", "too-long", "address-in-name"],
 )
 def test_a_broken_row_refuses_the_file_naming_its_line(mangle, line, message):
     rows = connection_rows(5)

@@ -14,6 +14,8 @@ import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, message_from_string
+from email import policy as email_policy
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,7 @@ from crossroads.core.models import (
     PracticeMail,
 )
 from crossroads.core.plugins import PluginManager
-from tests.mailserver import PASSWORD, USERNAME, configure_mail, free_port
+from tests.mailserver import BANNER, PASSWORD, USERNAME, configure_mail, free_port
 
 SECRET = "test-secret-key-not-for-production"
 PRACTICE_ADDRESS = "hello@northbridge.example"
@@ -92,6 +94,7 @@ def reload(db, *rows):
 
 
 def run(sessions, email, now=None, **kwargs):
+    kwargs.setdefault("allow_private", True)  # the test servers listen on 127.0.0.1
     return deliver(sessions, email.id, SECRET, now=now, **kwargs)
 
 
@@ -135,6 +138,48 @@ def test_a_display_name_with_quotes_and_commas_is_quoted(world, db, sessions, sm
     [sender] = smtp_server.received[0].message["From"].addresses
     assert sender.display_name == 'Ana "Nan" Ruiz, PhD via Northbridge'
     assert sender.addr_spec == "hello@northbridge.example"
+
+
+SPOOFING_NAMES = [
+    # Long enough for the header to be folded: Python's folder dropped the quotes, and the
+    # name's address became the From (and To) that mail programs show.
+    "Priya <ceo@bank.example> Chief Executive of everything at the bank",
+    "A" * 60 + " <ceo@bank.example>",
+    "Zoë <ceo@bank.example>, Chief Executive Officer of the Northbridge bank group",
+    'Ana "Nan" Ruiz, PhD; <ceo@bank.example>\r\nBcc: ceo@bank.example',
+]
+
+
+@pytest.mark.parametrize("name", SPOOFING_NAMES)
+@pytest.mark.parametrize("policy", [email_policy.strict, email_policy.default], ids=["strict", "default"])
+def test_a_display_name_holding_an_address_never_becomes_the_sender_or_recipient(
+    world, db, sessions, smtp_server, name, policy
+):
+    # Such names are refused at input now; rows written earlier must still go out safely.
+    configure_mail(db, world.practice.id, smtp_server, from_address=PRACTICE_ADDRESS)
+    email, _ = queue_message(db, world, sender_name=f"{name} via Northbridge", to_name=name)
+    assert run(sessions, email) == MessageStatus.SENT
+
+    [received] = smtp_server.received
+    assert received.mail_from == PRACTICE_ADDRESS and received.rcpt_tos == [CONTACT_ADDRESS]
+    mail = message_from_bytes(received.data, policy=policy)
+    [sender] = mail["From"].addresses
+    [to] = mail["To"].addresses
+    assert (sender.addr_spec, to.addr_spec) == (PRACTICE_ADDRESS, CONTACT_ADDRESS)
+    assert "Bcc" not in mail and "ceo@bank.example" not in str(mail["Reply-To"])
+    shown = " ".join(name.split())  # line breaks go; Python's parser may double a space between words
+    assert " ".join(to.display_name.split()) == shown
+    assert " ".join(sender.display_name.split()) == f"{shown} via Northbridge"
+
+
+def test_a_line_break_in_a_stored_subject_is_sent_on_one_line(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, message = queue_message(db, world, subject="Coffee?\r\nBcc: someone@else.example")
+    assert run(sessions, email) == MessageStatus.SENT
+    [received] = smtp_server.received
+    assert received.rcpt_tos == [CONTACT_ADDRESS]
+    mail = message_from_bytes(received.data, policy=email_policy.strict)
+    assert str(mail["Subject"]) == "Coffee? Bcc: someone@else.example" and "Bcc" not in mail
 
 
 def test_follow_ups_and_thank_yous_thread_after_the_first_email(world, db, sessions, smtp_server):
@@ -207,22 +252,32 @@ def test_the_message_sent_event_fires_in_the_workers_transaction(world, db, sett
 # -- the password ---------------------------------------------------------------------------
 
 
-def test_the_password_is_stored_encrypted_and_used_to_log_in(world, db, sessions, smtp_server):
-    configure_mail(db, world.practice.id, smtp_server, username=USERNAME, password=PASSWORD)
+def test_the_password_is_stored_encrypted_and_used_to_log_in(world, db, sessions, starttls_server, ca_file):
+    configure_mail(db, world.practice.id, starttls_server, username=USERNAME, password=PASSWORD)
     stored = db.scalar(select(PracticeMail.password_encrypted))
     assert stored and PASSWORD not in stored and PASSWORD.encode().hex() not in stored
     email, _ = queue_message(db, world)
-    assert run(sessions, email) == MessageStatus.SENT
-    assert smtp_server.handler.logins == [(USERNAME, PASSWORD)]
+    assert run(sessions, email, ca_file=ca_file) == MessageStatus.SENT
+    assert starttls_server.handler.logins == [(USERNAME, PASSWORD)]
 
 
-def test_a_refused_password_fails_with_the_servers_answer(world, db, sessions, smtp_server):
-    configure_mail(db, world.practice.id, smtp_server, username=USERNAME, password="not the password")
+def test_a_refused_password_fails_with_the_servers_answer(world, db, sessions, starttls_server, ca_file):
+    configure_mail(db, world.practice.id, starttls_server, username=USERNAME, password="not the password")
     email, message = queue_message(db, world)
-    assert run(sessions, email) == MessageStatus.FAILED
+    assert run(sessions, email, ca_file=ca_file) == MessageStatus.FAILED
     email, message = reload(db, email, message)
     assert "535" in message.error and "user name or password" in message.error
-    assert smtp_server.received == []
+    assert starttls_server.received == []
+
+
+def test_a_password_is_never_sent_over_a_connection_without_tls(world, db, sessions, smtp_server):
+    # Saved before this was refused at input: delivery refuses it too, naming the setting.
+    configure_mail(db, world.practice.id, smtp_server, username=USERNAME, password=PASSWORD)
+    email, message = queue_message(db, world)
+    assert run(sessions, email) == MessageStatus.FAILED
+    [message] = reload(db, message)
+    assert "security setting" in message.error and "STARTTLS or TLS" in message.error
+    assert smtp_server.handler.logins == [] and smtp_server.received == []
 
 
 def test_a_password_saved_under_another_secret_key_fails_with_what_to_do(world, db, sessions, smtp_server):
@@ -238,6 +293,70 @@ def test_a_practice_without_an_email_server_fails_with_a_clear_reason(world, db,
     assert run(sessions, email) == MessageStatus.FAILED
     email, message = reload(db, email, message)
     assert email.last_error == message.error == "Your practice has not set up an email server yet"
+
+
+# -- international addresses ----------------------------------------------------------------
+
+INTERNATIONAL_ADDRESS = "łukasz@example.org"
+
+
+def test_an_international_address_goes_with_smtputf8_when_the_server_offers_it(
+    world, db, sessions, smtp_server
+):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, message = queue_message(db, world, to_address=INTERNATIONAL_ADDRESS, to_name="Łukasz Nowak")
+    assert run(sessions, email) == MessageStatus.SENT
+    [received] = smtp_server.received
+    assert received.rcpt_tos == [INTERNATIONAL_ADDRESS]
+    mail = message_from_string(received.data.decode("utf-8"), policy=email_policy.strict)
+    [to] = mail["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Łukasz Nowak", INTERNATIONAL_ADDRESS)
+    [message] = reload(db, message)
+    assert message.status == MessageStatus.SENT
+
+
+def test_an_international_address_fails_for_good_saying_the_server_lacks_smtputf8(
+    world, db, sessions, ascii_only_server
+):
+    configure_mail(db, world.practice.id, ascii_only_server)
+    email, message = queue_message(db, world, to_address=INTERNATIONAL_ADDRESS)
+    assert run(sessions, email) == MessageStatus.FAILED
+    email, message = reload(db, email, message)
+    assert email.attempts == 1 and message.status == MessageStatus.FAILED
+    assert "SMTPUTF8" in message.error and INTERNATIONAL_ADDRESS in message.error
+    assert "international" in message.error
+    assert ascii_only_server.received == []
+
+
+def test_a_domain_in_another_script_goes_in_its_ascii_form_without_smtputf8(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, _ = queue_message(db, world, to_address="zoe@bücher.example")
+    assert run(sessions, email) == MessageStatus.SENT
+    assert smtp_server.received[0].rcpt_tos == ["zoe@xn--bcher-kva.example"]
+
+
+# -- the server's address and what it answers ------------------------------------------------
+
+
+def test_delivery_refuses_a_server_on_a_private_address_unless_allowed(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    email, message = queue_message(db, world)
+    assert run(sessions, email, allow_private=False) == MessageStatus.FAILED
+    [message] = reload(db, message)
+    assert "private" in message.error and "CROSSROADS_SMTP_ALLOW_PRIVATE" in message.error
+    assert smtp_server.received == []
+
+
+def test_a_service_that_is_not_an_email_server_is_named_so_and_its_reply_not_repeated(
+    world, db, sessions, banner_server
+):
+    configure_mail(db, world.practice.id, banner_server)
+    email, message = queue_message(db, world)
+    assert run(sessions, email) == MessageStatus.FAILED
+    email, message = reload(db, email, message)
+    assert "that server did not answer as an email server" in message.error
+    assert "SSH" not in message.error and "secret-banner" not in message.error
+    assert BANNER.decode().strip() not in email.last_error
 
 
 # -- temporary failures retry ----------------------------------------------------------------
@@ -377,7 +496,7 @@ def test_tls_with_a_trusted_certificate_delivers(world, db, sessions, request, c
     server = request.getfixturevalue(server_fixture)
     configure_mail(db, world.practice.id, server, username=USERNAME, password=PASSWORD)
     email, _ = queue_message(db, world)
-    assert deliver(sessions, email.id, SECRET, ca_file=ca_file) == MessageStatus.SENT
+    assert deliver(sessions, email.id, SECRET, ca_file=ca_file, allow_private=True) == MessageStatus.SENT
     assert len(server.handler.accepted) == 1 and server.handler.logins == [(USERNAME, PASSWORD)]
 
 
@@ -390,7 +509,7 @@ def test_an_untrusted_certificate_fails_permanently_with_a_clear_reason(
     email, message = queue_message(db, world)
     # The system's authorities only for STARTTLS; the test CA for a server whose CA nobody trusts.
     ca_file = "" if server_fixture == "starttls_server" else request.getfixturevalue("ca_file")
-    assert deliver(sessions, email.id, SECRET, ca_file=ca_file) == MessageStatus.FAILED
+    assert deliver(sessions, email.id, SECRET, ca_file=ca_file, allow_private=True) == MessageStatus.FAILED
     [message] = reload(db, message)
     assert "certificate" in message.error and "is not trusted" in message.error
     assert server.received == [] and server.handler.logins == []  # the password never left
@@ -423,7 +542,7 @@ def test_deliveries_racing_on_one_row_send_it_once(world, db, sessions, smtp_ser
 
     def race():
         barrier.wait()
-        results.append(deliver(sessions, email.id, SECRET))
+        results.append(deliver(sessions, email.id, SECRET, allow_private=True))
 
     threads = [threading.Thread(target=race) for _ in range(4)]
     for thread in threads:
@@ -595,6 +714,7 @@ def worker_env(database_url: str, instance: Path) -> dict[str, str]:
         CROSSROADS_DATABASE_URL=database_url,
         CROSSROADS_INSTANCE=str(instance),
         CROSSROADS_SECRET_KEY=SECRET,
+        CROSSROADS_SMTP_ALLOW_PRIVATE="1",  # the test server listens on 127.0.0.1
     )
     return env
 
@@ -703,7 +823,9 @@ def test_serve_no_worker_sends_nothing(world, db, database_url, tmp_path, smtp_s
 
 def test_send_reports_connection_refused_as_temporary(world, db, stopped_smtp_server):
     email, _ = queue_message(db, world)
-    server = smtp.SmtpServer("127.0.0.1", stopped_smtp_server.port, MailSecurity.NONE, timeout=5)
+    server = smtp.SmtpServer(
+        "127.0.0.1", stopped_smtp_server.port, MailSecurity.NONE, timeout=5, allow_private=True
+    )
     with pytest.raises(smtp.TemporaryFailure, match="connection refused"):
         smtp.send(server, build_email(email, PRACTICE_ADDRESS))
 

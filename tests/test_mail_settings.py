@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crossroads.core.errors import Forbidden
+from crossroads.core import schemas
+from crossroads.core.errors import Forbidden, InvalidInput
 from crossroads.core.mail.secrets import SecretKeyMismatch, decrypt, encrypt
 from crossroads.core.models import MailSecurity, MessageStatus, OutboxEmail, PracticeMail
 from crossroads.core.scoping import Scope
@@ -168,3 +169,104 @@ def test_the_owner_sends_a_test_email_through_the_saved_server(world, db, as_use
     assert message["From"].addresses[0].addr_spec == "hello@northbridge.example"
     html = owner.get("/practice/email").get_data(as_text=True)
     assert "Last test email" in html and "<strong>Sent</strong>" in html
+
+
+# -- where the server may be, and what it may see ------------------------------------------------
+
+
+PRIVATE_HOSTS = ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "[::1]"]
+
+
+@pytest.mark.parametrize("host", PRIVATE_HOSTS)
+def test_a_server_on_a_loopback_private_or_link_local_address_is_refused(world, db, as_user, settings, host):
+    settings.smtp_allow_private = False  # as in production, unless the administrator allows it
+    response = as_user(world.owner).post("/practice/email", data=form(host=host, port="25"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="host-error"' in html and "private" in html and "CROSSROADS_SMTP_ALLOW_PRIVATE" in html
+    assert stored(db, world.practice) is None
+
+
+def test_a_private_address_is_accepted_where_the_deployment_allows_it(world, db, as_user, settings):
+    settings.smtp_allow_private = True
+    response = as_user(world.owner).post("/practice/email", data=form(host="127.0.0.1", port="25"))
+    assert response.status_code == 302
+    assert stored(db, world.practice).host == "127.0.0.1"
+
+
+def test_a_password_is_refused_on_a_connection_without_tls_naming_the_security_field(world, db, as_user):
+    response = as_user(world.owner).post("/practice/email", data=form(security="none"))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="security-error"' in html and "STARTTLS or TLS" in html
+    assert stored(db, world.practice) is None
+
+
+def test_the_page_never_repeats_what_a_service_that_is_not_an_email_server_said(
+    world, db, as_user, app, banner_server
+):
+    owner = as_user(world.owner)
+    data = form(host=banner_server.host, port=str(banner_server.port), security="none", username="")
+    assert owner.post("/practice/email", data=data).status_code == 302
+    owner.post("/practice/email/test")
+    queue = app.extensions["crossroads"].queue
+    try:
+        assert queue.sweep_now() == 1
+    finally:
+        queue.close()
+    assert db.query(OutboxEmail).one().status == MessageStatus.FAILED
+    html = owner.get("/practice/email").get_data(as_text=True)
+    assert "that server did not answer as an email server" in html
+    assert "SSH-2.0" not in html and "secret-banner" not in html and "internal-build-host" not in html
+
+
+# -- names and subjects that go into headers -----------------------------------------------------
+
+PW = "a long enough password"
+USER = {"practice_id": 1, "email": "o@x.org", "role": "coach", "password": PW}
+OWNER = {"owner_email": "o@x.org", "owner_password": PW, "name": "Northbridge"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "field", "data"),
+    [
+        (schemas.ContactSchema, "name", {}),
+        (schemas.InviteClientSchema, "name", {"email": "priya@example.org"}),
+        (schemas.InviteCoachSchema, "name", {"email": "priya@example.org"}),
+        (schemas.ProfileSchema, "name", {"timezone": "Europe/London"}),
+        (schemas.PracticeSettingsSchema, "name", {"timezone": "Europe/London"}),
+        (schemas.CreatePracticeSchema, "owner_name", OWNER),
+        (schemas.CreateUserSchema, "name", USER),
+    ],
+)
+@pytest.mark.parametrize(
+    "name", ["Priya <ceo@bank.example>", "Shah, Priya", 'Priya "CEO"', "Priya; Bcc", "Priya\tShah", "P" * 201]
+)
+def test_a_name_that_could_read_as_an_address_is_refused_naming_the_field(schema, field, data, name):
+    with pytest.raises(InvalidInput) as refused:
+        schemas.load(schema(), {**data, field: name})
+    assert list(refused.value.errors) == [field]
+
+
+def test_a_contact_added_with_an_address_in_the_name_is_refused_on_the_page(world, db, as_user):
+    response = as_user(world.client.user).post(
+        f"/clients/{world.client.id}/contacts", data={"name": "Priya <ceo@bank.example> Chief"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="name-error"' in html and "A name cannot contain" in html
+
+
+def test_names_and_addresses_in_other_scripts_are_accepted():
+    data = schemas.load(schemas.ContactSchema(), {"name": "Łukasz Nowak-Żak", "email": "łukasz@example.org"})
+    assert (data["name"], data["email"]) == ("Łukasz Nowak-Żak", "łukasz@example.org")
+    invite = schemas.load(schemas.InviteClientSchema(), {"name": "Zoë O'Neil", "email": "zoë@bücher.example"})
+    assert invite["email"] == "zoë@bücher.example"
+
+
+@pytest.mark.parametrize("subject", ["Coffee?\r\nBcc: a@b.example", "Coffee?\nnext", "Coffee?\rnext"])
+def test_a_line_break_in_an_outreach_subject_is_refused_naming_the_field(subject):
+    data = {"channel": "email", "kind": "first_request", "subject": subject, "body": "Hello"}
+    with pytest.raises(InvalidInput) as refused:
+        schemas.load(schemas.OutreachSchema(), data)
+    assert list(refused.value.errors) == ["subject"]

@@ -39,7 +39,7 @@ def _database(path: Path, revision: str = "heads") -> str:
 def _environment(instance: Path, **values: str | None) -> dict[str, str | None]:
     """A complete Crossroads environment for CliRunner: everything not given is unset."""
     names = ["INSTANCE", "DATABASE_URL", "SECRET_KEY", "SECURE_COOKIES", "TRUSTED_PROXIES", "PLUGINS"]
-    names += ["REDIS_URL", "SMTP_CA_FILE", "BASE_URL", "LOG_FORMAT"]
+    names += ["REDIS_URL", "SMTP_CA_FILE", "SMTP_ALLOW_PRIVATE", "BASE_URL", "LOG_FORMAT"]
     env: dict[str, str | None] = {f"CROSSROADS_{name}": None for name in names}
     env["CROSSROADS_INSTANCE"] = str(instance)
     env.update({f"CROSSROADS_{name.upper()}": value for name, value in values.items()})
@@ -103,6 +103,7 @@ def test_check_passes_on_a_good_configuration(tmp_path, starttls_server, ca_file
         secret_key=GOOD_KEY,
         redis_url=REDIS_URL,
         smtp_ca_file=ca_file,
+        smtp_allow_private="1",  # the test server listens on 127.0.0.1
         base_url="https://crossroads.example.org",
     )
 
@@ -117,6 +118,7 @@ def test_check_passes_on_a_good_configuration(tmp_path, starttls_server, ca_file
     assert lines["queue"] == "OK Redis at redis://127.0.0.1:6379/0 answers"
     address = f"127.0.0.1:{starttls_server.port} (starttls)"
     assert lines["email server of Northbridge"] == f"OK {address} answered EHLO"
+    assert lines["email server addresses"].startswith("WARN CROSSROADS_SMTP_ALLOW_PRIVATE is on")
     # SQLite works, but is not what several hosts should share.
     assert lines["database kind"].startswith("WARN a SQLite database")
     assert starttls_server.received == []  # nothing was sent
@@ -161,7 +163,13 @@ def test_check_connects_to_each_practices_server_with_its_security(
     # Saved under an earlier secret key: the password can no longer be read.
     _practice_with_mail(url, "Old key", tls_server, "an-earlier-key", username=USERNAME, password=PASSWORD)
     _practice_with_mail(url, "Wrong mode", tls_server, GOOD_KEY, security=MailSecurity.STARTTLS)
-    settings = Settings(instance_path=tmp_path, database_url=url, secret_key=GOOD_KEY, smtp_ca_file=ca_file)
+    settings = Settings(
+        instance_path=tmp_path,
+        database_url=url,
+        secret_key=GOOD_KEY,
+        smtp_ca_file=ca_file,
+        smtp_allow_private=True,
+    )
     engine = make_engine(url)
 
     results = {r.name.removeprefix("email server of "): r for r in check_mail_servers(settings, engine, 2)}

@@ -189,9 +189,12 @@ def email_settings():
 
 @bp.post("/email")
 def save_email_settings():
-    secret_key = crossroads().settings.secret_key
+    settings = crossroads().settings
     saved, form = submit(
-        MailSettingsSchema(), lambda data: mail_settings.save_mail_settings(scope(), data, secret_key)
+        MailSettingsSchema(),
+        lambda data: mail_settings.save_mail_settings(
+            scope(), data, settings.secret_key, settings.smtp_allow_private
+        ),
     )
     if saved is None:
         return render_email(form, 422)

@@ -134,6 +134,7 @@ def deliver(
     ca_file: str = "",
     now: datetime | None = None,
     lease: timedelta = LEASE,
+    allow_private: bool = False,
 ) -> MessageStatus | None:
     """Send one outbox row if it is queued and due; return its status afterwards.
 
@@ -141,6 +142,7 @@ def deliver(
     claimed a moment ago by another worker) is left alone and its current status
     returned; ``None`` when there is no such row. ``lease`` bounds how long the
     network may take, so that a live send never looks like a dead worker's.
+    ``allow_private`` lets the server be on a private address (``CROSSROADS_SMTP_ALLOW_PRIVATE``).
     """
     claimed_at = now or utcnow()
     with sessionmaker() as session:
@@ -164,7 +166,7 @@ def deliver(
         session.expunge_all()
         session.commit()
 
-        attempt = _Attempt(row, settings, secret_key, ca_file, lease)
+        attempt = _Attempt(row, settings, secret_key, ca_file, lease, allow_private)
         failure = attempt.failure
         if failure is None:
             try:
@@ -187,6 +189,7 @@ class _Attempt:
         secret_key: str,
         ca_file: str,
         lease: timedelta,
+        allow_private: bool,
     ):
         self.failure: smtp.DeliveryError | None = None
         self.message = None
@@ -214,6 +217,7 @@ class _Attempt:
             ca_file=ca_file,
             timeout=min(30.0, seconds / 20),
             final_reply_timeout=min(120.0, seconds / 4),
+            allow_private=allow_private,
         )
 
 

@@ -143,7 +143,13 @@ class MailQueue:
     # -- work ---------------------------------------------------------------------------
 
     def _deliver(self, outbox_id: int) -> None:
-        deliver(self.sessionmaker, outbox_id, self.settings.secret_key, self.settings.smtp_ca_file)
+        deliver(
+            self.sessionmaker,
+            outbox_id,
+            self.settings.secret_key,
+            self.settings.smtp_ca_file,
+            allow_private=self.settings.smtp_allow_private,
+        )
 
     def sweep_to_workers(self) -> int:
         """The minute's sweep: mark stale rows unknown, then hand each due row to the queue.

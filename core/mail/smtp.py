@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ipaddress
 import re
 import smtplib
 import socket
@@ -42,9 +43,19 @@ __all__ = [
     "SmtpServer",
     "TemporaryFailure",
     "UnknownOutcome",
+    "check_host",
     "send",
     "tls_context",
 ]
+
+#: Said instead of whatever a server that does not speak SMTP sent: repeating it would
+#: let the settings page read the banners of other services.
+NOT_SMTP = "that server did not answer as an email server; check the server's name and port."
+NO_PASSWORD_IN_CLEAR = (
+    "The password is only sent over an encrypted connection: choose STARTTLS or TLS as the "
+    "security setting, or clear the user name."
+)
+PRIVATE_ENV = "CROSSROADS_SMTP_ALLOW_PRIVATE"
 
 
 class DeliveryError(Exception):
@@ -83,6 +94,38 @@ class SmtpServer:
     #: Seconds to wait for the server's answer once the whole message is sent. Servers
     #: often scan the message before they answer; giving up earlier leaves it "unknown".
     final_reply_timeout: float = 120.0
+    #: Whether the server may be on a loopback, private or link-local address
+    #: (``CROSSROADS_SMTP_ALLOW_PRIVATE``); otherwise only public addresses are reached.
+    allow_private: bool = False
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_host(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses ``host`` resolves to, once each; refused if any is not public.
+
+    Raises :class:`PermanentFailure` when an address is loopback, private,
+    link-local or otherwise not on the internet (unless ``allow_private``), and
+    ``socket.gaierror`` when the name cannot be resolved. Every address is
+    checked, and the caller connects to these addresses rather than to the name,
+    so the name cannot resolve to something else a moment later.
+    """
+    name = host.strip().removeprefix("[").removesuffix("]")
+    infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_private:
+        for address in addresses:
+            if not _is_public(ipaddress.ip_address(address.partition("%")[0])):
+                shown = host if address == name else f"{host} ({address})"
+                raise PermanentFailure(
+                    f"The server {shown} is on a loopback, private or link-local address, which Crossroads "
+                    f"does not connect to unless the administrator allows it ({PRIVATE_ENV})."
+                )
+    return addresses
 
 
 def tls_context(ca_file: str = "") -> ssl.SSLContext:
@@ -106,21 +149,34 @@ def _reply_text(reply: bytes | str) -> str:
 
 
 def _refused(code: int, reply: bytes | str, what: str) -> DeliveryError:
-    """A failure for an unwelcome reply: 5xx is permanent, anything else temporary."""
+    """A failure for an unwelcome reply: 5xx is permanent, anything else temporary.
+
+    A reply that is not SMTP's (no three-digit code) is not repeated.
+    """
+    if not 200 <= code <= 599:
+        return PermanentFailure(f"{what}: {NOT_SMTP}")
     reason = f"{what}: {code} {_reply_text(reply)}".rstrip()
     return PermanentFailure(reason) if 500 <= code <= 599 else TemporaryFailure(reason)
 
 
+def _addresses(values: list) -> list[str]:
+    """The addresses in header values: from the header registry's parse when there is one."""
+    found = []
+    for value in values:
+        parsed = getattr(value, "addresses", None)
+        if parsed is None:
+            found.extend(addr for _, addr in getaddresses([str(value)]) if addr)
+        else:
+            found.extend(a.addr_spec for a in parsed if a.username or a.domain)
+    return found
+
+
 def _envelope(message: Message) -> tuple[str, list[str]]:
     sender = message.get("Sender") or message.get("From") or ""
-    senders = [addr for _, addr in getaddresses([str(sender)]) if addr]
+    senders = _addresses([sender])
     if not senders:
         raise PermanentFailure("The message has no sender address.")
-    recipients = [
-        addr
-        for _, addr in getaddresses([str(v) for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])])
-        if addr
-    ]
+    recipients = _addresses([v for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])])
     if not recipients:
         raise PermanentFailure("The message has no recipient address.")
     return senders[0], recipients
@@ -130,12 +186,18 @@ _EOL = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
-def _wire_bytes(message: Message) -> bytes:
-    """The message as it goes over the wire: CRLF line ends, leading dots doubled, no Bcc."""
+def _wire_bytes(message: Message, utf8: bool = False) -> bytes:
+    """The message as it goes over the wire: CRLF line ends, leading dots doubled, no Bcc.
+
+    ``utf8`` lets headers carry UTF-8 as it is (for a server that takes SMTPUTF8);
+    otherwise a header that cannot be written in ASCII raises ``UnicodeEncodeError``.
+    """
     if message.get("Bcc") is not None:
         message = copy.copy(message)
         del message["Bcc"]
     policy = message.policy.clone(linesep="\r\n") if isinstance(message.policy, EmailPolicy) else SMTP_POLICY
+    if utf8:
+        policy = policy.clone(utf8=True)
     data = _EOL.sub(b"\r\n", message.as_bytes(policy=policy))
     data = _LEADING_DOT.sub(b"..", data)
     return data if data.endswith(b"\r\n") else data + b"\r\n"
@@ -149,6 +211,7 @@ class _Progress:
 
 def _connect(server: SmtpServer, context: ssl.SSLContext | None) -> smtplib.SMTP:
     where = f"{server.host}:{server.port}"
+    addresses = check_host(server.host, server.port, server.allow_private)
     if server.security == MailSecurity.TLS:
         conn: smtplib.SMTP = smtplib.SMTP_SSL(
             local_hostname=_local_hostname(), timeout=server.timeout, context=context
@@ -157,7 +220,7 @@ def _connect(server: SmtpServer, context: ssl.SSLContext | None) -> smtplib.SMTP
     else:
         conn = smtplib.SMTP(local_hostname=_local_hostname(), timeout=server.timeout)
     try:
-        code, reply = conn.connect(server.host, server.port)
+        code, reply = _open(conn, addresses, server.port)
         if code != 220:
             raise _refused(code, reply, f"The server at {where} did not accept the connection")
         code, reply = conn.ehlo()
@@ -185,6 +248,16 @@ def _connect(server: SmtpServer, context: ssl.SSLContext | None) -> smtplib.SMTP
         _close(conn)
         raise
     return conn
+
+
+def _open(conn: smtplib.SMTP, addresses: list[str], port: int) -> tuple[int, bytes]:
+    """Connect to the first of the checked ``addresses`` that answers; the greeting."""
+    for address in addresses[:-1]:
+        try:
+            return conn.connect(address, port)
+        except OSError:
+            _close(conn)
+    return conn.connect(addresses[-1], port)
 
 
 def _login(conn: smtplib.SMTP, server: SmtpServer) -> None:
@@ -237,6 +310,18 @@ def _send_data(conn: smtplib.SMTP, data: bytes, server: SmtpServer, progress: _P
     raise _refused(code, reply, "The server refused the message")
 
 
+def _mail_options(conn: smtplib.SMTP, server: SmtpServer, international: list[str]) -> list[str]:
+    """``MAIL FROM`` options: SMTPUTF8 for a message with addresses beyond ASCII, if the server takes it."""
+    if not international:
+        return []
+    if not conn.has_extn("smtputf8"):
+        raise PermanentFailure(
+            f"The server at {server.host}:{server.port} does not accept international email addresses "
+            f"(SMTPUTF8), so it cannot take this message (for {', '.join(international)})."
+        )
+    return ["SMTPUTF8", "BODY=8BITMIME"] if conn.has_extn("8bitmime") else ["SMTPUTF8"]
+
+
 def _close(conn: smtplib.SMTP) -> None:
     with contextlib.suppress(Exception):  # closing a broken connection may fail again
         conn.close()
@@ -246,9 +331,18 @@ def send(server: SmtpServer, message: EmailMessage | Message) -> None:
     """Hand ``message`` to ``server``; return once it is accepted, raise a :class:`DeliveryError` otherwise.
 
     The envelope comes from the message: Sender (or From), and To, Cc and Bcc.
+    An address or header that is not ASCII goes with SMTPUTF8, which the
+    server must offer; otherwise the message fails for good, saying so.
     """
     sender, recipients = _envelope(message)
-    data = _wire_bytes(message)
+    if server.username and server.security == MailSecurity.NONE:
+        raise PermanentFailure(NO_PASSWORD_IN_CLEAR)
+    international = [a for a in [sender, *recipients] if not a.isascii()]
+    try:
+        data = _wire_bytes(message, utf8=bool(international))
+    except UnicodeEncodeError:
+        international = international or ["an address in its headers"]
+        data = _wire_bytes(message, utf8=True)
     try:
         context = tls_context(server.ca_file) if server.security != MailSecurity.NONE else None
     except OSError as exc:
@@ -259,9 +353,10 @@ def send(server: SmtpServer, message: EmailMessage | Message) -> None:
     try:
         conn = _connect(server, context)
         try:
+            options = _mail_options(conn, server, international)
             if server.username:
                 _login(conn, server)
-            code, reply = conn.mail(sender)
+            code, reply = conn.mail(sender, options)
             if code != 250:
                 raise _refused(code, reply, f"The server refused the sender {sender}")
             for recipient in recipients:

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
+from ..mail import smtp
 from ..mail.outbox import queue_email
 from ..mail.secrets import encrypt
-from ..models import OutboxEmail, PracticeMail, Role
+from ..models import MailSecurity, OutboxEmail, PracticeMail, Role
 from ..scoping import Scope
 
 TEST_SUBJECT = "Test email from Crossroads"
@@ -27,13 +28,34 @@ def mail_settings(scope: Scope) -> PracticeMail | None:
     return scope.session.scalar(select(PracticeMail).where(PracticeMail.practice_id == scope.practice_id))
 
 
-def save_mail_settings(scope: Scope, data: dict[str, Any], secret_key: str) -> PracticeMail:
+def _check_server(data: dict[str, Any], allow_private: bool) -> None:
+    """Refuse a server on a private address (unless allowed) and a password sent without TLS.
+
+    A name that does not resolve now is saved: delivery checks the addresses again
+    each time it connects, and reports a name it cannot find.
+    """
+    if data["username"] and data["security"] == MailSecurity.NONE:
+        raise InvalidInput({"security": [smtp.NO_PASSWORD_IN_CLEAR]})
+    try:
+        smtp.check_host(data["host"], data["port"], allow_private)
+    except smtp.PermanentFailure as exc:
+        raise InvalidInput({"host": [exc.reason]}) from None
+    except (OSError, UnicodeError):
+        pass
+
+
+def save_mail_settings(
+    scope: Scope, data: dict[str, Any], secret_key: str, allow_private: bool = False
+) -> PracticeMail:
     """Save the server (data from ``MailSettingsSchema``); commits.
 
     The password is stored encrypted with a key derived from ``secret_key``; a
-    blank password keeps the stored one. A password is only kept with a user name.
+    blank password keeps the stored one. A password is only kept with a user name,
+    and only with STARTTLS or TLS. The server must be on a public address unless
+    ``allow_private`` (``CROSSROADS_SMTP_ALLOW_PRIVATE``).
     """
     _owner_only(scope)
+    _check_server(data, allow_private)
     settings = mail_settings(scope)
     if settings is None:
         settings = PracticeMail(practice_id=scope.practice_id, password_encrypted="")

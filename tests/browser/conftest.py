@@ -71,6 +71,7 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         database_url=database_url,
         secret_key="browser-test-secret-key-not-for-production",
         secure_cookies=True,
+        smtp_allow_private=True,  # the test email servers listen on 127.0.0.1
         testing=False,
     )
     app = create_app(settings, plugins=PluginManager())
