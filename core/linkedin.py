@@ -13,6 +13,7 @@ problem with its line number (up to a limit), so nothing is half-imported.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +26,7 @@ from .text import name_problem
 HEADER = ["First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On"]
 HEADER_SEARCH_LINES = 30
 MAX_PROBLEMS_SHOWN = 20
+_CREDENTIAL_COMMA = re.compile(r"\s*,\s*")
 FIELD_LIMITS = {"First Name": 100, "Last Name": 100, "URL": 500, "Email Address": 254,
                 "Company": 200, "Position": 200}  # fmt: skip
 
@@ -147,6 +149,9 @@ def parse(text: str) -> ParsedExport:
             problems.append((line, f"expected {len(HEADER)} fields, found {len(fields)}"))
             continue
         values = first, last, raw_url, email, company, position, connected = [f.strip() for f in fields]
+        # LinkedIn members often add credentials after a comma ("Doe, MBA"): keep them, without the
+        # comma that a name may not hold.
+        first, last = _CREDENTIAL_COMMA.sub(" ", first), _CREDENTIAL_COMMA.sub(" ", last)
         if max(map(len, values)) > shortest_limit and (message := _too_long(tuple(values))):
             problems.append((line, message))
             continue

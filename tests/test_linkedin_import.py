@@ -76,6 +76,13 @@ def test_a_broken_row_refuses_the_file_naming_its_line(mangle, line, message):
     assert error.problems[0][0] == line and message in error.problems[0][1]
 
 
+def test_credentials_after_a_comma_are_kept_without_the_comma():
+    rows = connection_rows(2)
+    rows[0][1] = "Shah, MBA"
+    export = parse_bytes(make_export(rows))
+    assert export.connections[0].name.endswith("Shah MBA")
+
+
 def test_every_broken_row_is_listed_not_just_the_first():
     rows = connection_rows(30)
     for row in rows[::3]:
