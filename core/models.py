@@ -772,7 +772,7 @@ class MessageTemplate(Base):
 class MailSecurity(enum.StrEnum):
     STARTTLS = "starttls"
     TLS = "tls"  # implicit TLS, usually port 465
-    NONE = "none"  # only for a server on the same host
+    NONE = "none"  # plain SMTP: only without a password (e.g. a relay on an allowed private address)
 
 
 class PracticeMail(Base):
