@@ -73,6 +73,7 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # a 10 MB import plus the form around it
+        TRUSTED_HOSTS=settings.trusted_hosts,  # another Host (or X-Forwarded-Host) gets 400
     )
     if settings.trusted_proxies:
         # Behind TLS-terminating proxies: trust their headers for the client address and scheme,

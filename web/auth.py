@@ -21,7 +21,7 @@ from crossroads.core.services import accounts, invitations
 
 from .context import crossroads, db
 from .forms import Form, submit
-from .navigation import local_path
+from .navigation import external_url, local_path
 from .notices import notify
 
 bp = Blueprint("auth", __name__)
@@ -123,7 +123,7 @@ def request_reset():
         log.warning(
             "password reset link for %s: %s",
             link.invitation.user.email,
-            url_for("auth.reset_password", token=link.token, _external=True),
+            external_url("auth.reset_password", token=link.token),
         )
     # The same answer whether or not the address has an account.
     notify(

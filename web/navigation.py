@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, request
+from flask import current_app, redirect, request
 from werkzeug.wrappers import Response
+
+from .context import crossroads
 
 
 def local_path(target: str | None) -> str | None:
@@ -32,3 +34,14 @@ def _path_of(url: str) -> str:
     if parts.netloc and parts.netloc != request.host:
         return ""
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link to ``endpoint`` on the public address (``CROSSROADS_BASE_URL``).
+
+    The one way to build a link that leaves the browser (emails, logs, invitations, resets,
+    calendar files): never from the request's ``Host``, which a visitor chooses.
+    """
+    base = urlsplit(crossroads().settings.base_url)
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
