@@ -140,6 +140,23 @@ def test_sign_out_ends_the_session(world, as_user):
     assert browser.get("/coach/").status_code == 302
 
 
+def test_a_session_cookie_saved_before_sign_out_no_longer_opens_the_account(world, app, http):
+    assert sign_in(http, "client@a.example").status_code == 302
+    saved = http.get_cookie("session").value
+    assert http.get("/me/").status_code == 200
+    assert http.post("/logout").status_code == 302
+
+    # The stolen copy, replayed from another browser on another network.
+    thief = app.test_client()
+    thief.environ_base.update(
+        {"HTTP_USER_AGENT": "curl/8.0", "REMOTE_ADDR": "198.51.100.77", "wsgi.url_scheme": "https"}
+    )
+    thief.set_cookie("session", saved, domain="localhost")
+    response = thief.get("/me/")
+    assert response.status_code == 302
+    assert "/login" in response.location
+
+
 def test_sign_out_is_post_only(world, as_user):
     # A GET (an <img src>, a prefetch) must not sign anyone out.
     assert as_user(world.coach).get("/logout").status_code == 405

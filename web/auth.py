@@ -71,9 +71,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.end_sessions(db(), current_user._get_current_object())
     logout_user()
     session.clear()
-    notify("You are signed out.")
+    notify("You are signed out. Your other devices are signed out too.")
     return redirect(url_for("auth.login"))
 
 

@@ -73,6 +73,16 @@ def set_password(user: User, password: str) -> None:
     user.session_version += 1
 
 
+def end_sessions(session: Session, user: User) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working.
+
+    Session cookies are signed, not stored, so a copy taken before signing out would
+    otherwise still open the account; bumping ``session_version`` revokes them all.
+    """
+    user.session_version += 1
+    session.commit()
+
+
 def change_password(session: Session, user: User, data: dict[str, Any]) -> None:
     """Change a password after checking the current one (data from ``ChangePasswordSchema``)."""
     if not verify_password(user.password_hash, data["current"]):
