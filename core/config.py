@@ -93,7 +93,7 @@ class Settings:
 
     @property
     def trusted_hosts(self) -> list[str] | None:
-        """The host names requests may name (Flask's ``TRUSTED_HOSTS``): the base URL's.
+        """The host names requests may name: the base URL's.
 
         None, any host, while the base URL is on this machine (``crossroads serve`` on a laptop
         or a LAN): links come from the base URL anyway, so a forged ``Host`` cannot redirect them.

@@ -117,6 +117,7 @@ def test_requests_naming_another_host_are_refused_on_a_public_address(public_app
     http = browser_for(public_app)
     assert http.get("/login", base_url="https://crossroads.example.org").status_code == 200
     assert http.get("/login", base_url="https://evil.example").status_code == 400
+    assert http.get("/healthz", base_url="https://10.0.0.5:8000").status_code == 200  # a probe
     forwarded = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
     response = http.post("/reset", data={"email": "coach@a.example"}, headers=forwarded)
     assert response.status_code == 400

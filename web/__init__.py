@@ -29,6 +29,7 @@ from . import (
     conversations,
     errors,
     filters,
+    navigation,
     ops,
     outreach,
     plugin_ui,
@@ -73,7 +74,6 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # a 10 MB import plus the form around it
-        TRUSTED_HOSTS=settings.trusted_hosts,  # another Host (or X-Forwarded-Host) gets 400
     )
     if settings.trusted_proxies:
         # Behind TLS-terminating proxies: trust their headers for the client address and scheme,
@@ -102,6 +102,7 @@ def create_app(
         ]
     )
 
+    navigation.refuse_other_hosts(app, settings.trusted_hosts)
     login_manager.init_app(app)
     CSRFProtect(app)
     app.teardown_appcontext(close_session)
