@@ -85,9 +85,9 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
 
     settings = _settings()
     shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
-    if not os.environ.get("CROSSROADS_BASE_URL", "").strip() and host != "0.0.0.0" and ":" not in host:
+    if not os.environ.get("CROSSROADS_BASE_URL", "").strip() and ":" not in host:
         # Links (invitations, resets) come from the base URL alone: by default, the address served.
-        settings.base_url = f"http://{shown_host}:{port}"
+        settings.base_url = f"http://{'localhost' if host == '0.0.0.0' else shown_host}:{port}"
     with user_errors():
         engine = make_engine(settings.database_url)
         if settings.uses_embedded_database:
