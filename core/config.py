@@ -8,8 +8,12 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_INSTANCE = Path.cwd() / "instance"
+
+#: Host names of this machine: a base URL on one of them is a laptop, not a public deployment.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -65,7 +69,9 @@ class Settings:
     ``CROSSROADS_SMTP_ALLOW_PRIVATE`` let practices send through an email
                                server on a loopback, private or link-local
                                address (default off)
-    ``CROSSROADS_BASE_URL``    the public address, for links in emails
+    ``CROSSROADS_BASE_URL``    the public address: every absolute link (emails,
+                               invitations, resets) starts with it, and
+                               requests naming another host are refused
                                (default ``http://localhost:5000``)
     ``CROSSROADS_LOG_FORMAT``  ``text`` or ``json`` (one JSON object a line,
                                with the request id; default ``text``)
@@ -88,6 +94,16 @@ class Settings:
     def queue_path(self) -> Path:
         """The SQLite file behind the background queue when Redis is not configured."""
         return self.instance_path / "queue.sqlite3"
+
+    @property
+    def trusted_hosts(self) -> list[str] | None:
+        """The host names requests may name: the base URL's.
+
+        None, any host, while the base URL is on this machine (``crossroads serve`` on a laptop
+        or a LAN): links come from the base URL anyway, so a forged ``Host`` cannot redirect them.
+        """
+        host = urlsplit(self.base_url).hostname or ""
+        return None if host in LOOPBACK_HOSTS else [host]
 
     @property
     def uses_embedded_database(self) -> bool:

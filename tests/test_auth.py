@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import timedelta
 
 import pytest
 
-from crossroads.core.db import utcnow
+from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.errors import InvalidInput, TooManyAttempts
 from crossroads.core.models import LoginFailure
 from crossroads.core.services import accounts
@@ -88,16 +90,55 @@ def test_throttle_lifts_after_the_window(world, db):
     assert accounts.authenticate(db, "coach@a.example", PASSWORD, now=later).id == world.coach.id
 
 
-def test_throttle_counts_failures_from_one_address_across_emails(world, db):
-    now = utcnow()
-    db.add_all(
-        LoginFailure(email=f"guess{i}@a.example", remote_addr="203.0.113.9", at=now)
-        for i in range(accounts.MAX_FAILURES_PER_ADDRESS)
-    )
-    db.commit()
-    with pytest.raises(TooManyAttempts):
-        accounts.authenticate(db, "coach@a.example", PASSWORD, remote_addr="203.0.113.9", now=now)
-    assert accounts.authenticate(db, "coach@a.example", PASSWORD, remote_addr="198.51.100.1", now=now)
+def test_parallel_wrong_passwords_reach_the_password_check_at_most_five_times(world, engine, monkeypatch):
+    checks = []
+    real_verify = accounts.verify_password
+
+    def counting_verify(password_hash, password):
+        checks.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting_verify)
+    attempts = 25
+    start = threading.Barrier(attempts)
+    outcomes = []
+
+    def guess(n: int) -> None:
+        with make_sessionmaker(engine)() as session:
+            start.wait()
+            try:
+                accounts.authenticate(session, "coach@a.example", f"guess {n}", remote_addr=f"203.0.113.{n}")
+            except (InvalidInput, TooManyAttempts) as exc:
+                outcomes.append(type(exc))
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == attempts
+    assert len(checks) <= accounts.MAX_FAILURES_PER_EMAIL
+    assert outcomes.count(TooManyAttempts) >= attempts - accounts.MAX_FAILURES_PER_EMAIL
+
+
+def test_a_strangers_failures_on_other_emails_never_block_a_correct_password(world, db, http, caplog):
+    caplog.set_level(logging.WARNING)
+    http.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for i in range(accounts.MAX_FAILURES_PER_ADDRESS + 1):
+        assert sign_in(http, f"guess{i}@a.example", "wrong").status_code == 422
+    assert "31 failed sign-ins from 203.0.113.9" not in caplog.text
+    assert "30 failed sign-ins from 203.0.113.9" in caplog.text  # the operator hears of it
+
+    # Behind a proxy that is everyone's address: a correct password still signs in.
+    assert sign_in(http, "coach@a.example").status_code == 302
+
+
+def test_an_unknown_email_is_throttled_like_a_known_one(world, http):
+    for email in ("coach@a.example", "nobody@a.example"):
+        for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+            assert sign_in(http, email, "wrong").status_code == 422
+        assert sign_in(http, email, "wrong").status_code == 429
 
 
 def test_successful_sign_in_clears_earlier_failures(world, db):
@@ -138,6 +179,23 @@ def test_sign_out_ends_the_session(world, as_user):
     browser = as_user(world.coach)
     assert browser.post("/logout").status_code == 302
     assert browser.get("/coach/").status_code == 302
+
+
+def test_a_session_cookie_saved_before_sign_out_no_longer_opens_the_account(world, app, http):
+    assert sign_in(http, "client@a.example").status_code == 302
+    saved = http.get_cookie("session").value
+    assert http.get("/me/").status_code == 200
+    assert http.post("/logout").status_code == 302
+
+    # The stolen copy, replayed from another browser on another network.
+    thief = app.test_client()
+    thief.environ_base.update(
+        {"HTTP_USER_AGENT": "curl/8.0", "REMOTE_ADDR": "198.51.100.77", "wsgi.url_scheme": "https"}
+    )
+    thief.set_cookie("session", saved, domain="localhost")
+    response = thief.get("/me/")
+    assert response.status_code == 302
+    assert "/login" in response.location
 
 
 def test_sign_out_is_post_only(world, as_user):

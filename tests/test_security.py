@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
 from crossroads.core.models import User
+from crossroads.testing.browser import browser_for
+from crossroads.web import create_app
 
 from .conftest import PASSWORD
 from .test_isolation import url_for_target
@@ -76,3 +79,57 @@ def test_behind_a_trusted_proxy_the_client_address_feeds_the_throttle(settings, 
         headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
     )
     assert db.query(LoginFailure).one().remote_addr == "203.0.113.7"
+
+
+# -- links come from CROSSROADS_BASE_URL, never from the request's Host ------------------------
+
+
+def test_reset_and_invitation_links_use_the_base_url_whatever_host_the_request_names(
+    world, settings, as_user, http, caplog
+):
+    caplog.set_level(logging.WARNING)
+    evil = {"Host": "evil.example"}
+    http.post("/reset", data={"email": "coach@a.example"}, headers=evil)
+    reset_link = re.search(r"password reset link for \S+: (\S+)", caplog.text).group(1)
+    assert reset_link.startswith(f"{settings.base_url}/reset/")
+
+    coach = as_user(world.coach)
+    coach.set_cookie("session", coach.get_cookie("session").value, domain="evil.example")
+    response = coach.post("/coach/invite", data={"name": "Nia New", "email": "nia@a.example"}, headers=evil)
+    assert response.status_code == 302
+    invitation_link = re.search(r"invitation link for \S+: (\S+)", caplog.text).group(1)
+    assert invitation_link.startswith(f"{settings.base_url}/invitation/")
+    assert "evil.example" not in caplog.text
+
+
+@pytest.fixture
+def public_app(settings, plugins, db):
+    """The app as deployed on its public address behind one proxy."""
+    settings.base_url = "https://crossroads.example.org"
+    settings.trusted_proxies = 1
+    app = create_app(settings, plugins=plugins)
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def test_requests_naming_another_host_are_refused_on_a_public_address(public_app, world, caplog):
+    caplog.set_level(logging.WARNING)
+    http = browser_for(public_app)
+    assert http.get("/login", base_url="https://crossroads.example.org").status_code == 200
+    assert http.get("/login", base_url="https://evil.example").status_code == 400
+    assert http.get("/healthz", base_url="https://10.0.0.5:8000").status_code == 200  # a probe
+    forwarded = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+    response = http.post("/reset", data={"email": "coach@a.example"}, headers=forwarded)
+    assert response.status_code == 400
+    assert "reset link" not in caplog.text
+    forwarded["X-Forwarded-Host"] = "crossroads.example.org"
+    assert http.post("/reset", data={"email": "coach@a.example"}, headers=forwarded).status_code == 302
+    assert "https://crossroads.example.org/reset/" in caplog.text
+
+
+def test_a_base_url_on_this_machine_accepts_any_host_for_serve_on_a_laptop(settings):
+    assert settings.trusted_hosts is None  # http://localhost:5000, the default
+    settings.base_url = "http://127.0.0.1:8000"
+    assert settings.trusted_hosts is None
+    settings.base_url = "https://crossroads.example.org:8443/app"
+    assert settings.trusted_hosts == ["crossroads.example.org"]

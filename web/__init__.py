@@ -29,6 +29,7 @@ from . import (
     conversations,
     errors,
     filters,
+    navigation,
     ops,
     outreach,
     plugin_ui,
@@ -101,6 +102,7 @@ def create_app(
         ]
     )
 
+    navigation.refuse_other_hosts(app, settings.trusted_hosts)
     login_manager.init_app(app)
     CSRFProtect(app)
     app.teardown_appcontext(close_session)

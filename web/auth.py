@@ -21,7 +21,7 @@ from crossroads.core.services import accounts, invitations
 
 from .context import crossroads, db
 from .forms import Form, submit
-from .navigation import local_path
+from .navigation import external_url, local_path
 from .notices import notify
 
 bp = Blueprint("auth", __name__)
@@ -71,9 +71,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    accounts.end_sessions(db(), current_user._get_current_object())
     logout_user()
     session.clear()
-    notify("You are signed out.")
+    notify("You are signed out. Your other devices are signed out too.")
     return redirect(url_for("auth.login"))
 
 
@@ -123,7 +124,7 @@ def request_reset():
         log.warning(
             "password reset link for %s: %s",
             link.invitation.user.email,
-            url_for("auth.reset_password", token=link.token, _external=True),
+            external_url("auth.reset_password", token=link.token),
         )
     # The same answer whether or not the address has an account.
     notify(

@@ -86,6 +86,10 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
     settings = _settings()
     if demo:  # a trial on a laptop: its mail catcher or relay is on this machine or network
         settings.smtp_allow_private = True
+    shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
+    if not os.environ.get("CROSSROADS_BASE_URL", "").strip() and ":" not in host:
+        # Links (invitations, resets) come from the base URL alone: by default, the address served.
+        settings.base_url = f"http://{'localhost' if host == '0.0.0.0' else shown_host}:{port}"
     with user_errors():
         engine = make_engine(settings.database_url)
         if settings.uses_embedded_database:
@@ -95,7 +99,6 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
             with make_sessionmaker(engine)() as session:
                 practice = load_demo(session)
         app = create_app(settings)
-    shown_host = "localhost" if host in ("127.0.0.1", "localhost") else host
     click.echo(f"Crossroads is running at http://{shown_host}:{port}/")
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     if demo:

@@ -19,7 +19,7 @@ from crossroads.core.services import clients, contacts, goals, invitations
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
-from .navigation import back
+from .navigation import back, external_url
 from .notices import notify
 from .plugin_ui import client_panels
 
@@ -34,7 +34,8 @@ def staff_only():
 
 
 def invitation_url(token: str) -> str:
-    return url_for("auth.accept_invitation", token=token, _external=True)
+    """The invitation link to pass on, on the public address."""
+    return external_url("auth.accept_invitation", token=token)
 
 
 @bp.get("/")

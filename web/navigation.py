@@ -1,11 +1,14 @@
-"""Where to send the browser next, without ever leaving the site."""
+"""Where to send the browser next, without ever leaving the site; links to the public address."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import redirect, request
+from flask import Flask, abort, current_app, redirect, request
+from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wrappers import Response
+
+from .context import crossroads
 
 
 def local_path(target: str | None) -> str | None:
@@ -32,3 +35,30 @@ def _path_of(url: str) -> str:
     if parts.netloc and parts.netloc != request.host:
         return ""
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link to ``endpoint`` on the public address (``CROSSROADS_BASE_URL``).
+
+    The one way to build a link that leaves the browser (emails, logs, invitations, resets,
+    calendar files): never from the request's ``Host``, which a visitor chooses.
+    """
+    base = urlsplit(crossroads().settings.base_url)
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def refuse_other_hosts(app: Flask, trusted_hosts: list[str] | None) -> None:
+    """Answer 400 to a request naming a host (``Host``, or ``X-Forwarded-Host`` through a trusted
+    proxy) that is not one of ``trusted_hosts``; None trusts any.
+
+    Not Flask's ``TRUSTED_HOSTS``, because ``/healthz`` must answer a load balancer's probe,
+    which often names the server by its own address.
+    """
+    if trusted_hosts is None:
+        return
+
+    @app.before_request
+    def _host_is_ours() -> None:
+        if request.endpoint != "ops.healthz" and not host_is_trusted(request.host, trusted_hosts):
+            abort(400)

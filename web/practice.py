@@ -20,6 +20,7 @@ from crossroads.core.services import invitations, mail_settings, practices
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
+from .navigation import external_url
 from .notices import notify
 from .plugin_ui import enabled_plugins, settings_schemas
 from .schema_forms import form_fields, form_values
@@ -92,7 +93,7 @@ def invite_coach():
     link, form = submit(InviteCoachSchema(), lambda data: invitations.invite_coach(scope(), ext.signer, data))
     if link is None:
         return render_settings(422, coach_form=form)
-    url = url_for("auth.accept_invitation", token=link.token, _external=True)
+    url = external_url("auth.accept_invitation", token=link.token)
     log.warning("invitation link for %s: %s", link.invitation.user.email, url)
     notify(f"{link.invitation.user.name} is invited as a coach. Send them this link.", link=url)
     return redirect(url_for("practice.settings"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,20 +17,57 @@ from .activity import touch
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
+#: Failures from one address (across emails) that put a warning in the log for the operator.
+#: It does not block: one address is often many people (an office, a proxy), and refusing it
+#: would let a stranger lock everyone there out; the per-email limit is what stops guessing.
 MAX_FAILURES_PER_ADDRESS = 30
 
 WRONG_CREDENTIALS = "That email and password do not match an account."
 
+log = logging.getLogger(__name__)
 
-def _retry_after(session: Session, column, value: str, limit: int, now: datetime) -> int | None:
+
+def _lock_email(session: Session, email: str) -> None:
+    """Serialize sign-in attempts for one email until the transaction ends.
+
+    On PostgreSQL, a transaction-scoped advisory lock on the email. On SQLite the first write
+    of the transaction (the clean-up in ``_claim_attempt``) takes the database's write lock,
+    which serializes every writer.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crossroads-login:{email}"))))
+
+
+def _claim_attempt(session: Session, email: str, remote_addr: str, now: datetime) -> None:
+    """Record this attempt as a failure before the password is checked, or raise when throttled.
+
+    Counting and recording happen under one lock, so attempts sent in parallel queue up here and
+    at most ``MAX_FAILURES_PER_EMAIL`` of them reach the (deliberately slow) password check.
+    """
     since = now - THROTTLE_WINDOW
+    _lock_email(session, email)
+    session.execute(delete(LoginFailure).where(LoginFailure.at < since))
     count, oldest = session.execute(
-        select(func.count(), func.min(LoginFailure.at)).where(column == value, LoginFailure.at >= since)
+        select(func.count(), func.min(LoginFailure.at)).where(
+            LoginFailure.email == email, LoginFailure.at >= since
+        )
     ).one()
-    if count < limit:
-        return None
-    oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
-    return max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds()))
+    if count >= MAX_FAILURES_PER_EMAIL:
+        session.commit()
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
+        raise TooManyAttempts(max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds())))
+    session.add(LoginFailure(email=email, remote_addr=remote_addr, at=now))
+    from_address = session.scalar(
+        select(func.count()).where(LoginFailure.remote_addr == remote_addr, LoginFailure.at >= since)
+    )
+    session.commit()
+    if remote_addr and from_address == MAX_FAILURES_PER_ADDRESS:
+        log.warning(
+            "%d failed sign-ins from %s in %d minutes",
+            from_address,
+            remote_addr,
+            THROTTLE_WINDOW.total_seconds() // 60,
+        )
 
 
 def authenticate(
@@ -37,28 +75,19 @@ def authenticate(
 ) -> User:
     """The user with this email and password; raise on a mismatch or when throttled.
 
-    After ``MAX_FAILURES_PER_EMAIL`` failures for an email (or many from one
-    address) within ``THROTTLE_WINDOW``, further tries are refused without
-    checking the password, until the window has passed.
+    After ``MAX_FAILURES_PER_EMAIL`` failures for an email within ``THROTTLE_WINDOW``, further
+    tries for that email are refused without checking the password until the window has passed,
+    whether or not the email has an account (so the answer does not tell). Failures from one
+    address across emails are only logged: they never block a correct password.
     """
     now = now or utcnow()
-    for column, value, limit in (
-        (LoginFailure.email, email, MAX_FAILURES_PER_EMAIL),
-        (LoginFailure.remote_addr, remote_addr, MAX_FAILURES_PER_ADDRESS),
-    ):
-        if value and (wait := _retry_after(session, column, value, limit, now)):
-            raise TooManyAttempts(wait)
-
-    # Count the attempt as a failure before the (deliberately slow) password check, so that
-    # guesses sent in parallel cannot all slip under the limit; a success removes it again.
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - THROTTLE_WINDOW))
-    session.add(LoginFailure(email=email, remote_addr=remote_addr, at=now))
-    session.commit()
+    _claim_attempt(session, email, remote_addr, now)
 
     user = session.scalar(select(User).where(User.email == email))
     if not (verify_password(user.password_hash if user else None, password) and user.is_active):
         raise InvalidInput({"password": [WRONG_CREDENTIALS]})
 
+    # A success clears the email's failures, the one just claimed included.
     session.execute(delete(LoginFailure).where(LoginFailure.email == email))
     user.last_login_at = now
     if user.role == Role.CLIENT and user.client:
@@ -71,6 +100,16 @@ def set_password(user: User, password: str) -> None:
     """Store a new password hash and sign out the user's other sessions (the caller commits)."""
     user.password_hash = hash_password(password)
     user.session_version += 1
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working.
+
+    Session cookies are signed, not stored, so a copy taken before signing out would
+    otherwise still open the account; bumping ``session_version`` revokes them all.
+    """
+    user.session_version += 1
+    session.commit()
 
 
 def change_password(session: Session, user: User, data: dict[str, Any]) -> None:

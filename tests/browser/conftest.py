@@ -80,6 +80,7 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
     server: BaseWSGIServer = make_server(HOST, 0, app, threaded=True)
     live = LiveServer(url=f"http://{HOST}:{server.server_port}", app=app)
+    settings.base_url = live.url  # links in pages and emails point at this server
 
     def record(_sender: Flask, exception: BaseException, **_extra) -> None:
         live.errors.append(exception)
