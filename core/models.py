@@ -233,6 +233,8 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
     remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    #: The known browser the attempt came from ("" for any other): see ``accounts.authenticate``.
+    device: Mapped[str] = mapped_column(String(64), default="", server_default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -12,6 +12,7 @@ from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.errors import InvalidInput, TooManyAttempts
 from crossroads.core.models import LoginFailure
 from crossroads.core.services import accounts
+from crossroads.testing.browser import browser_for
 
 from .conftest import PASSWORD
 
@@ -132,6 +133,33 @@ def test_a_strangers_failures_on_other_emails_never_block_a_correct_password(wor
 
     # Behind a proxy that is everyone's address: a correct password still signs in.
     assert sign_in(http, "coach@a.example").status_code == 302
+
+
+def test_a_strangers_failures_never_lock_the_owner_out_of_the_browser_they_signed_in_with(world, app):
+    owner, stranger = browser_for(app), browser_for(app)
+    assert sign_in(owner, "coach@a.example").status_code == 302  # this browser becomes known
+    owner.post("/logout")
+
+    for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+        assert sign_in(stranger, "coach@a.example", "wrong").status_code == 422
+    assert sign_in(stranger, "coach@a.example").status_code == 429  # locked, even the right password
+
+    assert sign_in(owner, "coach@a.example").status_code == 302
+    # The owner's success does not reset the stranger's count.
+    assert sign_in(stranger, "coach@a.example", "wrong").status_code == 429
+
+
+def test_a_device_cookie_of_another_account_or_forged_counts_as_a_stranger(world, app):
+    owner = browser_for(app)
+    assert sign_in(owner, "coach@a.example").status_code == 302
+    owner.post("/logout")
+    for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+        assert sign_in(browser_for(app), "owner@a.example", "wrong").status_code == 422
+    # Known to the coach's account only: for the owner's account this browser is a stranger.
+    assert sign_in(owner, "owner@a.example", "wrong").status_code == 429
+    forged = browser_for(app)
+    forged.set_cookie("crossroads_device", "eyJhIjoiZm9yZ2VkIn0.forged", domain="localhost")
+    assert sign_in(forged, "owner@a.example", "wrong").status_code == 429
 
 
 def test_an_unknown_email_is_throttled_like_a_known_one(world, http):

@@ -20,6 +20,7 @@ from crossroads.core.schemas import (
 from crossroads.core.services import accounts, invitations
 
 from .context import crossroads, db
+from .devices import known_device, remember_device
 from .forms import Form, submit
 from .navigation import external_url, local_path
 from .notices import notify
@@ -56,7 +57,10 @@ def login():
     typed.pop("password", None)  # never echo a password back into the page
     try:
         data = load(LoginSchema(), request.form)
-        user = accounts.authenticate(db(), data["email"], data["password"], request.remote_addr or "")
+        device = known_device(data["email"])
+        user = accounts.authenticate(
+            db(), data["email"], data["password"], request.remote_addr or "", device=device
+        )
     except InvalidInput as exc:
         return render_template("auth/login.html", form=Form(typed, exc.errors)), 422
     except TooManyAttempts as exc:
@@ -65,7 +69,9 @@ def login():
         response = render_template("auth/login.html", form=Form(typed, {"password": [message]}))
         return response, 429, {"Retry-After": str(exc.retry_after_seconds)}
     _sign_in(user)
-    return redirect(local_path(data["next"]) or home_for(user))
+    response = redirect(local_path(data["next"]) or home_for(user))
+    remember_device(response, data["email"], device)
+    return response
 
 
 @bp.post("/logout")

@@ -38,25 +38,27 @@ def _lock_email(session: Session, email: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"crossroads-login:{email}"))))
 
 
-def _claim_attempt(session: Session, email: str, remote_addr: str, now: datetime) -> None:
+def _claim_attempt(session: Session, email: str, remote_addr: str, device: str, now: datetime) -> None:
     """Record this attempt as a failure before the password is checked, or raise when throttled.
 
     Counting and recording happen under one lock, so attempts sent in parallel queue up here and
-    at most ``MAX_FAILURES_PER_EMAIL`` of them reach the (deliberately slow) password check.
+    at most ``MAX_FAILURES_PER_EMAIL`` of them reach the (deliberately slow) password check. The
+    attempts from one known device (``device``) are counted apart from everyone else's, so a
+    stranger's failures never lock the account's owner out of the browser they signed in with.
     """
     since = now - THROTTLE_WINDOW
     _lock_email(session, email)
     session.execute(delete(LoginFailure).where(LoginFailure.at < since))
     count, oldest = session.execute(
         select(func.count(), func.min(LoginFailure.at)).where(
-            LoginFailure.email == email, LoginFailure.at >= since
+            LoginFailure.email == email, LoginFailure.device == device, LoginFailure.at >= since
         )
     ).one()
     if count >= MAX_FAILURES_PER_EMAIL:
         session.commit()
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=now.tzinfo)
         raise TooManyAttempts(max(1, int((oldest + THROTTLE_WINDOW - now).total_seconds())))
-    session.add(LoginFailure(email=email, remote_addr=remote_addr, at=now))
+    session.add(LoginFailure(email=email, remote_addr=remote_addr, device=device, at=now))
     from_address = session.scalar(
         select(func.count()).where(LoginFailure.remote_addr == remote_addr, LoginFailure.at >= since)
     )
@@ -71,24 +73,32 @@ def _claim_attempt(session: Session, email: str, remote_addr: str, now: datetime
 
 
 def authenticate(
-    session: Session, email: str, password: str, remote_addr: str = "", now: datetime | None = None
+    session: Session,
+    email: str,
+    password: str,
+    remote_addr: str = "",
+    now: datetime | None = None,
+    device: str = "",
 ) -> User:
     """The user with this email and password; raise on a mismatch or when throttled.
 
     After ``MAX_FAILURES_PER_EMAIL`` failures for an email within ``THROTTLE_WINDOW``, further
     tries for that email are refused without checking the password until the window has passed,
-    whether or not the email has an account (so the answer does not tell). Failures from one
-    address across emails are only logged: they never block a correct password.
+    whether or not the email has an account (so the answer does not tell). ``device`` names a
+    browser that signed in to this email before (the web layer's device cookie): its attempts
+    have a limit of their own, so strangers' failures never block it. Failures from one address
+    across emails are only logged: they never block a correct password.
     """
     now = now or utcnow()
-    _claim_attempt(session, email, remote_addr, now)
+    _claim_attempt(session, email, remote_addr, device, now)
 
     user = session.scalar(select(User).where(User.email == email))
     if not (verify_password(user.password_hash if user else None, password) and user.is_active):
         raise InvalidInput({"password": [WRONG_CREDENTIALS]})
 
-    # A success clears the email's failures, the one just claimed included.
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    # A success clears the failures counted with it (the one just claimed included), not a
+    # stranger's: the owner signing in from their own browser must not reset a guesser's count.
+    session.execute(delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.device == device))
     user.last_login_at = now
     if user.role == Role.CLIENT and user.client:
         touch(user.client, now)
