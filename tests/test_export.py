@@ -394,12 +394,28 @@ def test_the_clients_own_export_keeps_their_private_reflections(db, world, as_us
     assert "on the client's behalf" not in files["README.txt"].decode()
 
 
-def test_a_coachs_export_leaves_out_the_owners_audit_log(db, world):
+def test_a_staff_export_leaves_out_what_staff_never_see(db, world):
     seed_everything(db, world.client)
+    invite = Invitation(
+        practice_id=world.practice.id,
+        user_id=world.client.user_id,
+        invited_by_id=world.coach.id,
+        purpose=InvitationPurpose.INVITE,
+        token_hash="f" * 64,
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    db.add(invite)
+    db.commit()
     coach = read(export.export_client(Scope(db, world.coach), world.client.id, PluginManager()).data)
     owner = read(export.export_client(Scope(db, world.owner), world.client.id, PluginManager()).data)
-    assert rows_of(coach, "access_log")[0] == []
+    own = read(build(db, world).data)
+    assert rows_of(coach, "access_log")[0] == []  # the audit log is the owner's
     assert "client page" in [e["what"] for e in rows_of(owner, "access_log")[0]]
+    for staff in (coach, owner):
+        assert rows_of(staff, "sign_in_failures")[0] == []
+        assert [i["purpose"] for i in rows_of(staff, "invitations")[0]] == ["invite"]
+    assert len(rows_of(own, "sign_in_failures")[0]) == 1
+    assert sorted(i["purpose"] for i in rows_of(own, "invitations")[0]) == ["invite", "reset"]
 
 
 def reflections_plugin() -> SimpleNamespace:

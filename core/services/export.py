@@ -8,8 +8,9 @@ describing every file.
 The client downloads it from their own pages and gets everything, private reflections
 included. Their coach or the owner can download it on their behalf; that archive is read
 through *their* scope and holds only what staff may see: shared reflections and their
-comments (never the unshared ones), prep notes (never private from the coach), and, for a
-coach, no audit log (only the owner reads it). Plugins' files and the progress report are
+comments (never the unshared ones), prep notes (never private from the coach), invitations
+but not password resets, no failed sign-ins, and, for a coach, no audit log (only the owner
+reads it). Plugins' files and the progress report are
 made through the same scope. Every export is recorded in the audit log.
 """
 
@@ -40,6 +41,7 @@ from ..models import (
     Conversation,
     Goal,
     Invitation,
+    InvitationPurpose,
     LoginFailure,
     OutboxEmail,
     OutreachMessage,
@@ -285,13 +287,16 @@ def _banks(scope: Scope, client: Client) -> Rows:
 
 def _invitations(scope: Scope, client: Client) -> Rows:
     # Practice-level rows a client's own scope does not reach: read by the account's id.
-    rows = scope.session.scalars(
-        select(Invitation).where(Invitation.user_id == client.user_id).order_by(Invitation.id)
-    )
-    return [row_of(i) for i in rows]
+    query = select(Invitation).where(Invitation.user_id == client.user_id)
+    if scope.user.is_staff:
+        # Staff see the invitations they issue, never the password resets the client asks for.
+        query = query.where(Invitation.purpose == InvitationPurpose.INVITE)
+    return [row_of(i) for i in scope.session.scalars(query.order_by(Invitation.id))]
 
 
 def _sign_in_failures(scope: Scope, client: Client) -> Rows:
+    if scope.user.is_staff:
+        return []  # shown to no one in the practice; the client's own
     rows = scope.session.scalars(
         select(LoginFailure).where(LoginFailure.email == client.user.email).order_by(LoginFailure.at)
     )
