@@ -373,7 +373,9 @@ def test_staff_export_holds_only_shared_reflections(db, world, as_user):
         assert [c["text"] for c in comments] == ["=SUM(A1) is not a formula here"]
         # Prep notes and prep sheets are never private from the coach (user guide): they stay.
         assert rows_of(files, "prep_questions")[0] and rows_of(files, "conversations")[0]
-        assert "Made by " + user.name + " on the client's behalf" in files["README.txt"].decode()
+        readme = files["README.txt"].decode()
+        assert "Made by " + user.name + " on the client's behalf" in readme and "INCOMPLETE" not in readme
+        assert "Progress report: Clara Client" in files["report/progress-report.html"].decode()
     events = db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORTED)).all()
     assert {(e.actor_id, e.client_id) for e in events} == {
         (world.coach.id, world.client.id),
