@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .plugin_settings import PluginSettings
     from .plugins import MenuItem, Panel
     from .reports import ReportFormat, ReportRequest, Section
+    from .scoping import Scope
 
 PROJECT = "crossroads"
 #: The newest hook set this Crossroads offers (the highest ``Since:`` below).
@@ -295,12 +296,16 @@ def cli_commands() -> click.Command | list[click.Command] | None:
 
 
 @hookspec
-def export_client_data(session: Session, client: Client) -> dict[str, list[dict]] | None:
+def export_client_data(session: Session, client: Client, scope: Scope) -> dict[str, list[dict]] | None:
     """What this plugin keeps about ``client``, for the client's data export.
 
     Return a dict of table-like lists: each key becomes a file in the export
     archive (``<plugin>/<key>.json`` and ``.csv``), each item a row of plain
     JSON values. Read only; called by the client, their coach, or the owner.
+    ``scope`` is the :class:`~crossroads.core.scoping.Scope` of whoever asked:
+    build every query from it, so that an archive a coach or the owner makes
+    holds only what staff may see (never a reflection the client did not
+    share), and the client's own holds everything of theirs.
 
     Since: 0.3.
     """

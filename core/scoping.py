@@ -26,6 +26,15 @@ class Scope:
         self.session = session
         self.user = user
         self.practice_id = user.practice_id
+        #: Clients whose rows were read one by one through this scope (:meth:`get`,
+        #: :meth:`note_reached`): what a request looked at, for the audit log.
+        self.reached: set[int] = set()
+
+    def note_reached(self, row: Any) -> None:
+        """Remember the client ``row`` belongs to (a client, or any row with ``client_id``)."""
+        client_id = row.id if isinstance(row, Client) else getattr(row, "client_id", None)
+        if client_id is not None:
+            self.reached.add(client_id)
 
     @property
     def own_client_id(self) -> int | None:
@@ -73,6 +82,7 @@ class Scope:
         obj = self.session.scalars(self.select(model).where(model.id == object_id)).first()
         if obj is None:
             raise NotFound(f"{model.__name__} {object_id}")
+        self.note_reached(obj)
         return obj
 
     def banks(self) -> Select[tuple[QuestionBank]]:

@@ -6,14 +6,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from crossroads.core.errors import NotFound
-from crossroads.core.models import AuditAction, AuditEvent
+from crossroads.core.models import AuditAction, AuditEvent, Client
 from crossroads.core.scoping import Scope
 from crossroads.core.services import audit
+from crossroads.plugins.alumni_offices.models import IntroductionRequest
 
 from .conftest import World
+from .test_export import seed_everything
 from .test_isolation import ID_PARAMS
 
 
@@ -147,3 +149,38 @@ def test_the_log_is_paginated(db, world: World, as_user):
 def test_the_service_refuses_anyone_but_the_owner(db, world: World):
     with pytest.raises(NotFound):
         audit.events(Scope(db, world.coach), {"page": 1, "per_page": 50})
+
+
+def test_a_staff_view_of_a_plugins_page_about_a_client_is_recorded_without_the_plugin_doing_anything(
+    db, world: World, as_user
+):
+    seed_everything(db, world.client)
+    db.execute(delete(AuditEvent))  # the seed's own entry
+    db.commit()
+    intro_request = db.scalar(
+        select(IntroductionRequest).where(IntroductionRequest.client_id == world.client.id)
+    )
+    url = f"/plugins/alumni_offices/requests/{intro_request.id}"
+    assert as_user(world.coach).get(url).status_code == 200
+    [event] = events(db)
+    assert (event.actor_id, event.action) == (world.coach.id, AuditAction.VIEWED)
+    assert event.what == f"alumni offices: show request intro request {intro_request.id}"
+    assert "Clara" not in event.what
+    as_user(world.client.user).get(url)  # the client's own look is not logged
+    assert len(events(db)) == 1
+
+
+def test_a_template_preview_rendering_a_real_client_is_recorded_as_a_view_of_them(db, world: World, as_user):
+    coach = as_user(world.coach)
+    response = coach.post(
+        "/templates/email/first_request/preview",
+        data={"subject": "x", "body": "{{ client.name }}, {{ client.email }} to {{ contact.name }}"},
+    )
+    assert response.status_code == 200
+    rendered = response.get_json()["body"]
+    [event] = events(db)
+    assert f"Contact of {db.get(Client, event.client_id).name}" in rendered
+    assert (event.actor_id, event.action) == (world.coach.id, AuditAction.VIEWED)
+    assert event.what == "template preview (email, first_request)"
+    assert as_user(world.coach).get("/templates").status_code == 200  # the list shows no client's data
+    assert len(events(db)) == 1

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crossroads.core.db import Base
+from crossroads.core.db import Base, make_sessionmaker, utcnow
 from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 from crossroads.core.hookspecs import hookimpl
+from crossroads.core.mail.outbox import deliver, due_ids, queue_email
 from crossroads.core.models import (
     AuditAction,
     AuditEvent,
     Client,
     Invitation,
     LoginFailure,
+    OutboxEmail,
     User,
     bank_client,
     contact_theme,
@@ -25,8 +28,11 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
 from crossroads.core.services import erasure
 from crossroads.plugins.alumni_offices.models import Institution
+from crossroads.plugins.progress_report.digest import send_digests
+from crossroads.plugins.progress_report.models import DigestSubscription
 
 from .conftest import World
+from .mailserver import configure_mail
 from .test_export import PLUGIN_TABLES, client_tables, seed_everything
 
 
@@ -176,3 +182,65 @@ def test_only_the_owner_erases(db, world: World, as_user):
             Scope(db, world.stranger_owner), world.client.id, "Clara Client", PluginManager()
         )
     assert db.get(Client, world.client.id) is not None
+
+
+SECRET_KEY = "test-secret-key-not-for-production"
+
+
+def test_erasure_leaves_no_pending_email_that_names_or_reaches_the_client(
+    db, world: World, engine, smtp_server
+):
+    """A queued digest naming the client goes without them; mail to or about them is never sent."""
+    configure_mail(db, world.practice.id, smtp_server)
+    client = world.client
+    db.add(DigestSubscription(practice_id=world.practice.id, user_id=world.coach.id))
+    db.commit()
+    # A Monday five weeks on: every client of the coach is stalled, and the digest names them.
+    later = utcnow() + timedelta(days=35)
+    monday = datetime.combine(later.date() - timedelta(days=later.weekday()), time(12), UTC)
+    assert send_digests(db, monday) == 1
+    common = {"practice_id": world.practice.id, "sender_name": "Northbridge", "reply_to": ""}
+    queue_email(
+        db,
+        client_id=client.id,
+        to_address="zoe@acme.example",
+        subject="Twenty minutes?",
+        body="Dear Zoë,\n\nClara Client",
+        **common,
+    )
+    queue_email(
+        db,
+        client_id=None,
+        to_address="client@a.example",
+        to_name="Clara Client",
+        subject="A reminder",
+        body="Hello Clara Client, your link expires soon.",
+        **common,
+    )
+    queue_email(
+        db,
+        client_id=None,
+        to_address="owner@a.example",
+        subject="Clara Client joined",
+        body="Clara Client (client@a.example) accepted; Otto Other too.",
+        **common,
+    )
+    db.commit()
+    digest = db.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "coach@a.example"))
+    assert "Clara Client" in digest.body  # the digest names her before the erasure
+
+    erase(db, world)
+    sessions = make_sessionmaker(engine)
+    with sessions() as worker:
+        due = due_ids(worker, now=monday)
+    for outbox_id in due:
+        deliver(sessions, outbox_id, SECRET_KEY)
+    received = [r.message for r in smtp_server.received]
+    assert sorted(m["To"] for m in received) == ["Colin Coach <coach@a.example>", "owner@a.example"]
+    for message in received:
+        text = message.as_string()
+        assert "Clara" not in text and "client@a.example" not in text, text
+    owners = next(m for m in received if m["To"] == "owner@a.example")
+    assert owners["Subject"] == "a former client joined"
+    assert "a former client (a former client) accepted; Otto Other too." in owners.get_content()
+    assert "Otto Other" in next(m for m in received if m["To"] != "owner@a.example").get_content()

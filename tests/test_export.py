@@ -36,6 +36,7 @@ from crossroads.core.models import (
     ThemeStatus,
 )
 from crossroads.core.plugins import PluginManager
+from crossroads.core.reports import Section
 from crossroads.core.scoping import Scope
 from crossroads.core.services import export
 from crossroads.plugins.alumni_offices.models import (
@@ -326,16 +327,126 @@ def test_secrets_and_search_copies_stay_out(db, world):
     assert "Bea Beyond" not in everything and "Otto Other" not in everything  # no one else's data
 
 
-def test_a_coach_made_export_holds_everything_the_client_owns_and_is_audited(db, world):
+def unshare_with_a_comment(db: Session, client: Client) -> None:
+    """A second reflection the client shared, got a comment on, then unshared: private again."""
+    conversation = make_conversation(
+        db, make_contact(db, client, "Una Unshared", "Delta"), datetime(2026, 11, 22, 9, tzinfo=UTC)
+    )
+    reflection = Reflection(
+        practice_id=client.practice_id,
+        client_id=client.id,
+        conversation=conversation,
+        energy=1,
+        fit=3,
+        insights="Unshared insight: I want to leave coaching",
+    )
+    db.add(reflection)
+    db.flush()
+    db.add(
+        ReflectionComment(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            reflection_id=reflection.id,
+            author_id=client.coach_id,
+            text="Comment on what was unshared",
+        )
+    )
+    db.commit()
+
+
+PRIVATE_TEXTS = (SECRET, "Unshared insight: I want to leave coaching", "Comment on what was unshared")
+
+
+def test_staff_export_holds_only_shared_reflections(db, world, as_user):
     seed_everything(db, world.client)
-    scope = Scope(db, world.coach)
-    archive = export.export_client(scope, world.client.id, PluginManager(), ip="198.51.100.7")
-    reflections, _ = rows_of(read(archive.data), "reflections")
-    assert SECRET in [r["feelings"] for r in reflections]
-    assert {r["shared"] for r in reflections} == {True, False}
-    event = db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORTED)).one()
-    assert (event.actor_id, event.client_id, event.ip) == (world.coach.id, world.client.id, "198.51.100.7")
-    assert "on the client's behalf, with 1 unshared reflection" in event.what
+    unshare_with_a_comment(db, world.client)
+    for user in (world.coach, world.owner):
+        response = as_user(user).post(f"/coach/clients/{world.client.id}/export")
+        assert response.status_code == 200, user.name
+        files = read(response.data)
+        everything = b"".join(files.values()).decode("utf-8", "replace")
+        for text in PRIVATE_TEXTS:
+            assert text not in everything, (user.name, text)
+        reflections, as_csv = rows_of(files, "reflections")
+        assert [r["shared"] for r in reflections] == [True] and len(as_csv) == 1
+        comments, _ = rows_of(files, "reflection_comments")
+        assert [c["text"] for c in comments] == ["=SUM(A1) is not a formula here"]
+        # Prep notes and prep sheets are never private from the coach (user guide): they stay.
+        assert rows_of(files, "prep_questions")[0] and rows_of(files, "conversations")[0]
+        readme = files["README.txt"].decode()
+        assert "Made by " + user.name + " on the client's behalf" in readme and "INCOMPLETE" not in readme
+        assert "Progress report: Clara Client" in files["report/progress-report.html"].decode()
+    events = db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORTED)).all()
+    assert {(e.actor_id, e.client_id) for e in events} == {
+        (world.coach.id, world.client.id),
+        (world.owner.id, world.client.id),
+    }
+    assert {e.what for e in events} == {"data export on the client's behalf (shared reflections only)"}
+
+
+def test_the_clients_own_export_keeps_their_private_reflections(db, world, as_user):
+    seed_everything(db, world.client)
+    unshare_with_a_comment(db, world.client)
+    files = read(as_user(world.client.user).post("/me/export").data)
+    everything = b"".join(files.values()).decode("utf-8", "replace")
+    for text in PRIVATE_TEXTS:
+        assert text in everything, text
+    reflections, _ = rows_of(files, "reflections")
+    assert sorted(r["shared"] for r in reflections) == [False, False, True]
+    assert "on the client's behalf" not in files["README.txt"].decode()
+
+
+def test_a_staff_export_leaves_out_what_staff_never_see(db, world):
+    seed_everything(db, world.client)
+    invite = Invitation(
+        practice_id=world.practice.id,
+        user_id=world.client.user_id,
+        invited_by_id=world.coach.id,
+        purpose=InvitationPurpose.INVITE,
+        token_hash="f" * 64,
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    db.add(invite)
+    db.commit()
+    coach = read(export.export_client(Scope(db, world.coach), world.client.id, PluginManager()).data)
+    owner = read(export.export_client(Scope(db, world.owner), world.client.id, PluginManager()).data)
+    own = read(build(db, world).data)
+    assert rows_of(coach, "access_log")[0] == []  # the audit log is the owner's
+    assert "client page" in [e["what"] for e in rows_of(owner, "access_log")[0]]
+    for staff in (coach, owner):
+        assert rows_of(staff, "sign_in_failures")[0] == []
+        assert [i["purpose"] for i in rows_of(staff, "invitations")[0]] == ["invite"]
+    assert len(rows_of(own, "sign_in_failures")[0]) == 1
+    assert sorted(i["purpose"] for i in rows_of(own, "invitations")[0]) == ["invite", "reset"]
+
+
+def reflections_plugin() -> SimpleNamespace:
+    """A plugin that exports, and reports, every reflection its scope lets it read."""
+
+    def export_client_data(scope, client):
+        rows = scope.session.scalars(scope.select(Reflection).where(Reflection.client_id == client.id))
+        return {"feelings": [{"feelings": r.feelings} for r in rows]}
+
+    def report_sections(request):
+        rows = request.session.scalars(request.scope.select(Reflection))
+        return Section("feelings", "Feelings", rows=[{"feelings": r.feelings} for r in rows])
+
+    return SimpleNamespace(
+        export_client_data=hookimpl(export_client_data), report_sections=hookimpl(report_sections)
+    )
+
+
+def test_plugin_files_and_the_report_of_a_staff_export_are_read_through_the_staff_scope(db, world):
+    seed_everything(db, world.client)
+    plugins = PluginManager()
+    plugins.register(reflections_plugin(), "feelings_plugin")
+    staff = read(build(db, world, user=world.coach, plugins=plugins).data)
+    own = read(build(db, world, plugins=plugins).data)
+    assert SECRET in [r["feelings"] for r in rows_of(own, "feelings_plugin/feelings")[0]]
+    assert SECRET in own["report/progress-report.csv"].decode("utf-8-sig")
+    assert rows_of(staff, "feelings_plugin/feelings")[0] == [{"feelings": ""}]  # the shared one only
+    assert "Feelings" in staff["report/progress-report.csv"].decode("utf-8-sig")
+    assert SECRET not in staff["report/progress-report.csv"].decode("utf-8-sig")
 
 
 def test_plugin_data_comes_under_the_plugins_name(db, world):

@@ -7,22 +7,36 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
-from crossroads.core.db import utcnow
+from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.errors import InvalidInput, NotFound
-from crossroads.core.models import Client, ClientStatus, Invitation, InvitationPurpose, Role, User
+from crossroads.core.mail.outbox import deliver, due_ids
+from crossroads.core.models import (
+    Client,
+    ClientStatus,
+    Invitation,
+    InvitationPurpose,
+    OutboxEmail,
+    Role,
+    User,
+)
 from crossroads.core.schemas import InviteClientSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.security import LinkSigner
 from crossroads.core.services import invitations
 
-SIGNER = LinkSigner("test-secret-key-not-for-production")
+from .mailserver import configure_mail
+
+SIGNER_KEY = "test-secret-key-not-for-production"
+SIGNER = LinkSigner(SIGNER_KEY)
 NEW_PASSWORD = "my own good passphrase"
 
 
 def invite(db, inviter, **data):
     payload = {"name": "Nia New", "email": "nia@a.example", **data}
-    return invitations.invite_client(Scope(db, inviter), SIGNER, load(InviteClientSchema(), payload))
+    invited = invitations.invite_client(Scope(db, inviter), SIGNER, load(InviteClientSchema(), payload))
+    return invited.client, invited
 
 
 def token_in(page: str) -> str:
@@ -210,3 +224,79 @@ def test_a_save_that_collides_with_another_answers_409_not_500(app, world, as_us
 
     response = as_user(world.coach).get("/collide")
     assert response.status_code == 409 and "Reload the page" in response.get_data(as_text=True)
+
+
+# -- an address with an account in another practice ---------------------------------------------
+
+
+def notice_of(browser, response) -> tuple[str, str]:
+    """The notice on the page the answer leads to, with its link's token taken out; and the token."""
+    page = browser.get(response.location).get_data(as_text=True)
+    notices = re.search(r'<div class="notices".*?\n  </div>', page, re.S).group(0)
+    return re.sub(r"/invitation/[\w.\-]+", "/invitation/TOKEN", notices), token_in(notices)
+
+
+def send_outbox(engine) -> None:
+    sessions = make_sessionmaker(engine)
+    with sessions() as worker:
+        due = due_ids(worker)
+    for outbox_id in due:
+        deliver(sessions, outbox_id, SIGNER_KEY)
+
+
+def test_inviting_an_address_with_an_account_elsewhere_answers_as_for_a_new_one_and_emails_the_person(
+    world, db, as_user, http, engine, smtp_server
+):
+    configure_mail(db, world.practice.id, smtp_server)
+    coach = as_user(world.coach)
+    new = coach.post("/coach/invite", data={"name": "Nia New", "email": "nia@a.example"})
+    new_notice, _ = notice_of(coach, new)
+    taken = coach.post("/coach/invite", data={"name": "Bea B", "email": "Client@B.example"})
+    assert (taken.status_code, taken.location) == (new.status_code, new.location) == (302, "/coach/")
+    taken_notice, token = notice_of(coach, taken)
+    assert "Nia New is invited. Send them this link" in new_notice
+    assert taken_notice == new_notice.replace("Nia New", "Bea B")
+    # Nothing was made in this practice, and the account elsewhere is as it was.
+    db.expire_all()
+    bea = db.scalar(select(User).where(User.email == "client@b.example"))
+    assert (bea.practice_id, bea.name, bea.has_password) == (world.stranger_practice.id, "Bea Beyond", True)
+    assert db.scalar(select(Invitation).where(Invitation.user_id == bea.id)) is None
+    # The link the coach may pass on leads where an expired link does, and says nothing more.
+    link = http.get(f"/invitation/{token}")
+    assert link.status_code == 404 and "expired or has already been used" in link.get_data(as_text=True)
+
+    send_outbox(engine)
+    mails = {r.message["To"].addresses[0].addr_spec: r.message for r in smtp_server.received}
+    assert set(mails) == {"client@b.example"}  # the new address gets its link from the coach
+    mail = mails["client@b.example"]
+    assert mail["Subject"] == "Colin Coach invited you to Northbridge on Crossroads"
+    assert mail["Reply-To"] == "coach@a.example"
+    text = mail.get_content()
+    assert "already a Crossroads account with this address (client@b.example)" in text
+    assert "Colin Coach has not been told that you have an account" in text
+    assert "as a client" in text and "Elsewhere Coaching" not in text and "/invitation/" not in text
+
+
+def test_the_owner_inviting_a_coach_with_an_account_elsewhere_gets_the_same_answer(
+    world, db, as_user, engine, smtp_server
+):
+    configure_mail(db, world.practice.id, smtp_server)
+    owner = as_user(world.owner)
+    new = owner.post("/practice/coaches", data={"name": "Cora", "email": "cora@a.example"})
+    new_notice, _ = notice_of(owner, new)
+    taken = owner.post("/practice/coaches", data={"name": "Cora", "email": "owner@b.example"})
+    assert (taken.status_code, taken.location) == (new.status_code, new.location)
+    assert notice_of(owner, taken)[0] == new_notice
+    assert "Cora is invited as a coach" in new_notice
+    send_outbox(engine)
+    [received] = smtp_server.received
+    assert received.message["To"].addresses[0].addr_spec == "owner@b.example"
+    assert "as a coach" in received.message.get_content()
+
+
+def test_without_an_email_server_the_inviter_is_told_nothing_different(world, db, as_user):
+    coach = as_user(world.coach)
+    taken = coach.post("/coach/invite", data={"name": "Bea B", "email": "client@b.example"})
+    assert (taken.status_code, taken.location) == (302, "/coach/")
+    assert "Bea B is invited. Send them this link" in coach.get(taken.location).get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(OutboxEmail)) == 0

@@ -2,18 +2,23 @@
 
 Recording happens here, once for the whole app, rather than in each view: before a staff
 member's request, the client it concerns is looked up from the route's id (through the
-scope, so nothing outside it is ever logged); after it, a page shown (GET, 200) is logged
-as "viewed" and a change made (POST, below 400) as "changed". The same page by the same
-person within ten minutes is logged once. A client's use of their own workspace is not
-logged. Exports and erasures are recorded by their services.
+scope, so nothing outside it is ever logged; looked up first because a removal leaves no row
+to look at after); during it, every row of a client's the view reads one by one through the
+scope (``Scope.get``, a plugin's own models included) adds that client. After it, a page shown
+(GET, 200) is logged as "viewed" and a change made (POST, below 400) as "changed", or as
+"viewed" for a POST route marked :func:`reads` (a preview, a check). A plugin's pages are
+thus recorded without the plugin doing anything. The same page by the same person within ten
+minutes is logged once. A client's use of their own workspace is not logged. Exports and
+erasures are recorded by their services.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -69,9 +74,16 @@ LABELS = {
     "outreach.index": "messages page",
     "outreach.show": "message {message_id}",
     "outreach.compose": "message draft to contact {contact_id}",
+    "outreach.preview_template": "template preview ({channel_name}, {kind})",
 }
 #: Blueprints that record for themselves (exports, erasures) or hold no client's data.
 NOT_RECORDED = {"audit", "client_data", "auth", "practice", "banks", "static"}
+
+
+def reads(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST route that only shows a client's data (a preview, a check): logged as viewed."""
+    view.audit_reads = True  # type: ignore[attr-defined]
+    return view
 
 
 def label(endpoint: str, args: dict[str, Any]) -> str:
@@ -111,27 +123,29 @@ def note_target() -> None:
 
 @bp.after_app_request
 def record_access(response: Response) -> Response:
-    """After it: log the page shown or the change made, if it went through."""
+    """After it: log the page shown or the change made, if it went through, for each client it concerned."""
     client_id = g.pop("audit_client_id", None)
-    if client_id is None or request.endpoint is None:
+    if request.endpoint is None or request.blueprint in NOT_RECORDED or "scope" not in g:
         return response
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return response
+    clients = sorted(scope().reached | ({client_id} if client_id is not None else set()))
+    if not clients:
+        return response
+    view = current_app.view_functions.get(request.endpoint)
     if request.method == "GET" and response.status_code == 200:
         action = AuditAction.VIEWED
     elif request.method == "POST" and response.status_code < 400:
-        action = AuditAction.CHANGED
+        action = AuditAction.VIEWED if getattr(view, "audit_reads", False) else AuditAction.CHANGED
     else:
         return response
+    what = label(request.endpoint, request.view_args or {})
     try:
         # Whatever the view left uncommitted would be dropped at teardown: drop it now, not commit it.
         db().rollback()
-        audit.record(
-            scope(),
-            client_id,
-            action,
-            label(request.endpoint, request.view_args or {}),
-            ip=request.remote_addr,
-            commit=True,
-        )
+        for each in clients:
+            audit.record(scope(), each, action, what, ip=request.remote_addr)
+        db().commit()
     except SQLAlchemyError:
         log.exception("audit: could not record %s %s", request.method, request.path)
         db().rollback()

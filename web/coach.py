@@ -69,11 +69,11 @@ def invite_client():
     if result is None:
         coaches = scope().session.scalars(scope().coaches()).all()
         return render_template("coach/invite.html", form=form, coaches=coaches), 422
-    client, link = result
-    url = invitation_url(link.token)
-    log.warning("invitation link for %s: %s", client.email, url)
-    notify(f"{client.name} is invited. Send them this link; it works once, for 7 days.", link=url)
-    return redirect(url_for("coach.client_page", client_id=client.id))
+    # The same answer whether the address is new or has an account elsewhere (see the service).
+    url = invitation_url(result.token)
+    log.warning("invitation link for %s: %s", result.email, url)
+    notify(f"{result.name} is invited. Send them this link; it works once, for 7 days.", link=url)
+    return redirect(url_for("coach.caseload"))
 
 
 @bp.get("/invite")

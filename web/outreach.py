@@ -29,6 +29,7 @@ from crossroads.core.schemas import (
 )
 from crossroads.core.services import outreach
 
+from .audit import reads
 from .context import crossroads, db, require_role, scope
 from .forms import Form, submit
 from .navigation import back
@@ -344,8 +345,11 @@ def edit_template(channel_name: str, kind: str):
 
 
 @bp.post("/templates/<channel_name>/<kind>/preview")
+@reads
 def preview_template(channel_name: str, kind: str):
-    """Render a template as typed, with a real contact of the coach's when there is one (JSON)."""
+    """Render a template as typed, with a real contact of the coach's when there is one (JSON).
+
+    A preview with a real contact shows that client's data: it is logged as a view of them."""
     require_role(Role.OWNER, Role.COACH)
     channel, message_kind, fmt = _template_target(channel_name, kind)
     try:
@@ -355,6 +359,7 @@ def preview_template(channel_name: str, kind: str):
         if context is not None:
             context.format = fmt
             values = outreach.variables(context, channel)
+            scope().note_reached(context.contact)
         rendered = templating.render(TemplateText(data.get("subject", ""), data["body"]), values)
     except InvalidInput as exc:
         return jsonify({"errors": exc.errors}), 422

@@ -90,12 +90,15 @@ def save_cadence():
 @bp.post("/coaches")
 def invite_coach():
     ext = crossroads()
-    link, form = submit(InviteCoachSchema(), lambda data: invitations.invite_coach(scope(), ext.signer, data))
-    if link is None:
+    invited, form = submit(
+        InviteCoachSchema(), lambda data: invitations.invite_coach(scope(), ext.signer, data)
+    )
+    if invited is None:
         return render_settings(422, coach_form=form)
-    url = external_url("auth.accept_invitation", token=link.token)
-    log.warning("invitation link for %s: %s", link.invitation.user.email, url)
-    notify(f"{link.invitation.user.name} is invited as a coach. Send them this link.", link=url)
+    # The same answer whether the address is new or has an account elsewhere (see the service).
+    url = external_url("auth.accept_invitation", token=invited.token)
+    log.warning("invitation link for %s: %s", invited.email, url)
+    notify(f"{invited.name} is invited as a coach. Send them this link.", link=url)
     return redirect(url_for("practice.settings"))
 
 

@@ -21,10 +21,11 @@ linked to the row, which is what the client sees.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import events
@@ -334,3 +335,40 @@ def send_again(session: Session, outbox_id: int, now: datetime | None = None) ->
     _mirror(session, outbox_id, "evaluate", status=MessageStatus.QUEUED, error="")
     session.info.setdefault(NEW_ROWS_KEY, []).append(row)
     return row
+
+
+#: What an erased client's name and address become in the emails that named them.
+ERASED_CLIENT = "a former client"
+
+
+def forget_client(session: Session, practice_id: int, name: str, email: str) -> tuple[int, int]:
+    """An erased client's traces in the practice's emails not tied to them by ``client_id``; flushes.
+
+    The client's own rows (``client_id`` set) go with the erasure's other rows. What is left
+    are emails to their address (an account invitation, a reminder: deleted, whatever their
+    status, so a queued one is never sent) and emails that name them, such as a coach's digest
+    (their name and address rewritten to :data:`ERASED_CLIENT`, so the rest still goes). The
+    queue holds only ids: a deleted row is skipped and a rewritten one sent as it now reads.
+    Returns ``(deleted, rewritten)``.
+    """
+    mine = (OutboxEmail.practice_id == practice_id, OutboxEmail.client_id.is_(None))
+    deleted = session.execute(
+        delete(OutboxEmail)
+        .where(*mine, func.lower(OutboxEmail.to_address) == email.lower())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    mentions = [
+        column.contains(text, autoescape=True)
+        for column in (OutboxEmail.subject, OutboxEmail.body, OutboxEmail.to_name)
+        for text in (name, email)
+        if text
+    ]
+    # Whole words only: erasing "Al" leaves "Alumni" alone.
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(t)}(?!\w)" for t in (name, email) if t))
+    rewritten = 0
+    for row in session.scalars(select(OutboxEmail).where(*mine, or_(*mentions))):
+        for column in ("subject", "body", "to_name"):
+            setattr(row, column, pattern.sub(ERASED_CLIENT, getattr(row, column)))
+        rewritten += 1
+    session.flush()
+    return deleted, rewritten

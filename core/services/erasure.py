@@ -1,7 +1,8 @@
 """Erasing a client: the owner deletes everything Crossroads keeps about them, for good.
 
 Rows are deleted, not hidden: first each plugin's, through the ``erase_client_data``
-hook, then the core's, children before parents, ending with the client's user account.
+hook, then the core's, children before parents, ending with the client's user account and
+the practice's emails that reach or name them (deleted, or rewritten to "a former client").
 All of it is one transaction: if a plugin raises, nothing is erased and the owner is told
 which plugin failed. What remains is an audit event ("erased") that keeps the client's
 number and how many rows went, never their name or email, so the practice can show that
@@ -18,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import Forbidden, InvalidInput
+from ..mail.outbox import forget_client
 from ..models import (
     AuditAction,
     AuditEvent,
@@ -122,7 +124,7 @@ def erase_client(
     if not _names_match(confirm_name, client.name):
         raise InvalidInput({"confirm_name": ["Type the client's name exactly as shown above."]})
     session = scope.session
-    user_id, email = client.user_id, client.user.email
+    user_id, email, name = client.user_id, client.user.email, client.name
     counts = {label: _count(session, model, client.id) for label, model in COUNTED}
     parts = ", ".join(f"{label}: {n}" for label, n in counts.items())
     # The record is written first: on SQLite, the driver begins the transaction only at a write,
@@ -152,6 +154,8 @@ def erase_client(
         session.execute(delete(Client).where(Client.id == client.id))
         session.execute(delete(Invitation).where(Invitation.user_id == user_id))
         session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+        # Emails not filed under the client still name or reach them: a coach's digest, an invitation.
+        forget_client(session, client.practice_id, name, email)
         session.execute(delete(User).where(User.id == user_id))
         session.commit()
     except SQLAlchemyError as exc:

@@ -5,10 +5,13 @@ plugin's data under ``<plugin>/`` (from the ``export_client_data`` hook), the cl
 progress report for their whole time in Crossroads under ``report/``, and ``README.txt``
 describing every file.
 
-The client downloads it from their own pages; their coach or the owner can download it on
-their behalf. Either way it holds *everything*, unshared reflections included: the data is
-the client's, and the archive is for them. The export is recorded in the audit log, with
-the number of unshared reflections it contained when someone else made it.
+The client downloads it from their own pages and gets everything, private reflections
+included. Their coach or the owner can download it on their behalf; that archive is read
+through *their* scope and holds only what staff may see: shared reflections and their
+comments (never the unshared ones), prep notes (never private from the coach), invitations
+but not password resets, no failed sign-ins, and, for a coach, no audit log (only the owner
+reads it). Plugins' files and the progress report are
+made through the same scope. Every export is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ..models import (
     Conversation,
     Goal,
     Invitation,
+    InvitationPurpose,
     LoginFailure,
     OutboxEmail,
     OutreachMessage,
@@ -45,8 +49,10 @@ from ..models import (
     QuestionBank,
     Reflection,
     ReflectionComment,
+    Role,
     StageChange,
     ThemeDecision,
+    User,
     bank_client,
     contact_theme,
 )
@@ -56,8 +62,6 @@ from . import audit
 from .contacts import due_for_client
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from ..plugins import PluginManager
 
 #: Columns never exported: search copies of other columns, and secrets' hashes.
@@ -236,10 +240,13 @@ def _reflections(scope: Scope, client: Client) -> Rows:
 
 
 def _comments(scope: Scope, client: Client) -> Rows:
-    return [
-        row_of(c, author=c.author.name if c.author else None)
-        for c in _all(scope, ReflectionComment, client, ReflectionComment.created_at)
-    ]
+    # Comments go with their reflection: staff see them only while it is shared.
+    visible = scope.select(Reflection).with_only_columns(Reflection.id)
+    query = scope.select(ReflectionComment).where(
+        ReflectionComment.client_id == client.id, ReflectionComment.reflection_id.in_(visible)
+    )
+    comments = scope.session.scalars(query.order_by(ReflectionComment.created_at, ReflectionComment.id))
+    return [row_of(c, author=c.author.name if c.author else None) for c in comments]
 
 
 def _messages(scope: Scope, client: Client) -> Rows:
@@ -280,13 +287,16 @@ def _banks(scope: Scope, client: Client) -> Rows:
 
 def _invitations(scope: Scope, client: Client) -> Rows:
     # Practice-level rows a client's own scope does not reach: read by the account's id.
-    rows = scope.session.scalars(
-        select(Invitation).where(Invitation.user_id == client.user_id).order_by(Invitation.id)
-    )
-    return [row_of(i) for i in rows]
+    query = select(Invitation).where(Invitation.user_id == client.user_id)
+    if scope.user.is_staff:
+        # Staff see the invitations they issue, never the password resets the client asks for.
+        query = query.where(Invitation.purpose == InvitationPurpose.INVITE)
+    return [row_of(i) for i in scope.session.scalars(query.order_by(Invitation.id))]
 
 
 def _sign_in_failures(scope: Scope, client: Client) -> Rows:
+    if scope.user.is_staff:
+        return []  # shown to no one in the practice; the client's own
     rows = scope.session.scalars(
         select(LoginFailure).where(LoginFailure.email == client.user.email).order_by(LoginFailure.at)
     )
@@ -294,6 +304,8 @@ def _sign_in_failures(scope: Scope, client: Client) -> Rows:
 
 
 def _access_log(scope: Scope, client: Client) -> Rows:
+    if scope.user.role == Role.COACH:
+        return []  # the audit log is the owner's to read (and the client's own)
     events = _all(scope, AuditEvent, client, AuditEvent.at, AuditEvent.id)
     return [
         {
@@ -381,12 +393,14 @@ def file_key(text: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "_", text.lower()).strip("_") or "data"
 
 
-def plugin_tables(session: Session, plugins: PluginManager, client: Client) -> tuple[dict, dict]:
-    """Each installed plugin's tables about ``client`` (switched off or not: it still holds them).
+def plugin_tables(scope: Scope, plugins: PluginManager, client: Client) -> tuple[dict, dict]:
+    """Each installed plugin's tables about ``client`` (switched off or not: it still holds them),
+    read through ``scope``: the exporter's, so a staff export holds only what staff may see.
 
     Returns ``({plugin: {key: rows}}, {plugin: error})``.
     """
     tables, errors = {}, {}
+    session = scope.session
     results = plugins.call(
         "export_client_data",
         None,
@@ -394,6 +408,7 @@ def plugin_tables(session: Session, plugins: PluginManager, client: Client) -> t
         isolate=session.begin_nested,
         session=session,
         client=client,
+        scope=scope,
     )
     for result in results:
         if result.ok:
@@ -412,22 +427,22 @@ def whole_period(client: Client, now: datetime) -> Period:
 
 
 def report_files(
-    session: Session, plugins: PluginManager, client: Client, now: datetime
+    scope: Scope, plugins: PluginManager, client: Client, now: datetime
 ) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The client's progress report for their whole period, as the client sees it on their own page.
+    """The client's progress report for their whole period, as ``scope``'s user sees it on its page.
 
     Built through the core's report hooks from the plugins on for the practice; the HTML
     format renders a template, so it needs a Flask app context and is left out (and said so)
     without one. Returns ``({file name: bytes}, {format: error})``.
     """
+    session = scope.session
     enabled = plugins.enabled_for(session, client.practice_id)
-    own = Scope(session, client.user)
     request = ReportRequest(
         session=session,
-        scope=own,
+        scope=scope,
         subject=Subject(client=client),
         period=whole_period(client, now),
-        viewer=client.user,
+        viewer=scope.user,
         practice=client.practice,
         now=now,
     )
@@ -458,11 +473,26 @@ def archive_name(client: Client, now: datetime) -> str:
     return f"crossroads-export-{slugify(client.name)}-{day}.zip"
 
 
-def _readme(client: Client, now: datetime, described: list[tuple[str, str]], errors: dict[str, str]) -> str:
+def _readme(
+    client: Client,
+    now: datetime,
+    described: list[tuple[str, str]],
+    errors: dict[str, str],
+    made_by: User | None = None,
+) -> str:
     lines = [
         f"Crossroads: everything kept about {client.name}",
         f"Made {now.isoformat(timespec='seconds')} (UTC).",
         "",
+    ]
+    if made_by is not None:
+        lines += [
+            f"Made by {made_by.name} on the client's behalf: it holds what the practice's staff may",
+            "see, so only reflections the client shared (and their comments). The client's own",
+            "download, from their home page, holds everything, private reflections included.",
+            "",
+        ]
+    lines += [
         "Each kind of data comes twice, with the same rows: a .json file (a list of objects)",
         "and a .csv file (one row per object; lists are written as JSON; a text cell that",
         "starts with = + - or @ gets a leading ' so spreadsheets do not run it as a formula).",
@@ -484,19 +514,21 @@ def _readme(client: Client, now: datetime, described: list[tuple[str, str]], err
 def build_archive(
     scope: Scope, client: Client, plugins: PluginManager, now: datetime | None = None
 ) -> Archive:
-    """The archive of ``client``'s data (already authorised through ``scope``). Reads only."""
+    """The archive of ``client``'s data as ``scope``'s user may see it. Reads only.
+
+    The client's own archive holds everything of theirs; one made by their coach or the owner
+    holds what staff may see (every file read through the staff member's scope).
+    """
     now = now or utcnow()
-    session = scope.session
-    # Read as the client sees their own workspace: everything of theirs, private reflections too.
-    own = Scope(session, client.user)
+    made_by = scope.user if scope.user.is_staff else None
     files: dict[str, bytes] = {}
     described: list[tuple[str, str]] = []
     for kind in KINDS:
-        rows = kind.rows(own, client)
+        rows = kind.rows(scope, client)
         files[f"{kind.name}.json"] = to_json(rows)
         files[f"{kind.name}.csv"] = to_csv(rows)
         described.append((f"{kind.name}.json, {kind.name}.csv", f"{kind.description} ({len(rows)} rows)"))
-    tables, errors = plugin_tables(session, plugins, client)
+    tables, errors = plugin_tables(scope, plugins, client)
     for plugin, kinds in sorted(tables.items()):
         for key, rows in kinds.items():
             files[f"{plugin}/{key}.json"] = to_json(rows)
@@ -504,7 +536,7 @@ def build_archive(
             described.append(
                 (f"{plugin}/{key}.json, {plugin}/{key}.csv", f"From the {plugin} plugin ({len(rows)} rows).")
             )
-    report, report_errors = report_files(session, plugins, client, now)
+    report, report_errors = report_files(scope, plugins, client, now)
     errors.update(report_errors)
     for path in report:
         what = "a web page" if path.endswith(".html") else "the figures behind each section, as CSV"
@@ -514,7 +546,7 @@ def build_archive(
         described.append(
             ("report/", "No web page of the report could be made here; its rows are in the CSV.")
         )
-    files = {"README.txt": _readme(client, now, described, errors).encode("utf-8"), **files}
+    files = {"README.txt": _readme(client, now, described, errors, made_by).encode("utf-8"), **files}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():
@@ -526,14 +558,6 @@ def _zip_time(now: datetime) -> tuple[int, int, int, int, int, int]:
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
 
 
-def unshared_reflections(session: Session, client: Client) -> int:
-    return len(
-        session.scalars(
-            select(Reflection.id).where(Reflection.client_id == client.id, Reflection.shared_at.is_(None))
-        ).all()
-    )
-
-
 def export_client(
     scope: Scope, client_id: int, plugins: PluginManager, ip: str | None = None, now: datetime | None = None
 ) -> Archive:
@@ -543,8 +567,7 @@ def export_client(
     archive = build_archive(scope, client, plugins, now)
     what = "data export"
     if scope.user.is_staff:
-        unshared = unshared_reflections(scope.session, client)
-        what += f" on the client's behalf, with {unshared} unshared reflection{'s' if unshared != 1 else ''}"
+        what += " on the client's behalf (shared reflections only)"
     if archive.errors:
         what += f"; incomplete: {', '.join(sorted(archive.errors))}"
     audit.record(scope, client.id, AuditAction.EXPORTED, what, ip=ip, commit=True)

@@ -2,8 +2,14 @@
 
 A link carries a random secret signed with the app's key; the database keeps
 only the secret's hash, when it expires, and whether it was used or revoked.
-Until outreach email exists, the web layer shows the link to whoever issued it
-and writes it to the log.
+The web layer shows the link to whoever issued it and writes it to the log.
+
+An address that already has an account in another practice is not refused:
+that would tell the inviter that the person uses Crossroads elsewhere. The
+inviter is answered exactly as for a new address (with a link that, like an
+expired one, leads nowhere), and the person is told by email, through the
+practice's outbox, that someone invited them and that they already have an
+account. Without an email server the inviter is told nothing different.
 """
 
 from __future__ import annotations
@@ -18,7 +24,17 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..models import Client, ClientStatus, Invitation, InvitationPurpose, Role, User
+from ..mail.outbox import queue_email
+from ..models import (
+    Client,
+    ClientStatus,
+    Invitation,
+    InvitationPurpose,
+    OutboxEmail,
+    PracticeMail,
+    Role,
+    User,
+)
 from ..scoping import Scope
 from ..security import LinkSigner, digest, new_link_secret
 from .accounts import set_password
@@ -37,6 +53,21 @@ class IssuedLink:
 
     invitation: Invitation
     token: str
+
+
+@dataclass(frozen=True)
+class Invited:
+    """What the inviter is told: the same for a new address and one with an account elsewhere.
+
+    ``client`` and ``invitation`` are None in the second case (nothing was created, and the
+    token's link leads nowhere); only the service's caller in tests looks at them.
+    """
+
+    name: str
+    email: str
+    token: str
+    client: Client | None = None
+    invitation: Invitation | None = None
 
 
 def _issue(
@@ -72,9 +103,11 @@ def _issue(
     return IssuedLink(invitation, signer.sign(raw))
 
 
+def _account_of(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email))
+
+
 def _new_user(session: Session, scope: Scope, data: dict[str, Any], role: Role) -> User:
-    if session.scalar(select(User.id).where(User.email == data["email"])) is not None:
-        raise InvalidInput({"email": [EMAIL_TAKEN]})
     user = User(
         practice_id=scope.practice_id,
         email=data["email"],
@@ -86,11 +119,66 @@ def _new_user(session: Session, scope: Scope, data: dict[str, Any], role: Role) 
     return user
 
 
-def invite_client(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> tuple[Client, IssuedLink]:
+def _elsewhere(scope: Scope, signer: LinkSigner, data: dict[str, Any], role: Role) -> Invited | None:
+    """For an address with an account: refused within the practice (its staff see its people);
+    for one in another practice, the person is emailed and the inviter answered as for anyone."""
+    existing = _account_of(scope.session, data["email"])
+    if existing is None:
+        return None
+    if existing.practice_id == scope.practice_id:
+        raise InvalidInput({"email": [EMAIL_TAKEN]})
+    tell_existing_account(scope, data["name"], data["email"], role)
+    scope.session.commit()
+    raw, _ = new_link_secret()  # stored nowhere: the link reads as expired, as any old link does
+    return Invited(data["name"], data["email"], signer.sign(raw))
+
+
+def tell_existing_account(scope: Scope, name: str, email: str, role: Role) -> OutboxEmail | None:
+    """Queue the email telling ``email``'s owner that they were invited and already have an account.
+
+    Names the inviter and their practice only, never the person's own practice. Sent through the
+    practice's outbox like every email; nothing is queued when the practice has no email server
+    (the inviter is told nothing different either way). Flushes, no commit.
+    """
+    session, inviter = scope.session, scope.user
+    from_address = session.scalar(
+        select(PracticeMail.from_address).where(PracticeMail.practice_id == scope.practice_id)
+    )
+    if from_address is None:
+        return None
+    practice = inviter.practice
+    what = "a coach" if role == Role.COACH else "a client"
+    body = (
+        f"Hello {name},\n\n"
+        f"{inviter.name} of {practice.name} invited you to join them on Crossroads as {what}.\n\n"
+        f"There is already a Crossroads account with this address ({email}), and an address can "
+        "belong to one account only, so this invitation could not be set up for it. "
+        f"{inviter.name} has not been told that you have an account.\n\n"
+        f"If you would like to join {practice.name}, reply to this email and give {inviter.name} "
+        "another address of yours to invite. If you did not expect this, you can ignore it: "
+        "nothing changes for your account, and you sign in as usual.\n\n"
+        "Crossroads\n"
+    )
+    return queue_email(
+        session,
+        practice_id=scope.practice_id,
+        client_id=None,
+        sender_name=f"{inviter.name} via {practice.name}",
+        reply_to=inviter.email,
+        to_address=email,
+        to_name=name,
+        subject=f"{inviter.name} invited you to {practice.name} on Crossroads",
+        body=body,
+        from_address=from_address,
+    )
+
+
+def invite_client(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> Invited:
     """Create a client in the inviter's practice and a link for them to set a password.
 
     Data comes from ``InviteClientSchema``. A coach invites into their own
-    caseload; the owner may name any coach of the practice.
+    caseload; the owner may name any coach of the practice. An address with an
+    account in another practice gets an email instead, and the same answer.
     """
     if not scope.user.is_staff:
         raise Forbidden("only coaches invite clients")
@@ -101,6 +189,9 @@ def invite_client(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> tup
         coach = scope.session.scalar(scope.coaches().where(User.id == data["coach_id"]))
         if coach is None:
             raise InvalidInput({"coach_id": ["Choose a coach of this practice."]})
+    elsewhere = _elsewhere(scope, signer, data, Role.CLIENT)
+    if elsewhere is not None:
+        return elsewhere
     session = scope.session
     user = _new_user(session, scope, data, Role.CLIENT)
     client = Client(practice_id=scope.practice_id, user=user, coach=coach)
@@ -109,18 +200,22 @@ def invite_client(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> tup
     link = _issue(session, signer, user, InvitationPurpose.INVITE, scope.user)
     events.fire(session, "client_invited", client.practice_id, client=client)
     session.commit()
-    return client, link
+    return Invited(user.name, user.email, link.token, client, link.invitation)
 
 
-def invite_coach(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> IssuedLink:
-    """The owner invites a coach to the practice (data from ``InviteCoachSchema``)."""
+def invite_coach(scope: Scope, signer: LinkSigner, data: dict[str, Any]) -> Invited:
+    """The owner invites a coach to the practice (data from ``InviteCoachSchema``); an address
+    with an account in another practice gets an email instead, and the same answer."""
     if scope.user.role != Role.OWNER:
         raise Forbidden("only the practice owner invites coaches")
+    elsewhere = _elsewhere(scope, signer, data, Role.COACH)
+    if elsewhere is not None:
+        return elsewhere
     user = _new_user(scope.session, scope, data, Role.COACH)
     scope.session.flush()
     link = _issue(scope.session, signer, user, InvitationPurpose.INVITE, scope.user)
     scope.session.commit()
-    return link
+    return Invited(user.name, user.email, link.token, None, link.invitation)
 
 
 def reissue_invitation(scope: Scope, signer: LinkSigner, user_id: int) -> IssuedLink:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import Client, Practice, User
 from crossroads.core.plugins import MenuItem
+from crossroads.core.scoping import Scope
 
 from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo
@@ -60,9 +61,9 @@ def menu_items(viewer: User, client: Client | None) -> MenuItem | None:
 
 
 @hookimpl
-def export_client_data(session: Session, client: Client) -> dict[str, list[dict]]:
+def export_client_data(scope: Scope, client: Client) -> dict[str, list[dict]]:
     """The client's affiliations, introduction requests and introductions, for their data export."""
-    return client_data.export_rows(session, client)
+    return client_data.export_rows(scope, client)
 
 
 @hookimpl

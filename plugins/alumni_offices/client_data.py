@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from crossroads.core.models import Client
+from crossroads.core.scoping import Scope
 
 from .models import Affiliation, Introduction, IntroductionRequest
 
@@ -21,18 +22,20 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export_rows(session: Session, client: Client) -> dict[str, list[dict[str, Any]]]:
-    """``affiliations``, ``introduction_requests`` and ``introductions``, as plain JSON rows."""
+def export_rows(scope: Scope, client: Client) -> dict[str, list[dict[str, Any]]]:
+    """``affiliations``, ``introduction_requests`` and ``introductions``, as plain JSON rows
+    (read through the exporter's ``scope``)."""
+    session = scope.session
     affiliations = session.scalars(
-        select(Affiliation).where(Affiliation.client_id == client.id).order_by(Affiliation.id)
+        scope.select(Affiliation).where(Affiliation.client_id == client.id).order_by(Affiliation.id)
     )
     requests = session.scalars(
-        select(IntroductionRequest)
+        scope.select(IntroductionRequest)
         .where(IntroductionRequest.client_id == client.id)
         .order_by(IntroductionRequest.id)
     )
     introductions = session.scalars(
-        select(Introduction).where(Introduction.client_id == client.id).order_by(Introduction.id)
+        scope.select(Introduction).where(Introduction.client_id == client.id).order_by(Introduction.id)
     )
     return {
         "affiliations": [

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from crossroads.core.models import Client
+from crossroads.core.scoping import Scope
 
 from .models import ReportNote
 
 
-def export_rows(session: Session, client: Client) -> dict[str, list[dict[str, Any]]]:
-    """``notes``: what the coach wrote about each of the client's periods."""
-    notes = session.scalars(
-        select(ReportNote).where(ReportNote.client_id == client.id).order_by(ReportNote.period_start)
+def export_rows(scope: Scope, client: Client) -> dict[str, list[dict[str, Any]]]:
+    """``notes``: what the coach wrote about each of the client's periods (through ``scope``)."""
+    notes = scope.session.scalars(
+        scope.select(ReportNote).where(ReportNote.client_id == client.id).order_by(ReportNote.period_start)
     )
     return {
         "notes": [

@@ -31,8 +31,8 @@ def test_invitation_from_coach_to_first_login(page: Page, server, world):
     screenshot(page, "invite")
     page.get_by_role("button", name="Invite").click()
 
-    # The client's page shows the link to pass on.
-    expect(page.get_by_role("heading", level=1)).to_have_text(NEW_NAME)
+    # Back on the caseload (the same answer for any address), the notice shows the link to pass on.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your caseload")
     notice = page.get_by_role("status")
     expect(notice).to_contain_text(f"{NEW_NAME} is invited.")
     link_field = page.get_by_test_id("notice-link")
@@ -40,12 +40,13 @@ def test_invitation_from_coach_to_first_login(page: Page, server, world):
     expect(link_field).to_have_value(re.compile(r"^http://localhost:\d+/invitation/\S+$"))
     link = link_field.input_value()
     assert link.startswith(server.url + "/invitation/")
-    expect(page.get_by_text(f"{NEW_NAME} has not accepted the invitation yet.")).to_be_visible()
 
-    # The caseload lists the newcomer as invited.
-    page.get_by_role("link", name="← Caseload").click()
+    # The caseload lists the newcomer as invited; their page says they have not accepted.
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name=NEW_NAME))
     expect(row.locator(".badge-invited")).to_have_text("invited")
+    row.get_by_role("link", name=NEW_NAME).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(NEW_NAME)
+    expect(page.get_by_text(f"{NEW_NAME} has not accepted the invitation yet.")).to_be_visible()
 
     sign_out(page)
 
@@ -106,6 +107,8 @@ def test_a_spent_invitation_link_is_refused_in_another_browser(page: Page, new_p
     page.get_by_role("textbox", name="Email", exact=True).fill(NEW_EMAIL)
     page.get_by_role("button", name="Invite").click()
     link = page.get_by_test_id("notice-link").input_value()
+    page.get_by_role("link", name=NEW_NAME).first.click()
+    expect(page.get_by_text(f"{NEW_NAME} has not accepted the invitation yet.")).to_be_visible()
 
     client_page = new_page()
     client_page.goto(link)
