@@ -241,7 +241,7 @@ def send_outbox(engine) -> None:
     with sessions() as worker:
         due = due_ids(worker)
     for outbox_id in due:
-        deliver(sessions, outbox_id, SIGNER_KEY)
+        deliver(sessions, outbox_id, SIGNER_KEY, allow_private=True)  # the test server is on 127.0.0.1
 
 
 def test_inviting_an_address_with_an_account_elsewhere_answers_as_for_a_new_one_and_emails_the_person(
