@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 
 from crossroads.core.db import make_sessionmaker
 from crossroads.core.errors import InvalidInput
-from crossroads.core.models import ACTIVE_THEME_STATUSES, CareerTheme, User
+from crossroads.core.models import ACTIVE_THEME_STATUSES, CareerTheme, Contact, Stage, StageChange, User
 from crossroads.core.schemas import ThemeSchema, load
 from crossroads.core.scoping import Scope
-from crossroads.core.services import themes
+from crossroads.core.services import contacts, themes
+
+from .conftest import make_contact
 
 
 def together(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -58,3 +60,19 @@ def test_six_theme_additions_at_once_leave_at_most_three_active(world, db, engin
     )
     assert active == 3
     assert sum(isinstance(r, InvalidInput) for r in results) == 4
+
+
+def test_follow_ups_recorded_at_once_are_all_counted(world, db, engine):
+    contact = make_contact(db, world.client, "Rita Requested", stage=Stage.REQUESTED)
+    db.commit()
+    user_id = world.client.user.id
+
+    def follow_up(_index: int):
+        return in_own_session(engine, user_id, lambda scope: contacts.record_follow_up(scope, contact.id).id)
+
+    results = together(8, follow_up)
+    assert results == [contact.id] * 8
+    db.expire_all()
+    assert db.get(Contact, contact.id).follow_ups_sent == 8
+    notes = select(func.count()).where(StageChange.contact_id == contact.id, StageChange.note == "follow_up")
+    assert db.scalar(notes) == 8

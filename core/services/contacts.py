@@ -246,7 +246,8 @@ def record_follow_up(scope: Scope, contact_id: int, now: datetime | None = None)
 def count_follow_up(scope: Scope, contact: Contact, now: datetime | None = None) -> StageChange:
     """Count a follow-up to a request without committing (outreach sends one in its own transaction)."""
     now = now or utcnow()
-    contact.follow_ups_sent += 1
+    # In SQL, not read-modify-write in Python: two follow-ups counted at once both count.
+    contact.follow_ups_sent = Contact.follow_ups_sent + 1
     contact.last_follow_up_at = now
     change = _record(scope, contact, Stage.REQUESTED, Stage.REQUESTED, now, note="follow_up")
     if scope.user.role == Role.CLIENT:
@@ -267,7 +268,7 @@ def undo_stage_change(scope: Scope, contact_id: int, change_id: int) -> Contact:
         raise InvalidInput({"_schema": ["Only the latest change can be undone."]})
     latest = history[0]
     if latest.note == "follow_up":
-        contact.follow_ups_sent = max(0, contact.follow_ups_sent - 1)
+        contact.follow_ups_sent = case((Contact.follow_ups_sent > 0, Contact.follow_ups_sent - 1), else_=0)
         earlier = scope.session.scalars(
             select(StageChange.at)
             .where(
