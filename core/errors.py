@@ -33,3 +33,7 @@ class TooManyAttempts(CrossroadsError):
 
 class SchemaOutOfDate(CrossroadsError):
     """The database schema is behind the code."""
+
+
+class AlreadySubmitted(CrossroadsError):
+    """The same form was submitted before (a double click, the back button): nothing is done twice."""

@@ -1,11 +1,23 @@
-"""One client's writes, one at a time: what keeps a limit true when two requests check it at once."""
+"""Requests that arrive together: one client's writes one at a time (what keeps a limit true when
+two requests check it at once), and a form that does its work once however often it is submitted."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import Client
+from .db import utcnow
+from .errors import AlreadySubmitted, InvalidInput
+from .models import Client, FormToken
+
+#: How long a claimed form token is remembered: longer than anyone keeps a page open to submit it again.
+KEEP_FORM_TOKENS = timedelta(days=2)
+_FORM_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def lock_client(session: Session, client_id: int) -> None:
@@ -24,3 +36,27 @@ def lock_client(session: Session, client_id: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
     connection.execute(select(Client.id).where(Client.id == client_id).with_for_update())
+
+
+def new_form_token() -> str:
+    """A fresh one-time token to render into a form as its hidden ``form_token`` field."""
+    return secrets.token_hex(16)
+
+
+def claim_form_token(session: Session, token: str) -> None:
+    """Claim ``token`` in the transaction of the work the form does; :class:`AlreadySubmitted` if it was.
+
+    The claim commits (or rolls back) with that work, so a form refused for bad input can be sent
+    again. A second submit at the same moment waits on the token's primary key until the first
+    commits, then finds it taken.
+    """
+    if not _FORM_TOKEN.fullmatch(token):
+        raise InvalidInput({"_schema": ["This form is out of date: reload the page and try again."]})
+    # On SQLite this first write also begins the transaction, holding the write lock from here on.
+    session.execute(delete(FormToken).where(FormToken.claimed_at < utcnow() - KEEP_FORM_TOKENS))
+    session.add(FormToken(token=token))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise AlreadySubmitted(token) from None

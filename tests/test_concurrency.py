@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,18 @@ from sqlalchemy import func, select
 
 from crossroads.core.db import make_sessionmaker
 from crossroads.core.errors import InvalidInput
-from crossroads.core.models import ACTIVE_THEME_STATUSES, CareerTheme, Contact, Stage, StageChange, User
+from crossroads.core.models import (
+    ACTIVE_THEME_STATUSES,
+    CareerTheme,
+    Contact,
+    MessageStatus,
+    OutboxEmail,
+    OutreachMessage,
+    PracticeMail,
+    Stage,
+    StageChange,
+    User,
+)
 from crossroads.core.schemas import ThemeSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import contacts, themes
@@ -36,6 +48,11 @@ def together(count: int, work: Callable[[int], Any]) -> list[Any]:
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def form_token_on(page) -> str:
+    """The one-time token of the (first) form on ``page``."""
+    return re.search(r'name="form_token" value="([0-9a-f]{32})"', page.get_data(as_text=True)).group(1)
 
 
 def in_own_session(engine, user_id: int, action: Callable[[Scope], Any]) -> Any:
@@ -76,3 +93,46 @@ def test_follow_ups_recorded_at_once_are_all_counted(world, db, engine):
     assert db.get(Contact, contact.id).follow_ups_sent == 8
     notes = select(func.count()).where(StageChange.contact_id == contact.id, StageChange.note == "follow_up")
     assert db.scalar(notes) == 8
+
+
+def test_a_double_clicked_send_sends_one_email(world, db, as_user):
+    db.add(
+        PracticeMail(practice_id=world.practice.id, host="127.0.0.1", port=2525, from_address="hi@a.example")
+    )
+    contact = make_contact(db, world.client, "Sam Okafor", "Riverside Press", email="sam@riverside.example")
+    db.commit()
+    token = form_token_on(as_user(world.client.user).get(f"/contacts/{contact.id}/write?channel=email"))
+    form = {"channel": "email", "kind": "first_request", "subject": "Editing", "body": "Can we talk?"}
+    browsers = [as_user(world.client.user) for _ in range(4)]
+
+    def send(index: int):
+        return browsers[index].post(f"/contacts/{contact.id}/write", data={**form, "form_token": token})
+
+    responses = together(4, send)
+    assert [r.status_code for r in responses] == [302] * 4
+    sent = db.scalars(select(OutreachMessage).where(OutreachMessage.contact_id == contact.id)).all()
+    assert len(sent) == 1 and sent[0].status == MessageStatus.QUEUED
+    assert (
+        db.scalar(
+            select(func.count()).select_from(OutboxEmail).where(OutboxEmail.client_id == world.client.id)
+        )
+        == 1
+    )
+    again = browsers[0].post(
+        f"/contacts/{contact.id}/write", data={**form, "form_token": token}, follow_redirects=True
+    )
+    assert "already sent, so it was not done a second time" in again.get_data(as_text=True)
+    assert len(db.scalars(select(OutreachMessage).where(OutreachMessage.contact_id == contact.id)).all()) == 1
+
+
+def test_a_form_refused_for_bad_input_can_be_sent_again_with_its_token(world, db, as_user):
+    browser = as_user(world.client.user)
+    token = form_token_on(browser.get(f"/clients/{world.client.id}/contacts/new"))
+    refused = browser.post(f"/clients/{world.client.id}/contacts", data={"name": "", "form_token": token})
+    assert refused.status_code == 422
+    added = browser.post(f"/clients/{world.client.id}/contacts", data={"name": "Ada", "form_token": token})
+    assert added.status_code == 302
+    assert (
+        db.scalar(select(func.count()).where(Contact.client_id == world.client.id, Contact.name == "Ada"))
+        == 1
+    )

@@ -20,7 +20,7 @@ from crossroads.core.schemas import ContactQuerySchema, ContactSchema, NewContac
 from crossroads.core.services import contacts, imports, leads, outreach
 
 from .context import scope
-from .forms import Form, submit
+from .forms import Form, claim_form, submit
 from .navigation import back
 from .notices import notify
 
@@ -169,6 +169,7 @@ def move(contact_id: int, stage: str):
 def follow_up(contact_id: int):
     contact = scope().get(Contact, contact_id)
     try:
+        claim_form()
         contacts.record_follow_up(scope(), contact.id)
     except InvalidInput as exc:
         notify(" ".join(sum(exc.errors.values(), [])), level="error")
