@@ -323,6 +323,8 @@ class ContactSchema(InputSchema):
     research_notes = Text(load_default="", validate=validate.Length(max=10000))
     tags = Tags(load_default=list)
     theme_ids = IdList(load_default=list)
+    # The contact's ``updated_at`` when the form was shown; a save over a newer one is refused.
+    version = fields.AwareDateTime(error_messages={"invalid": "Reload the page."})
 
 
 class NewContactSchema(ContactSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from collections.abc import Callable
@@ -136,3 +137,50 @@ def test_a_form_refused_for_bad_input_can_be_sent_again_with_its_token(world, db
         db.scalar(select(func.count()).where(Contact.client_id == world.client.id, Contact.name == "Ada"))
         == 1
     )
+
+
+def contact_form(page, **changes) -> dict:
+    """The contact edit form's fields as the page shows them, with ``changes``."""
+    text = page.get_data(as_text=True)
+    form = text[text.index('id="edit-heading"') :]
+    values = dict(re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', form.split("</form>")[0]))
+    values["name"] = html.unescape(re.search(r'name="name"[^>]*value="([^"]*)"', form).group(1))
+    values = {k: html.unescape(v) for k, v in values.items()}
+    return {**values, **changes}
+
+
+def test_a_stale_edit_of_research_notes_is_refused_with_both_texts_kept(world, db, as_user):
+    contact = make_contact(db, world.client, "Rita Reader", research_notes="First notes")
+    db.commit()
+    client, coach = as_user(world.client.user), as_user(world.coach)
+    url = f"/contacts/{contact.id}"
+    coachs_form = contact_form(coach.get(url), research_notes="The coach's stale edit")
+    assert (
+        client.post(url, data=contact_form(client.get(url), research_notes="The client's notes")).status_code
+        == 302
+    )
+    refused = coach.post(url, data=coachs_form)
+    assert refused.status_code == 409
+    page = html.unescape(refused.get_data(as_text=True))
+    assert "The client's notes" in page and "The coach's stale edit" in page
+    db.expire_all()
+    assert db.get(Contact, contact.id).research_notes == "The client's notes"
+    again = coach.post(url, data=contact_form(refused, research_notes="The coach's stale edit, on purpose"))
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Contact, contact.id).research_notes == "The coach's stale edit, on purpose"
+
+
+def test_two_saves_of_the_same_version_at_once_keep_one_and_refuse_the_other(world, db, as_user):
+    contact = make_contact(db, world.client, "Rita Reader", research_notes="First notes")
+    db.commit()
+    browsers = [as_user(world.client.user), as_user(world.coach)]
+    forms = [
+        contact_form(b.get(f"/contacts/{contact.id}"), research_notes=f"Notes by {i}")
+        for i, b in enumerate(browsers)
+    ]
+    responses = together(2, lambda i: browsers[i].post(f"/contacts/{contact.id}", data=forms[i]))
+    assert sorted(r.status_code for r in responses) == [302, 409]
+    winner = [i for i, r in enumerate(responses) if r.status_code == 302][0]
+    db.expire_all()
+    assert db.get(Contact, contact.id).research_notes == f"Notes by {winner}"

@@ -52,6 +52,7 @@ def contact_form_values(contact: Contact) -> dict:
         "research_notes": contact.research_notes,
         "tags": ", ".join(contact.tags or []),
         "theme_ids": [str(t.id) for t in contact.themes],
+        "version": contact.updated_at.isoformat(),
     }
 
 
@@ -132,7 +133,7 @@ def update(contact_id: int):
     contact = scope().get(Contact, contact_id)
     saved, form = submit(ContactSchema(), lambda data: contacts.update_contact(scope(), contact.id, data))
     if saved is None:
-        return render_contact(contact, 422, edit_form=form)
+        return render_contact(contact, 409 if form.saved else 422, edit_form=form)
     notify(f"Saved {saved.name}.")
     return redirect(url_for("contacts.show", contact_id=saved.id))
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import request
 from marshmallow import Schema
 
-from crossroads.core.errors import InvalidInput
+from crossroads.core.errors import EditConflict, InvalidInput
 from crossroads.core.locking import claim_form_token
 from crossroads.core.schemas import load
 
@@ -30,6 +30,8 @@ class Form:
 
     values: Mapping[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    #: After an edit conflict: each field's text as saved meanwhile by someone else.
+    saved: dict[str, str] = field(default_factory=dict)
 
     def value(self, name: str, default: Any = "") -> Any:
         value = self.values.get(name, default)
@@ -65,6 +67,8 @@ def submit(schema: Schema, action: Callable[[dict[str, Any]], T]) -> tuple[T | N
     try:
         claim_form()
         return action(load(schema, typed)), Form()
+    except EditConflict as exc:  # keep what was typed; the next save is of the version saved now
+        return None, Form(values={**typed, "version": exc.version}, errors=exc.errors, saved=exc.saved)
     except InvalidInput as exc:
         return None, Form(values=typed, errors=exc.errors)
 
