@@ -16,6 +16,7 @@ from crossroads.core.models import (
     ACTIVE_THEME_STATUSES,
     CareerTheme,
     Contact,
+    MessageKind,
     MessageStatus,
     OutboxEmail,
     OutreachMessage,
@@ -26,9 +27,9 @@ from crossroads.core.models import (
 )
 from crossroads.core.schemas import ThemeSchema, load
 from crossroads.core.scoping import Scope
-from crossroads.core.services import contacts, themes
+from crossroads.core.services import contacts, outreach, themes
 
-from .conftest import make_contact
+from .conftest import make_contact, make_message
 
 
 def together(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -184,3 +185,18 @@ def test_two_saves_of_the_same_version_at_once_keep_one_and_refuse_the_other(wor
     winner = [i for i, r in enumerate(responses) if r.status_code == 302][0]
     db.expire_all()
     assert db.get(Contact, contact.id).research_notes == f"Notes by {winner}"
+
+
+def test_a_follow_up_marked_sent_twice_at_once_is_counted_once(world, db, engine):
+    contact = make_contact(db, world.client, "Rita Requested", stage=Stage.REQUESTED)
+    message = make_message(db, contact, kind=MessageKind.FOLLOW_UP)
+    db.commit()
+    user_id = world.client.user.id
+
+    def mark(_index: int):
+        return in_own_session(engine, user_id, lambda scope: outreach.mark_sent(scope, message.id).id)
+
+    results = together(4, mark)
+    assert sorted(map(type, results), key=str) == [InvalidInput] * 3 + [int]
+    db.expire_all()
+    assert db.get(Contact, contact.id).follow_ups_sent == 1
