@@ -23,6 +23,16 @@ class InvalidInput(CrossroadsError):
         self.errors = errors
 
 
+class EditConflict(InvalidInput):
+    """Someone saved the object after this edit began. ``saved`` maps each field to its text as saved
+    now (shown beside the user's own), ``version`` is the version the next save must name."""
+
+    def __init__(self, errors: dict[str, list[str]], saved: dict[str, str], version: str):
+        super().__init__(errors)
+        self.saved = saved
+        self.version = version
+
+
 class TooManyAttempts(CrossroadsError):
     """Sign-in is throttled after repeated failures."""
 
@@ -33,3 +43,7 @@ class TooManyAttempts(CrossroadsError):
 
 class SchemaOutOfDate(CrossroadsError):
     """The database schema is behind the code."""
+
+
+class AlreadySubmitted(CrossroadsError):
+    """The same form was submitted before (a double click, the back button): nothing is done twice."""

@@ -109,7 +109,10 @@ def decode(data: bytes) -> str:
 
 def _find_header(lines: list[str]) -> int:
     for index, line in enumerate(lines[:HEADER_SEARCH_LINES]):
-        fields = next(csv.reader([line]), [])
+        try:
+            fields = next(csv.reader([line]), [])
+        except csv.Error:  # such as a line longer than the csv module's field limit: not the header
+            continue
         if [f.strip() for f in fields] == HEADER:
             return index
     raise ImportRefused([(1, "this is not a LinkedIn connections export: no line reads " + ",".join(HEADER))])

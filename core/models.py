@@ -854,3 +854,16 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+class FormToken(Base):
+    """A form's one-time token, claimed when the form is submitted (see ``locking.claim_form_token``).
+
+    A page renders a fresh token into each form; a second submit of the same form (a double click,
+    the back button) finds it claimed and does nothing. Kept two days, then deleted.
+    """
+
+    __tablename__ = "form_token"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

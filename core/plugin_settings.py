@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from .errors import Forbidden
 from .models import PracticePlugin, Role
-from .schemas import load
+from .schemas import CleanSchema, load
 from .scoping import Scope
 
 log = logging.getLogger(__name__)
 
 
-class PluginSettings(Schema):
+class PluginSettings(CleanSchema):
     """Base of a plugin's settings schema; set :attr:`plugin` to the plugin's entry-point name.
 
     Give each field a ``load_default`` (the value before the owner sets one)

@@ -18,10 +18,12 @@ time zone (weeks start on Monday) and queried as UTC bounds.
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,6 +41,31 @@ if TYPE_CHECKING:
 
 #: The longest custom range a report covers.
 MAX_DAYS = 366
+
+#: A cell starting with one of these is a formula (or hides one) to a spreadsheet program.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """``value`` as the text of a CSV cell that no spreadsheet runs as a formula.
+
+    Text starting with a formula trigger (``=``, ``+``, ``-``, ``@``, tab, CR, LF) gets a
+    leading ``'``; a plain negative number such as ``-3`` stays a number.
+    """
+    text = "" if value is None else str(value)
+    if text[:1] in FORMULA_TRIGGERS and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_bytes(rows: Iterable[Iterable[object]]) -> bytes:
+    """Rows as CSV (CRLF lines, a byte-order mark so spreadsheets read accents right), every cell
+    through :func:`spreadsheet_cell`: the one way Crossroads and its plugins write CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 class PeriodChoice(enum.StrEnum):

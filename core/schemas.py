@@ -6,6 +6,7 @@ next to the field and how the CLI names the option at fault.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -98,9 +99,32 @@ class TimeZone(fields.String):
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 
 
-def _has_nul(value: Any) -> bool:
-    values = value if isinstance(value, list) else [value]
-    return any(isinstance(v, str) and "\x00" in v for v in values)
+#: Neither is ever typed on purpose: PostgreSQL refuses NUL in text, and a lone surrogate (which
+#: only a JSON escape such as "\\ud800" can make) cannot be encoded for either database.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL_MESSAGE = "Remove the invisible control character."
+SURROGATE_MESSAGE = "Remove the broken character (half of a character pair); type it again."
+
+
+def unstorable_text(value: Any) -> str | None:
+    """Why the string ``value`` (or a string in the list ``value``) cannot be stored, if it cannot."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and (found := _UNSTORABLE.search(text)):
+            return NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE
+    return None
+
+
+class CleanSchema(Schema):
+    """Base of every schema that loads text from outside: a field whose value holds a NUL or a
+    lone surrogate is refused by name, before any field reads it (nested schemas check their own)."""
+
+    @pre_load
+    def refuse_unstorable_text(self, data: Any, **kwargs) -> Any:
+        if hasattr(data, "items"):
+            errors = {k: [m] for k, v in data.items() if (m := unstorable_text(v))}
+            if errors:
+                raise ValidationError(errors)
+        return data
 
 
 class Id(fields.Integer):
@@ -110,7 +134,7 @@ class Id(fields.Integer):
         super().__init__(validate=validate.Range(min=1, max=MAX_ID, error="Choose from the list."), **kwargs)
 
 
-class InputSchema(Schema):
+class InputSchema(CleanSchema):
     """Base of input schemas.
 
     Ignores fields it does not know (such as a CSRF token), and treats a field
@@ -126,10 +150,6 @@ class InputSchema(Schema):
     def blanks_are_missing(self, data: Any, **kwargs) -> Any:
         if not hasattr(data, "items"):
             return data
-        # A NUL character is never typed on purpose, and PostgreSQL refuses it in text.
-        nul = [k for k, v in data.items() if _has_nul(v)]
-        if nul:
-            raise ValidationError({k: ["Remove the invisible control character."] for k in nul})
         return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
 
 
@@ -324,6 +344,8 @@ class ContactSchema(InputSchema):
     research_notes = Text(load_default="", validate=validate.Length(max=10000))
     tags = Tags(load_default=list)
     theme_ids = IdList(load_default=list)
+    # The contact's ``updated_at`` when the form was shown; a save over a newer one is refused.
+    version = fields.AwareDateTime(error_messages={"invalid": "Reload the page."})
 
 
 class NewContactSchema(ContactSchema):

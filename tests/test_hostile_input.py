@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+
 import pytest
+from sqlalchemy import func, select
+
+from crossroads.core.models import Contact, PrepQuestion, QuestionBank
+from crossroads.core.schemas import NUL_MESSAGE, SURROGATE_MESSAGE
 
 from .conftest import make_contact
+from .exports import connection_rows, make_export
 
 
 @pytest.mark.parametrize(
@@ -55,3 +64,74 @@ def test_query_arguments_cannot_rewrite_the_pages_links(world, as_user):
     assert (
         "http://localhost/clients" not in text and f'href="/clients/{world.client.id}/contacts?q=ada' in text
     )
+
+
+def test_a_lone_surrogate_in_autosaved_notes_is_refused_on_the_notes_field(world, db, as_user):
+    question = db.scalars(select(PrepQuestion).where(PrepQuestion.client_id == world.client.id)).first()
+    response = as_user(world.client.user).post(
+        f"/prep-questions/{question.id}/notes",
+        data='{"notes": "Deadlines \\ud800 drive everything"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["notes"] == [SURROGATE_MESSAGE]
+    db.expire_all()
+    assert db.get(PrepQuestion, question.id).notes == ""
+
+
+@pytest.mark.parametrize(
+    ("escape", "message"),
+    [("\\u0000", NUL_MESSAGE), ("\\udc00", SURROGATE_MESSAGE)],
+    ids=["nul", "surrogate"],
+)
+def test_a_bank_file_with_an_unstorable_character_is_refused_naming_the_question(
+    world, db, as_user, escape, message
+):
+    document = (
+        '{"format": "crossroads-question-bank", "version": 1, "name": "Shared",\n'
+        ' "questions": [\n'
+        '  {"text": "What do you do all day?", "category": "day_to_day"},\n'
+        f'  {{"text": "What surprised you{escape}?", "category": "background"}}\n'
+        " ]}\n"
+    )
+    response = as_user(world.coach).post(
+        "/banks/import",
+        data={"file": (io.BytesIO(document.encode()), "bank.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert f"questions[2].text: {message}" in html.unescape(response.get_data(as_text=True))
+    assert db.scalar(select(QuestionBank).where(QuestionBank.name == "Shared")) is None
+
+
+def test_a_nul_byte_in_a_bank_file_is_refused_with_its_line(world, as_user):
+    document = (
+        b'{"format": "crossroads-question-bank",\n "version": 1, "name": "Sha\x00red", "questions": []}'
+    )
+    response = as_user(world.coach).post(
+        "/banks/import",
+        data={"file": (io.BytesIO(document), "bank.json")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422 and "at line 2, column" in response.get_data(as_text=True)
+
+
+def test_a_linkedin_file_whose_first_line_outgrows_the_csv_field_limit_is_refused_with_its_line(
+    world, db, as_user
+):
+    data = b"x" * (csv.field_size_limit() + 10) + b"\r\n" + make_export(connection_rows(3))
+    response = as_user(world.client.user).post(
+        f"/clients/{world.client.id}/import",
+        data={"file": (io.BytesIO(data), "Connections.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert db.scalar(select(func.count()).where(Contact.client_id == world.client.id)) == 4
+    alone = b"x" * (csv.field_size_limit() + 10) + b"\r\n"
+    refused = as_user(world.client.user).post(
+        f"/clients/{world.client.id}/import",
+        data={"file": (io.BytesIO(alone), "Connections.csv")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "Line 1:" in refused.get_data(as_text=True)

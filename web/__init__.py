@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
+from crossroads.core.locking import new_form_token
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.migrate import ensure_current
 from crossroads.core.plugins import PluginManager
@@ -126,4 +127,5 @@ def create_app(
     plugin_ui.register_blueprints(app, plugins)
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
+    app.jinja_env.globals["form_token"] = new_form_token
     return app

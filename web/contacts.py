@@ -20,7 +20,7 @@ from crossroads.core.schemas import ContactQuerySchema, ContactSchema, NewContac
 from crossroads.core.services import contacts, imports, leads, outreach
 
 from .context import scope
-from .forms import Form, submit
+from .forms import Form, claim_form, submit
 from .navigation import back
 from .notices import notify
 
@@ -52,6 +52,7 @@ def contact_form_values(contact: Contact) -> dict:
         "research_notes": contact.research_notes,
         "tags": ", ".join(contact.tags or []),
         "theme_ids": [str(t.id) for t in contact.themes],
+        "version": contact.updated_at.isoformat(),
     }
 
 
@@ -132,7 +133,7 @@ def update(contact_id: int):
     contact = scope().get(Contact, contact_id)
     saved, form = submit(ContactSchema(), lambda data: contacts.update_contact(scope(), contact.id, data))
     if saved is None:
-        return render_contact(contact, 422, edit_form=form)
+        return render_contact(contact, 409 if form.saved else 422, edit_form=form)
     notify(f"Saved {saved.name}.")
     return redirect(url_for("contacts.show", contact_id=saved.id))
 
@@ -169,6 +170,7 @@ def move(contact_id: int, stage: str):
 def follow_up(contact_id: int):
     contact = scope().get(Contact, contact_id)
     try:
+        claim_form()
         contacts.record_follow_up(scope(), contact.id)
     except InvalidInput as exc:
         notify(" ".join(sum(exc.errors.values(), [])), level="error")

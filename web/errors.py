@@ -8,9 +8,11 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from crossroads.core.errors import Forbidden, InvalidInput, NotFound
+from crossroads.core.errors import AlreadySubmitted, Forbidden, InvalidInput, NotFound
 
 from .context import db
+from .navigation import back
+from .notices import notify
 from .ops import request_id
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,13 @@ def register(app: Flask) -> None:
     def invalid(exc: InvalidInput):
         # Views handle their forms' errors; this catches a rule broken outside a form.
         return page(422, "That cannot be done", " ".join(sum(exc.errors.values(), [])))
+
+    @app.errorhandler(AlreadySubmitted)
+    def already_submitted(_exc):
+        # A double click or the back button: the first submit did the work; say so, do nothing.
+        db().rollback()
+        notify("That form was already sent, so it was not done a second time.")
+        return back("/")
 
     @app.errorhandler(Forbidden)
     def forbidden(_exc):

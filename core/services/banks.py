@@ -8,14 +8,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import Category, Client, Question, QuestionBank, Reach, Role
-from ..schemas import MISSING_MESSAGE, Tags, Text
+from ..schemas import MISSING_MESSAGE, CleanSchema, Tags, Text
 from ..scoping import Scope
 
 STARTER_FILE = Path(__file__).resolve().parents[1] / "demo_data" / "starter_bank.json"
@@ -23,13 +23,13 @@ FORMAT = "crossroads-question-bank"
 MAX_IMPORT_BYTES = 1024 * 1024
 
 
-class QuestionFileSchema(Schema):
+class QuestionFileSchema(CleanSchema):
     text = Text(required=True, validate=validate.Length(max=500))
     category = fields.Enum(Category, by_value=True, required=True)
     tags = Tags(load_default=list)
 
 
-class BankFileSchema(Schema):
+class BankFileSchema(CleanSchema):
     """The exchange format: ``{"format": "crossroads-question-bank", "version": 1, ...}``."""
 
     format = fields.String(required=True, validate=validate.Equal(FORMAT, error=f"must be {FORMAT!r}"))

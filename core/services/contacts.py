@@ -10,8 +10,9 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..db import utcnow
-from ..errors import Forbidden, InvalidInput, NotFound
+from ..errors import EditConflict, Forbidden, InvalidInput, NotFound
 from ..followups import DueItem, due_for, due_items
+from ..locking import lock_client
 from ..models import (
     CareerTheme,
     Client,
@@ -28,6 +29,10 @@ from ..scoping import Scope
 from ..text import fold, like_pattern, words
 from .activity import touch
 
+STALE_EDIT = (
+    "Someone saved this contact while you were editing. What they saved is shown below; your text "
+    "is still here. Save again to keep yours."
+)
 END_STAGES = frozenset({Stage.DECLINED, Stage.NO_RESPONSE})
 HIDDEN = Suggestion.DISMISSED
 
@@ -103,7 +108,7 @@ def _new_contact(
 ) -> Contact:
     _check_unique_url(scope, client, data.get("linkedin_url"), None)
     themes = _themes(scope, client, data.get("theme_ids", []))
-    values = {k: v for k, v in data.items() if k not in ("theme_ids", "source")}
+    values = {k: v for k, v in data.items() if k not in ("theme_ids", "source", "version")}
     now = utcnow()
     contact = Contact(
         practice_id=client.practice_id,
@@ -168,8 +173,21 @@ def respond_to_suggestion(scope: Scope, contact_id: int, accept: bool) -> Contac
 
 
 def update_contact(scope: Scope, contact_id: int, data: dict[str, Any]) -> Contact:
-    """Change a contact's details, themes, notes and tags (data from ``ContactSchema``)."""
+    """Change a contact's details, themes, notes and tags (data from ``ContactSchema``).
+
+    An edit of an older version than the one saved now raises :class:`EditConflict`, keeping the
+    saved research notes for the page to show beside the user's.
+    """
     contact = scope.get(Contact, contact_id)
+    lock_client(scope.session, contact.client_id)
+    scope.session.refresh(contact)
+    seen = data.pop("version", None)
+    if seen is not None and seen != contact.updated_at:
+        raise EditConflict(
+            {"research_notes": [STALE_EDIT]},
+            saved={"research_notes": contact.research_notes},
+            version=contact.updated_at.isoformat(),
+        )
     _check_unique_url(scope, contact.client, data.get("linkedin_url"), contact.id)
     contact.themes = _themes(scope, contact.client, data.get("theme_ids", []))
     for key, value in data.items():
@@ -246,7 +264,8 @@ def record_follow_up(scope: Scope, contact_id: int, now: datetime | None = None)
 def count_follow_up(scope: Scope, contact: Contact, now: datetime | None = None) -> StageChange:
     """Count a follow-up to a request without committing (outreach sends one in its own transaction)."""
     now = now or utcnow()
-    contact.follow_ups_sent += 1
+    # In SQL, not read-modify-write in Python: two follow-ups counted at once both count.
+    contact.follow_ups_sent = Contact.follow_ups_sent + 1
     contact.last_follow_up_at = now
     change = _record(scope, contact, Stage.REQUESTED, Stage.REQUESTED, now, note="follow_up")
     if scope.user.role == Role.CLIENT:
@@ -267,7 +286,7 @@ def undo_stage_change(scope: Scope, contact_id: int, change_id: int) -> Contact:
         raise InvalidInput({"_schema": ["Only the latest change can be undone."]})
     latest = history[0]
     if latest.note == "follow_up":
-        contact.follow_ups_sent = max(0, contact.follow_ups_sent - 1)
+        contact.follow_ups_sent = case((Contact.follow_ups_sent > 0, Contact.follow_ups_sent - 1), else_=0)
         earlier = scope.session.scalars(
             select(StageChange.at)
             .where(

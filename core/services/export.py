@@ -16,7 +16,6 @@ made through the same scope. Every export is recorded in the audit log.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -56,7 +55,17 @@ from ..models import (
     bank_client,
     contact_theme,
 )
-from ..reports import Period, PeriodChoice, ReportRequest, Subject, build_report, report_formats, slugify
+from ..reports import (
+    Period,
+    PeriodChoice,
+    ReportRequest,
+    Subject,
+    build_report,
+    csv_bytes,
+    report_formats,
+    slugify,
+    spreadsheet_cell,
+)
 from ..scoping import Scope
 from . import audit
 from .contacts import due_for_client
@@ -123,7 +132,7 @@ def csv_cell(value: Any) -> str:
     """How a JSON value is written in the CSV file.
 
     Empty for null, ``true``/``false``, lists and objects as JSON, the rest as text; text a
-    spreadsheet would take for a formula (``=``, ``+``, ``-``, ``@`` first) starts with ``'``.
+    spreadsheet would take for a formula starts with ``'`` (``reports.spreadsheet_cell``).
     """
     if value is None:
         return ""
@@ -133,8 +142,7 @@ def csv_cell(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, int | float):
         return str(value)
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return spreadsheet_cell(value)
 
 
 def to_json(rows: Rows) -> bytes:
@@ -146,12 +154,7 @@ def to_csv(rows: Rows) -> bytes:
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(list(keys))
-    for row in rows:
-        writer.writerow([csv_cell(row.get(key)) for key in keys])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes([list(keys), *([csv_cell(row.get(key)) for key in keys] for row in rows)])
 
 
 # -- the core's kinds of data ------------------------------------------------------------------
@@ -495,7 +498,8 @@ def _readme(
     lines += [
         "Each kind of data comes twice, with the same rows: a .json file (a list of objects)",
         "and a .csv file (one row per object; lists are written as JSON; a text cell that",
-        "starts with = + - or @ gets a leading ' so spreadsheets do not run it as a formula).",
+        "starts with = + - @, a tab or a line break gets a leading ' so spreadsheets do not run it",
+        "as a formula).",
         "Times are in UTC, ISO 8601. Ids link the files: a prep question's conversation_id is",
         "a conversation's id, a conversation's contact_id a contact's id, and so on.",
         "",

@@ -20,6 +20,7 @@ from ..channels import Channel, Delivery, Draft, DraftContext, MessageFormat, Te
 from ..checks import limit_warnings, method_warnings
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
+from ..locking import lock_client
 from ..models import (
     CareerTheme,
     Client,
@@ -276,8 +277,11 @@ def _advance_pipeline(scope: Scope, message: OutreachMessage, now: datetime | No
 
 
 def _own_message(scope: Scope, message_id: int) -> OutreachMessage:
+    """The client's message, read again under the client's lock: its status decides what follows."""
     message = scope.get(OutreachMessage, message_id)
     _require_client(scope)
+    lock_client(scope.session, message.client_id)
+    scope.session.refresh(message)
     return message
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from .. import events
 from ..errors import InvalidInput
+from ..locking import lock_client
 from ..models import (
     ACTIVE_THEME_STATUSES,
     MAX_ACTIVE_THEMES,
@@ -32,8 +33,7 @@ DECIDED_STATUSES = frozenset({ThemeStatus.CHOSEN, ThemeStatus.DROPPED})
 def _check_limit(scope: Scope, client: Client, status: ThemeStatus, theme_id: int | None) -> None:
     if status not in ACTIVE_THEME_STATUSES:
         return
-    # Lock the client's row (PostgreSQL) so two saves at once cannot both pass the count.
-    scope.session.execute(select(Client.id).where(Client.id == client.id).with_for_update())
+    lock_client(scope.session, client.id)  # two saves at once cannot both pass the count
     query = select(func.count()).where(
         CareerTheme.client_id == client.id, CareerTheme.status.in_(ACTIVE_THEME_STATUSES)
     )

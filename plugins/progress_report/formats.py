@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass
 
 from flask import render_template
 from markupsafe import Markup
 
-from crossroads.core.reports import Report, ReportFormat, Section, Unavailable
+from crossroads.core.reports import Report, ReportFormat, Section, Unavailable, csv_bytes
 
 log = logging.getLogger(__name__)
 
@@ -92,35 +90,18 @@ class CsvFormat(ReportFormat):
     extension = "csv"
 
     def render(self, report: Report) -> bytes:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([report.title, report.request.period.label, report.request.practice.name])
-        writer.writerow([])
+        rows: list[list[object]] = [
+            [report.title, report.request.period.label, report.request.practice.name],
+            [],
+        ]
         for section in report.sections:
             headings = section.headings
-            writer.writerow([f"# {section.title}"])
-            writer.writerow(list(headings.values()))
-            for row in section.rows:
-                writer.writerow([_cell(row.get(key, "")) for key in headings])
-            writer.writerow([])
-        for missing in report.unavailable:
-            writer.writerow([f"# {missing.title}", "unavailable"])
-        # A byte-order mark, so that spreadsheet programs read the names' accents right.
-        return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with these is a formula to a spreadsheet: quote it as text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+            rows.append([f"# {section.title}"])
+            rows.append(list(headings.values()))
+            rows.extend([row.get(key, "") for key in headings] for row in section.rows)
+            rows.append([])
+        rows.extend([f"# {missing.title}", "unavailable"] for missing in report.unavailable)
+        return csv_bytes(rows)
 
 
 FORMATS = [HtmlFormat(), PdfFormat(), CsvFormat()]
