@@ -492,14 +492,14 @@ def test_a_conversation_cannot_be_held_before_it_starts_nor_count_toward_the_wee
     conversation.status, conversation.held_at = "scheduled", None
     db.commit()
     scope = Scope(db, world.client.user)
-    goals.set_goal(
-        scope, world.client.id, load(GoalSchema(), {"period": "week", "metric": "conversations", "target": "1"})
-    )
+    goal = {"period": "week", "metric": "conversations", "target": "1"}
+    goals.set_goal(scope, world.client.id, load(GoalSchema(), goal))
     with pytest.raises(InvalidInput) as refused:
         conversations.mark_held(scope, conversation.id)
     assert "has not started yet" in refused.value.errors["held_at"][0]
     db.rollback()
-    response = as_user(world.client.user).post(f"/conversations/{conversation.id}/held", follow_redirects=True)
+    browser = as_user(world.client.user)
+    response = browser.post(f"/conversations/{conversation.id}/held", follow_redirects=True)
     assert "has not started yet" in text(response)
     db.refresh(conversation)
     assert (conversation.status.value, conversation.held_at) == ("scheduled", None)
