@@ -314,6 +314,16 @@ def test_the_pdf_opens_and_has_the_practice_the_sections_and_page_numbers(week, 
     assert "Activity per week" in text  # the chart's title, drawn in the PDF
 
 
+def test_the_pdf_reports_are_tagged_for_screen_readers_with_their_language(week, as_user):
+    for url in (week_url(week.client.id, "/download", format="pdf"), f"{BASE}/caseload/download?format=pdf"):
+        reader = PdfReader(io.BytesIO(as_user(week.coach).get(url).data))
+        catalog = reader.trailer["/Root"]
+        assert bool(catalog["/MarkInfo"]["/Marked"]), url
+        structure = catalog["/StructTreeRoot"].get_object()
+        assert structure["/K"], url  # a tree with content: headings, tables, paragraphs
+        assert catalog["/Lang"] == "en", url
+
+
 def test_the_csv_parses_into_a_block_per_section(week, as_user):
     response = as_user(week.coach).get(week_url(week.client.id, "/download", format="csv"))
     assert response.status_code == 200 and response.mimetype == "text/csv"

@@ -328,9 +328,11 @@ def ics(
     """An RFC 5545 calendar file for the conversation, with a stable UID and its SEQUENCE.
 
     ``PUBLISH`` (the default) is a file for the client's own calendar. For an
-    invitation sent to the contact, ``REQUEST`` names the organiser and the
-    ``attendee`` (name, email); ``CANCEL`` withdraws it.
+    invitation sent to the contact, ``REQUEST`` names the ``attendee`` (name, email);
+    ``CANCEL`` withdraws it. Every method names the organiser (RFC 5546): the client,
+    unless ``organiser_email`` says otherwise. Empty properties are left out.
     """
+    organiser_email = organiser_email or conversation.client.email
     calendar = Calendar()
     calendar.add("prodid", "-//Crossroads//Informational interviews//EN")
     calendar.add("version", "2.0")
@@ -342,7 +344,8 @@ def ics(
     event.add("dtstart", conversation.starts_at)
     event.add("dtend", conversation.starts_at + timedelta(minutes=conversation.minutes))
     event.add("summary", f"Conversation with {conversation.contact.name}")
-    event.add("location", conversation.location)
+    if conversation.location:
+        event.add("location", conversation.location)
     event.add(
         "description",
         f"{conversation.minutes} minutes, {conversation.medium.value.replace('_', ' ')}. "
