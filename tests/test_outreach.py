@@ -331,6 +331,21 @@ def test_without_an_email_server_the_message_is_handed_to_the_clients_mail_progr
     assert message.status == MessageStatus.SENT and contact.stage == Stage.REQUESTED
 
 
+def test_without_an_email_server_the_page_says_before_the_click_that_it_saves_not_sends(
+    world, contact, as_user, db
+):
+    browser = as_user(world.client.user)
+    page = browser.get(f"/contacts/{contact.id}/write?channel=email").get_data(as_text=True)
+    assert "no email server set up, so Crossroads cannot send this" in page
+    assert "Save: I'll send it myself" in page and ">Send</button>" not in page
+    db.add(
+        PracticeMail(practice_id=world.practice.id, host="127.0.0.1", port=2525, from_address="hi@a.example")
+    )
+    db.commit()
+    page = browser.get(f"/contacts/{contact.id}/write?channel=email").get_data(as_text=True)
+    assert ">Send</button>" in page and "no email server" not in page
+
+
 def test_a_failed_submit_keeps_every_word_and_names_the_field(world, contact, as_user):
     response = as_user(world.client.user).post(
         f"/contacts/{contact.id}/write",

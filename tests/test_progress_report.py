@@ -550,6 +550,22 @@ def test_a_coach_opts_in_and_gets_one_digest_a_week_from_monday_morning(week, db
     assert db.scalar(select(DigestSubscription)) is None
 
 
+def test_without_an_email_server_the_digest_sign_up_promises_no_monday_email(week, db, as_user):
+    coach = as_user(week.coach)
+    before = coach.get(f"{BASE}/caseload").get_data(as_text=True)
+    assert "no email server set up, so no digest can be sent yet" in before
+    signed = coach.post(f"{BASE}/digest", data={"subscribe": "true"}, follow_redirects=True)
+    page = signed.get_data(as_text=True)
+    assert "no digest goes until one is set up" in page
+    assert "You will get the caseload digest by email every Monday morning." not in page
+    assert "You get this report by email every Monday morning." not in page
+    assert "once the practice can send email" in page
+    db.add(PracticeMail(practice_id=week.practice.id, host="mail.example", from_address="hi@a.example"))
+    db.commit()
+    page = coach.get(f"{BASE}/caseload").get_data(as_text=True)
+    assert "You get this report by email every Monday morning." in page and "no email server" not in page
+
+
 def test_two_workers_running_the_digest_job_queue_it_once(week, db, engine):
     """Every worker runs the schedule; the second to reach a coach finds the week already claimed."""
     db.add(PracticeMail(practice_id=week.practice.id, host="mail.example", from_address="hi@a.example"))

@@ -27,6 +27,12 @@ def mail_settings(scope: Scope) -> PracticeMail | None:
     return scope.session.scalar(select(PracticeMail).where(PracticeMail.practice_id == scope.practice_id))
 
 
+def can_send_email(scope: Scope) -> bool:
+    """Whether the practice has an email server: without one, nothing is emailed (anyone may ask)."""
+    found = select(PracticeMail.id).where(PracticeMail.practice_id == scope.practice_id)
+    return scope.session.scalar(found) is not None
+
+
 def save_mail_settings(scope: Scope, data: dict[str, Any], secret_key: str) -> PracticeMail:
     """Save the server (data from ``MailSettingsSchema``); commits.
 
