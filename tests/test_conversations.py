@@ -475,6 +475,8 @@ def test_scheduling_a_time_that_has_passed_asks_then_records_a_held_conversation
     assert 'value="2020-03-02T10:00"' in page and 'value="Café Nero"' in page
     assert 'name="already_happened"' in page
     assert db.query(Conversation).filter_by(contact_id=contact.id).count() == 0
+    by_coach = schedule(as_user(world.coach), contact, starts_at="2020-03-02T10:00", already_happened="1")
+    assert by_coach.status_code == 422 and 'name="already_happened"' not in text(by_coach)  # the client's say
     recorded = schedule(browser, contact, starts_at="2020-03-02T10:00", already_happened="1")
     conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
     assert recorded.location.endswith(f"/conversations/{conversation.id}/reflection")

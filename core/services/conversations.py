@@ -66,6 +66,8 @@ def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversatio
     theme = _theme(scope, contact, data.get("theme_id"))
     starts_at = to_utc(data["starts_at"], scope.user.timezone)
     in_the_past = _has_passed(starts_at)
+    if in_the_past and scope.user.role != Role.CLIENT:
+        raise InvalidInput({"starts_at": ["That time has passed: choose a time to come."]})
     if in_the_past and not data.get("already_happened"):
         raise InvalidInput({"starts_at": [PAST_QUESTION]})
     conversation = Conversation(
