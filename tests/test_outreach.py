@@ -338,6 +338,12 @@ def test_without_an_email_server_the_page_says_before_the_click_that_it_saves_no
     page = browser.get(f"/contacts/{contact.id}/write?channel=email").get_data(as_text=True)
     assert "no email server set up, so Crossroads cannot send this" in page
     assert "Save: I'll send it myself" in page and ">Send</button>" not in page
+    browser.post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "Hi", "body": "20 minutes?"},
+    )
+    history = browser.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "Waiting for you to send it" in history and ", not sent yet" in history
     db.add(
         PracticeMail(practice_id=world.practice.id, host="127.0.0.1", port=2525, from_address="hi@a.example")
     )
