@@ -142,6 +142,14 @@ class Channel:
     #: True when the client sends messages themselves: the page offers copy and "I sent it", not Send.
     hands_off: bool = False
 
+    def hands_off_in(self, context: DraftContext) -> bool:
+        """Whether a message written in ``context`` will go to the client to send rather than be sent.
+
+        ``hands_off`` by default; a channel that sends only when the practice can (email without
+        an email server) says so here, and the page says it before the button is pressed.
+        """
+        return self.hands_off
+
     def formats(self, context: DraftContext) -> list[MessageFormat]:
         """The formats this channel offers for ``context.kind`` (the first is the default)."""
         return [MessageFormat("message", self.label)]

@@ -367,6 +367,7 @@ def _demo_conversations(session: Session, client: Client, now: datetime) -> None
                 "medium": Medium.VIDEO,
                 "location": "https://meet.example/demo",
                 "theme_id": client.active_themes[0].id,
+                "already_happened": True,
             },
         )
         for question in starter[index * 7 : index * 7 + 3]:

@@ -445,6 +445,8 @@ class ScheduleSchema(InputSchema):
     medium = fields.Enum(Medium, by_value=True, load_default=Medium.VIDEO)
     location = Text(load_default="", validate=validate.Length(max=500))
     theme_id = Id(load_default=None)
+    #: The answer to "that time has passed: record a conversation that already happened?".
+    already_happened = fields.Boolean(load_default=False)
 
 
 class PrepSchema(InputSchema):

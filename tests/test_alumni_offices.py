@@ -438,6 +438,31 @@ def test_without_an_email_server_the_request_is_handed_to_the_clients_mail_progr
     assert message.status == MessageStatus.SENT
 
 
+def test_a_request_whose_email_has_not_gone_says_so_before_and_after_the_click(
+    world, db, as_user, riverside, smtp_server
+):
+    browser = as_user(world.client.user)
+    choice = {k: v for k, v in request_data(riverside, world).items() if k not in ("subject", "body")}
+    form = browser.get(f"{BASE}/clients/{world.client.id}/request", query_string=choice).get_data(
+        as_text=True
+    )
+    assert "no email server" in form and "Save: I'll send it myself" in form and ">Send</button>" not in form
+    handed = sent_request(world, db, riverside)
+    page = browser.get(f"{BASE}/clients/{world.client.id}").get_data(as_text=True)
+    assert "Not sent yet: waiting for you to send it" in page and "Waiting for an answer" not in page
+    shown = browser.get(f"{BASE}/requests/{handed.id}").get_data(as_text=True)
+    assert "Not sent yet: waiting for you to send it" in shown and "· written " in shown
+    configure_mail(db, world.practice.id, smtp_server)
+    form = browser.get(f"{BASE}/clients/{world.client.id}/request", query_string=choice).get_data(
+        as_text=True
+    )
+    assert ">Send</button>" in form and "no email server" not in form
+    queued = sent_request(world, db, riverside, office="career")
+    assert queued.message.status == MessageStatus.QUEUED
+    page = browser.get(f"{BASE}/clients/{world.client.id}").get_data(as_text=True)
+    assert "Not sent yet: the email is queued" in page and "Waiting for an answer" not in page
+
+
 def test_bad_input_keeps_what_was_typed_and_names_the_field(world, db, as_user, riverside):
     browser = as_user(world.client.user)
     response = browser.post(

@@ -305,3 +305,26 @@ def test_among_equal_matches_warm_leads_from_a_referral_come_first(world, db):
     db.commit()
     names = [lead.contact.name for lead in leads.warm_leads(Scope(db, world.client.user), theme.id)]
     assert names.index("Zed Editor") < names.index("Aaron Editor")
+
+
+def test_time_elements_carry_valid_machine_readable_datetimes(world, db, as_user):
+    """HTML's valid global date and time: seconds precision (at most 3 decimals) with a zone; here UTC."""
+    import re
+
+    contact = make_contact(db, world.client, "Ada")
+    db.add(StageChange(practice_id=world.practice.id, client_id=world.client.id, contact_id=contact.id,
+                       from_stage=Stage.IDENTIFIED, to_stage=Stage.RESEARCHED,
+                       at=utcnow().replace(microsecond=123456)))  # fmt: skip
+    world.client.last_activity_at = utcnow().replace(microsecond=654321)
+    db.commit()
+    pages = [
+        as_user(world.client.user).get(f"/contacts/{contact.id}"),
+        as_user(world.coach).get("/coach/"),
+        as_user(world.owner).get("/practice/audit/"),
+    ]
+    values = [
+        v for page in pages for v in re.findall(r'<time datetime="([^"]*)"', page.get_data(as_text=True))
+    ]
+    assert len(values) >= 2
+    for value in values:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value), value

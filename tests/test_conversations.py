@@ -43,7 +43,7 @@ def tokyo_client(world, db):
 
 def schedule(browser, contact, **data):
     form = {
-        "starts_at": "2026-12-01T09:00",
+        "starts_at": "2027-12-01T09:00",
         "minutes": "20",
         "medium": "video",
         "location": "https://meet.example",
@@ -59,13 +59,13 @@ def test_a_client_in_tokyo_schedules_and_a_coach_in_new_york_sees_their_own_time
     response = schedule(as_user(tokyo_client.user), contact)
     assert response.status_code == 302
     conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
-    assert conversation.starts_at == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
+    assert conversation.starts_at == datetime(2027, 12, 1, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
     db.refresh(contact)
     assert contact.stage == Stage.SCHEDULED
     coach_page = text(as_user(world.coach).get(f"/conversations/{conversation.id}"))
-    assert "Monday 30 November 2026, 19:00 EST" in coach_page  # the evening before, in New York
+    assert "Tuesday 30 November 2027, 19:00 EST" in coach_page  # the evening before, in New York
     client_page = text(as_user(tokyo_client.user).get(f"/conversations/{conversation.id}"))
-    assert "Tuesday 01 December 2026, 09:00 JST" in client_page
+    assert "Wednesday 01 December 2027, 09:00 JST" in client_page
 
 
 def test_a_bad_schedule_keeps_what_was_typed(world, db, as_user):
@@ -89,7 +89,7 @@ def test_the_calendar_file_keeps_its_uid_and_raises_its_sequence_on_reschedule(w
     first = Calendar.from_ical(browser.get(f"/conversations/{conversation.id}/calendar.ics").data)
     browser.post(
         f"/conversations/{conversation.id}/reschedule",
-        data={"starts_at": "2026-12-02T10:30", "minutes": "30", "medium": "phone", "location": "+44 20 0000"},
+        data={"starts_at": "2027-12-02T10:30", "minutes": "30", "medium": "phone", "location": "+44 20 0000"},
     )
     response = browser.get(f"/conversations/{conversation.id}/calendar.ics")
     assert response.mimetype == "text/calendar" and "attachment" in response.headers["Content-Disposition"]
@@ -98,7 +98,7 @@ def test_the_calendar_file_keeps_its_uid_and_raises_its_sequence_on_reschedule(w
     one, two = first.walk("VEVENT")[0], second.walk("VEVENT")[0]
     assert str(one["UID"]) == str(two["UID"])
     assert (int(one["SEQUENCE"]), int(two["SEQUENCE"])) == (0, 1)
-    assert two.decoded("DTSTART") == datetime(2026, 12, 2, 10, 30, tzinfo=UTC)  # the client is in London
+    assert two.decoded("DTSTART") == datetime(2027, 12, 2, 10, 30, tzinfo=UTC)  # the client is in London
     assert two.decoded("DTEND") - two.decoded("DTSTART") == timedelta(minutes=30)
 
 
@@ -379,7 +379,7 @@ def test_no_particular_theme_means_none_and_a_reschedule_can_set_one_and_revive_
     browser.post(f"/conversations/{conversation.id}/cancel")
     browser.post(
         f"/conversations/{conversation.id}/reschedule",
-        data={"starts_at": "2026-12-03T10:00", "minutes": "20", "medium": "video", "theme_id": str(theme.id)},
+        data={"starts_at": "2027-12-03T10:00", "minutes": "20", "medium": "video", "theme_id": str(theme.id)},
     )
     db.refresh(conversation)
     assert (conversation.theme_id, conversation.status.value, conversation.sequence) == (
@@ -462,3 +462,73 @@ def synthesis_theme(db, world, title, status=ThemeStatus.EXPLORING):
     db.add(theme)
     db.flush()
     return theme
+
+
+def test_scheduling_a_time_that_has_passed_asks_then_records_a_held_conversation(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada", stage=Stage.REPLIED)
+    db.commit()
+    browser = as_user(world.client.user)
+    asked = schedule(browser, contact, starts_at="2020-03-02T10:00", location="Café Nero")
+    assert asked.status_code == 422
+    page = text(asked)
+    assert "That time has passed — record a conversation that already happened?" in page
+    assert 'value="2020-03-02T10:00"' in page and 'value="Café Nero"' in page
+    assert 'name="already_happened"' in page
+    assert db.query(Conversation).filter_by(contact_id=contact.id).count() == 0
+    by_coach = schedule(as_user(world.coach), contact, starts_at="2020-03-02T10:00", already_happened="1")
+    assert by_coach.status_code == 422 and 'name="already_happened"' not in text(by_coach)  # the client's say
+    recorded = schedule(browser, contact, starts_at="2020-03-02T10:00", already_happened="1")
+    conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
+    assert recorded.location.endswith(f"/conversations/{conversation.id}/reflection")
+    assert conversation.status.value == "held"
+    assert conversation.held_at == conversation.starts_at == datetime(2020, 3, 2, 10, 0, tzinfo=UTC)
+    db.refresh(contact)
+    assert contact.stage == Stage.TALKED
+
+
+def test_a_conversation_cannot_be_held_before_it_starts_nor_count_toward_the_week(world, db, as_user):
+    from crossroads.core.errors import InvalidInput
+
+    contact = make_contact(db, world.client, "Ada", stage=Stage.SCHEDULED)
+    conversation = make_conversation(db, contact, starts_at=datetime.now(UTC) + timedelta(days=2))
+    conversation.status, conversation.held_at = "scheduled", None
+    db.commit()
+    scope = Scope(db, world.client.user)
+    goal = {"period": "week", "metric": "conversations", "target": "1"}
+    goals.set_goal(scope, world.client.id, load(GoalSchema(), goal))
+    with pytest.raises(InvalidInput) as refused:
+        conversations.mark_held(scope, conversation.id)
+    assert "has not started yet" in refused.value.errors["held_at"][0]
+    db.rollback()
+    browser = as_user(world.client.user)
+    response = browser.post(f"/conversations/{conversation.id}/held", follow_redirects=True)
+    assert "has not started yet" in text(response)
+    db.refresh(conversation)
+    assert (conversation.status.value, conversation.held_at) == ("scheduled", None)
+    week = next(r for r in goals.progress(scope, world.client.id) if r.period == GoalPeriod.WEEK)
+    assert week.done == 0
+
+
+def test_a_scheduled_conversation_whose_time_has_passed_shows_as_to_record(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada", stage=Stage.SCHEDULED)
+    conversation = make_conversation(db, contact, starts_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    conversation.status, conversation.held_at = "scheduled", None
+    db.commit()
+    page = text(as_user(world.client.user).get(f"/clients/{world.client.id}/conversations"))
+    assert ">to record<" in page and ">scheduled<" not in page
+    assert "Did it happen?" in text(as_user(world.client.user).get(f"/conversations/{conversation.id}"))
+
+
+def test_rescheduling_into_the_past_is_refused_by_name(world, db, as_user):
+    contact = make_contact(db, world.client, "Ada")
+    db.commit()
+    browser = as_user(world.client.user)
+    schedule(browser, contact)
+    conversation = db.query(Conversation).filter_by(contact_id=contact.id).one()
+    response = browser.post(
+        f"/conversations/{conversation.id}/reschedule",
+        data={"starts_at": "2021-01-04T10:00", "minutes": "20", "medium": "video"},
+    )
+    assert response.status_code == 422 and "That time has passed" in text(response)
+    db.refresh(conversation)
+    assert conversation.starts_at == datetime(2027, 12, 1, 9, 0, tzinfo=UTC)

@@ -143,6 +143,8 @@ def conversation_changed(ctx: Ctx) -> None:
 
 def conversation_held(ctx: Ctx) -> None:
     conversation = scheduled_conversation(ctx)
+    conversation.starts_at = datetime.now(UTC) - timedelta(minutes=30)  # held only once it has started
+    ctx.db.commit()
     response = ctx.as_user(ctx.world.client.user).post(f"/conversations/{conversation.id}/held")
     assert response.status_code == 302
     ctx.db.expire_all()

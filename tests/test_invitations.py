@@ -189,6 +189,19 @@ def test_reset_for_unknown_email_looks_the_same_and_issues_nothing(world, db, ht
     assert invitations.request_password_reset(db, SIGNER, "nobody@a.example") is None
 
 
+def test_the_reset_pages_promise_no_email_and_answer_alike_for_any_address(world, http):
+    form = http.get("/reset").get_data(as_text=True)
+    assert "Crossroads does not email reset links" in form and "Send a reset link" not in form
+    answers = [
+        http.post("/reset", data={"email": email}, follow_redirects=True).get_data(as_text=True)
+        for email in ("coach@a.example", "nobody@a.example")
+    ]
+    for answer in answers:
+        assert "does not email reset links" in answer and "on its way" not in answer
+        assert "ask your coach (or, if you are a coach, your practice owner)" in answer
+    assert answers[0].replace("coach@a.example", "") == answers[1].replace("nobody@a.example", "")
+
+
 def test_reset_is_not_offered_to_someone_who_never_accepted(world, db):
     client, _ = invite(db, world.coach)
     assert invitations.request_password_reset(db, SIGNER, client.email) is None

@@ -331,6 +331,27 @@ def test_without_an_email_server_the_message_is_handed_to_the_clients_mail_progr
     assert message.status == MessageStatus.SENT and contact.stage == Stage.REQUESTED
 
 
+def test_without_an_email_server_the_page_says_before_the_click_that_it_saves_not_sends(
+    world, contact, as_user, db
+):
+    browser = as_user(world.client.user)
+    page = browser.get(f"/contacts/{contact.id}/write?channel=email").get_data(as_text=True)
+    assert "no email server set up, so Crossroads cannot send this" in page
+    assert "Save: I'll send it myself" in page and ">Send</button>" not in page
+    browser.post(
+        f"/contacts/{contact.id}/write",
+        data={"channel": "email", "kind": "first_request", "subject": "Hi", "body": "20 minutes?"},
+    )
+    history = browser.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "Waiting for you to send it" in history and ", not sent yet" in history
+    db.add(
+        PracticeMail(practice_id=world.practice.id, host="127.0.0.1", port=2525, from_address="hi@a.example")
+    )
+    db.commit()
+    page = browser.get(f"/contacts/{contact.id}/write?channel=email").get_data(as_text=True)
+    assert ">Send</button>" in page and "no email server" not in page
+
+
 def test_a_failed_submit_keeps_every_word_and_names_the_field(world, contact, as_user):
     response = as_user(world.client.user).post(
         f"/contacts/{contact.id}/write",
@@ -411,7 +432,7 @@ def test_an_invitation_then_a_reschedule_and_a_cancel_go_to_the_contact_in_one_t
     assert browser.post(f"/plugins/email/conversations/{conversation.id}/invite").status_code == 302
     browser.post(
         f"/conversations/{conversation.id}/reschedule",
-        data={"starts_at": "2026-12-03T10:00", "minutes": "20", "medium": "video"},
+        data={"starts_at": "2027-12-03T10:00", "minutes": "20", "medium": "video"},
     )
     browser.post(f"/conversations/{conversation.id}/cancel")
     invitations = db.scalars(
@@ -430,3 +451,53 @@ def test_an_invitation_then_a_reschedule_and_a_cancel_go_to_the_contact_in_one_t
     assert invitations[2].outbox.references.split()[0] == first.message_id
     page = browser.get(f"/messages/{invitations[0].id}")
     assert page.status_code == 200 and b"Calendar invitation" in page.data
+
+
+def _independent_readings(body: bytes) -> list[dict[str, str]]:
+    """The one event of a calendar file as read by vobject and by ics (neither wrote it), as
+    {property: value}; every content line must also be well formed and none of them empty."""
+    import ics as ics_package
+    import vobject
+
+    text = body.decode()
+    for line in text.split("\r\n"):
+        if line and not line.startswith(" "):
+            name, _, value = line.partition(":")
+            assert value.strip(), f"empty property {name!r} in the calendar file"
+    parsed = vobject.readOne(text, validate=True)
+    event = parsed.vevent
+    by_vobject = {
+        "method": parsed.method.value,
+        "uid": event.uid.value,
+        "organizer": event.organizer.value,
+        "sequence": event.sequence.value,
+    }
+    (by_ics,) = ics_package.Calendar(text).events
+    return [by_vobject, {"uid": by_ics.uid, "organizer": str(by_ics.organizer.email)}]
+
+
+def test_every_calendar_file_names_its_organiser_omits_empty_properties_and_reads_in_other_parsers(
+    world, contact, mail_server, as_user, db
+):
+    conversation = make_conversation(db, contact)
+    conversation.status, conversation.location = ConversationStatus.SCHEDULED, ""
+    db.commit()
+    browser = as_user(world.client.user)
+    download = browser.get(f"/conversations/{conversation.id}/calendar.ics").data
+    assert b"METHOD:PUBLISH" in download and b"ORGANIZER" in download and b"LOCATION" not in download
+    browser.post(f"/plugins/email/conversations/{conversation.id}/invite")
+    browser.post(
+        f"/conversations/{conversation.id}/reschedule",
+        data={"starts_at": "2027-12-03T10:00", "minutes": "20", "medium": "video"},
+    )
+    browser.post(f"/conversations/{conversation.id}/cancel")
+    emailed = [
+        m.outbox.ics.encode()
+        for m in db.scalars(select(OutreachMessage).where(OutreachMessage.conversation_id == conversation.id))
+    ]
+    assert len(emailed) == 3
+    for body in [download, *emailed]:
+        by_vobject, by_ics = _independent_readings(body)
+        assert by_vobject["uid"] == by_ics["uid"] == conversation.uid
+        assert by_vobject["organizer"] == "mailto:client@a.example"
+        assert by_ics["organizer"] == "client@a.example"

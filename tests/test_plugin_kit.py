@@ -353,6 +353,8 @@ def test_events_fire_once_each_with_the_changed_object(plugins, world, db, as_us
     plugins.register(listener, "listener")
     client = as_user(world.client.user)
     conversation = _scheduled(db, world)
+    conversation.starts_at = datetime.now(UTC) - timedelta(minutes=30)  # held only once it has started
+    db.commit()
     client.post(f"/conversations/{conversation.id}/held")
     client.post(f"/conversations/{conversation.id}/held")  # already held: no second event
     reflection = {"energy": "1", "fit": "4", "insights": "Deadlines rule", "share": "true"}

@@ -314,6 +314,16 @@ def test_the_pdf_opens_and_has_the_practice_the_sections_and_page_numbers(week, 
     assert "Activity per week" in text  # the chart's title, drawn in the PDF
 
 
+def test_the_pdf_reports_are_tagged_for_screen_readers_with_their_language(week, as_user):
+    for url in (week_url(week.client.id, "/download", format="pdf"), f"{BASE}/caseload/download?format=pdf"):
+        reader = PdfReader(io.BytesIO(as_user(week.coach).get(url).data))
+        catalog = reader.trailer["/Root"]
+        assert bool(catalog["/MarkInfo"]["/Marked"]), url
+        structure = catalog["/StructTreeRoot"].get_object()
+        assert structure["/K"], url  # a tree with content: headings, tables, paragraphs
+        assert catalog["/Lang"] == "en", url
+
+
 def test_the_csv_parses_into_a_block_per_section(week, as_user):
     response = as_user(week.coach).get(week_url(week.client.id, "/download", format="csv"))
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -538,6 +548,22 @@ def test_a_coach_opts_in_and_gets_one_digest_a_week_from_monday_morning(week, db
     as_user(week.coach).post(f"{BASE}/digest", data={"subscribe": "false"})
     db.expire_all()
     assert db.scalar(select(DigestSubscription)) is None
+
+
+def test_without_an_email_server_the_digest_sign_up_promises_no_monday_email(week, db, as_user):
+    coach = as_user(week.coach)
+    before = coach.get(f"{BASE}/caseload").get_data(as_text=True)
+    assert "no email server set up, so no digest can be sent yet" in before
+    signed = coach.post(f"{BASE}/digest", data={"subscribe": "true"}, follow_redirects=True)
+    page = signed.get_data(as_text=True)
+    assert "no digest goes until one is set up" in page
+    assert "You will get the caseload digest by email every Monday morning." not in page
+    assert "You get this report by email every Monday morning." not in page
+    assert "once the practice can send email" in page
+    db.add(PracticeMail(practice_id=week.practice.id, host="mail.example", from_address="hi@a.example"))
+    db.commit()
+    page = coach.get(f"{BASE}/caseload").get_data(as_text=True)
+    assert "You get this report by email every Monday morning." in page and "no email server" not in page
 
 
 def test_two_workers_running_the_digest_job_queue_it_once(week, db, engine):

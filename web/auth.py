@@ -114,6 +114,13 @@ def _set_password_page(token: str, purpose: InvitationPurpose, template: str):
     return redirect(home_for(user))
 
 
+RESET_ANSWER = (
+    "Crossroads does not email reset links. If that address has an account, a link was made for whoever "
+    "runs this Crossroads server: ask your coach (or, if you are a coach, your practice owner) to get it "
+    "to you. It works for two hours."
+)
+
+
 @bp.route("/reset", methods=["GET", "POST"])
 def request_reset():
     if request.method == "GET":
@@ -126,16 +133,14 @@ def request_reset():
     if form:
         return render_template("auth/request_reset.html", form=form), 422
     if link:
-        # Until outreach email exists, the reset link goes to the log for the operator to pass on.
+        # Reset links are not emailed: the link goes to the log for the operator to pass on.
         log.warning(
             "password reset link for %s: %s",
             link.invitation.user.email,
             external_url("auth.reset_password", token=link.token),
         )
-    # The same answer whether or not the address has an account.
-    notify(
-        "If that address has an account, a reset link is on its way. Ask your coach if it does not arrive."
-    )
+    # The same answer whether or not the address has an account, and no promise of an email.
+    notify(RESET_ANSWER)
     return redirect(url_for("auth.login"))
 
 

@@ -16,6 +16,7 @@ from crossroads.core.models import (
     Client,
     Contact,
     Conversation,
+    ConversationStatus,
     GoalMetric,
     GoalPeriod,
     Medium,
@@ -59,6 +60,7 @@ def labels():
         "MEDIUM_OPTIONS": [(m.value, label) for m, label in MEDIUM_LABELS.items()],
         "CATEGORY_LABELS": CATEGORY_LABELS,
         "ENERGY_LABELS": reflections.ENERGY_LABELS,
+        "shown_status": conversations.shown_status,
     }
 
 
@@ -82,7 +84,10 @@ def schedule_values(conversation: Conversation) -> dict:
 
 def render_schedule(contact: Contact, form: Form, status: int = 200):
     themes = [t for t in contact.client.themes if t.is_active]
-    return render_template("conversations/schedule.html", contact=contact, form=form, themes=themes), status
+    asks_past = conversations.PAST_QUESTION in form.errors.get("starts_at", [])
+    return render_template(
+        "conversations/schedule.html", contact=contact, form=form, themes=themes, asks_past=asks_past
+    ), status
 
 
 @bp.get("/contacts/<int:contact_id>/schedule")
@@ -100,6 +105,9 @@ def schedule(contact_id: int):
     )
     if conversation is None:
         return render_schedule(contact, form, 422)
+    if conversation.status == ConversationStatus.HELD:
+        notify(f"Recorded your conversation with {contact.name} as held. Reflect now, while you remember it.")
+        return redirect(url_for("conversations.reflection", conversation_id=conversation.id))
     notify(f"Conversation with {contact.name} scheduled. Prepare it here.")
     return redirect(url_for("conversations.prep", conversation_id=conversation.id))
 
@@ -219,7 +227,11 @@ def save_note(prep_question_id: int):
 
 @bp.post("/conversations/<int:conversation_id>/held")
 def held(conversation_id: int):
-    conversation = conversations.mark_held(scope(), conversation_id)
+    try:
+        conversation = conversations.mark_held(scope(), conversation_id)
+    except InvalidInput as exc:
+        notify(" ".join(sum(exc.errors.values(), [])), level="error")
+        return redirect(url_for("conversations.prep", conversation_id=conversation_id))
     notify(
         f"Marked as held. Reflect now, while it is fresh; "
         f"then thank {conversation.contact.name} within a day."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
@@ -26,6 +26,13 @@ def localtime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     local = value.astimezone(viewer_zone())
     shown = local.strftime(fmt)
     return f"{shown} {local.tzname()}" if "%H" in fmt or "%I" in fmt else shown
+
+
+def machine_time(value: datetime | None) -> str:
+    """A ``<time datetime>`` value: UTC to the second with a ``Z`` (HTML allows at most 3 decimals)."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ago(value: datetime | None) -> str:
@@ -62,5 +69,6 @@ def register(app: Flask) -> None:
     app.add_template_global(lambda **values: Form(values), name="prefilled")
     app.add_template_filter(localtime)
     app.add_template_filter(ago)
+    app.add_template_filter(machine_time)
     app.add_template_global(url_with)
     app.add_template_global(lambda: sorted(timezone_names()), name="timezone_names")

@@ -135,6 +135,7 @@ def _compose_page(channel: Channel, context: DraftContext, form: Form, status: i
         warnings=outreach.warnings(channel, draft, plugin_checks),
         reason=channel.unavailable_reason(context),
         earlier=context.earlier,
+        hands_off=channel.hands_off_in(context),
     )
     return page, status
 

@@ -31,6 +31,8 @@ from .banks import readable_question, starter_bank
 QUESTIONS_MIN, QUESTIONS_MAX = 3, 5
 # Scheduling moves a contact forward to "scheduled" from these stages only.
 BEFORE_SCHEDULED = {Stage.IDENTIFIED, Stage.RESEARCHED, Stage.REQUESTED, Stage.REPLIED}
+PAST_QUESTION = "That time has passed — record a conversation that already happened?"
+TO_RECORD = "to record"
 
 
 def to_utc(local: datetime, zone_name: str) -> datetime:
@@ -47,20 +49,33 @@ def _theme(scope: Scope, contact: Contact, theme_id: int | None) -> CareerTheme 
     return theme
 
 
+def _has_passed(moment: datetime) -> bool:
+    """True when ``moment`` is before the current minute (a form gives minutes, so "now" still counts)."""
+    return moment < utcnow().replace(second=0, microsecond=0)
+
+
 def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversation:
     """Schedule a conversation with a contact (data from ``ScheduleSchema``).
 
     The time is read in the scheduling user's own time zone and stored in UTC.
     The contact moves to "scheduled" unless they are already further along.
+    A time that has passed is refused with a question on ``starts_at`` unless
+    ``already_happened`` confirms it: then the conversation is recorded as held at that time.
     """
     contact = scope.get(Contact, contact_id)
     theme = _theme(scope, contact, data.get("theme_id"))
+    starts_at = to_utc(data["starts_at"], scope.user.timezone)
+    in_the_past = _has_passed(starts_at)
+    if in_the_past and scope.user.role != Role.CLIENT:
+        raise InvalidInput({"starts_at": ["That time has passed: choose a time to come."]})
+    if in_the_past and not data.get("already_happened"):
+        raise InvalidInput({"starts_at": [PAST_QUESTION]})
     conversation = Conversation(
         practice_id=contact.practice_id,
         client_id=contact.client_id,
         contact=contact,
         theme=theme,
-        starts_at=to_utc(data["starts_at"], scope.user.timezone),
+        starts_at=starts_at,
         minutes=data["minutes"],
         medium=data["medium"],
         location=data["location"],
@@ -68,8 +83,11 @@ def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversatio
         pitch=_default_pitch(contact, theme),
     )
     scope.session.add(conversation)
-    if contact.stage in BEFORE_SCHEDULED:
+    if contact.stage in BEFORE_SCHEDULED and not in_the_past:
         contact_service.stage_move(scope, contact, Stage.SCHEDULED)
+    if in_the_past:
+        scope.session.flush()
+        _record_held(scope, conversation, starts_at)
     scope.session.commit()
     return conversation
 
@@ -85,7 +103,12 @@ def _default_pitch(contact: Contact, theme: CareerTheme | None) -> str:
 def reschedule(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conversation:
     """Move a conversation; its calendar file keeps the same UID with a higher SEQUENCE."""
     conversation = scope.get(Conversation, conversation_id)
-    conversation.starts_at = to_utc(data["starts_at"], scope.user.timezone)
+    starts_at = to_utc(data["starts_at"], scope.user.timezone)
+    if starts_at != conversation.starts_at and _has_passed(starts_at):
+        raise InvalidInput(
+            {"starts_at": ["That time has passed. If the conversation took place, mark it held instead."]}
+        )
+    conversation.starts_at = starts_at
     conversation.minutes = data["minutes"]
     conversation.medium = data["medium"]
     conversation.location = data["location"]
@@ -205,20 +228,40 @@ def save_note(scope: Scope, question_id: int, notes: str) -> PrepQuestion:
 
 
 def mark_held(scope: Scope, conversation_id: int) -> Conversation:
-    """The client says the conversation happened: the contact moves to "talked", a thank-you comes due."""
+    """The client says the conversation happened: the contact moves to "talked", a thank-you comes due.
+
+    Not before it has started: the held time (which the goals count) is never before the start.
+    """
     conversation = _clients_own(scope, conversation_id)
     if conversation.status == ConversationStatus.HELD:
         return conversation
     if conversation.status == ConversationStatus.CANCELLED:
         raise InvalidInput({"_schema": ["This conversation was cancelled. Reschedule it first."]})
+    now = utcnow()
+    if now < conversation.starts_at:
+        raise InvalidInput(
+            {"held_at": ["This conversation has not started yet: mark it held once it has taken place."]}
+        )
+    _record_held(scope, conversation, now)
+    scope.session.commit()
+    return conversation
+
+
+def _record_held(scope: Scope, conversation: Conversation, at: datetime) -> None:
     conversation.status = ConversationStatus.HELD
-    conversation.held_at = utcnow()
+    conversation.held_at = at
     _client_activity(scope, conversation)
     if conversation.contact.stage not in (Stage.TALKED, Stage.THANKED):
         contact_service.stage_move(scope, conversation.contact, Stage.TALKED)
     events.fire(scope.session, "conversation_held", conversation.practice_id, conversation=conversation)
-    scope.session.commit()
-    return conversation
+
+
+def shown_status(conversation: Conversation, now: datetime | None = None) -> str:
+    """The status to show: a scheduled conversation whose end has passed is "to record" (did it happen?)."""
+    end = conversation.starts_at + timedelta(minutes=conversation.minutes)
+    if conversation.status == ConversationStatus.SCHEDULED and end <= (now or utcnow()):
+        return TO_RECORD
+    return conversation.status.value
 
 
 def _clients_own(scope: Scope, conversation_id: int) -> Conversation:
@@ -287,9 +330,11 @@ def ics(
     """An RFC 5545 calendar file for the conversation, with a stable UID and its SEQUENCE.
 
     ``PUBLISH`` (the default) is a file for the client's own calendar. For an
-    invitation sent to the contact, ``REQUEST`` names the organiser and the
-    ``attendee`` (name, email); ``CANCEL`` withdraws it.
+    invitation sent to the contact, ``REQUEST`` names the ``attendee`` (name, email);
+    ``CANCEL`` withdraws it. Every method names the organiser (RFC 5546): the client,
+    unless ``organiser_email`` says otherwise. Empty properties are left out.
     """
+    organiser_email = organiser_email or conversation.client.email
     calendar = Calendar()
     calendar.add("prodid", "-//Crossroads//Informational interviews//EN")
     calendar.add("version", "2.0")
@@ -301,7 +346,8 @@ def ics(
     event.add("dtstart", conversation.starts_at)
     event.add("dtend", conversation.starts_at + timedelta(minutes=conversation.minutes))
     event.add("summary", f"Conversation with {conversation.contact.name}")
-    event.add("location", conversation.location)
+    if conversation.location:
+        event.add("location", conversation.location)
     event.add(
         "description",
         f"{conversation.minutes} minutes, {conversation.medium.value.replace('_', ' ')}. "

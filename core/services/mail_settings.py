@@ -28,6 +28,12 @@ def mail_settings(scope: Scope) -> PracticeMail | None:
     return scope.session.scalar(select(PracticeMail).where(PracticeMail.practice_id == scope.practice_id))
 
 
+def can_send_email(scope: Scope) -> bool:
+    """Whether the practice has an email server: without one, nothing is emailed (anyone may ask)."""
+    found = select(PracticeMail.id).where(PracticeMail.practice_id == scope.practice_id)
+    return scope.session.scalar(found) is not None
+
+
 def _check_server(data: dict[str, Any], allow_private: bool) -> None:
     """Refuse a server on a private address (unless allowed) and a password sent without TLS.
 

@@ -114,6 +114,10 @@ class AlumniOfficeChannel(Channel):
     def formats(self, context: DraftContext) -> list[MessageFormat]:
         return [MessageFormat("", self.label, subject=SUBJECT_LIMIT)]
 
+    def hands_off_in(self, context: DraftContext) -> bool:
+        """Without an email server the practice cannot send: the client sends it from their own mail."""
+        return not has_mail_server(context)
+
     def unavailable_reason(self, context: DraftContext) -> str | None:
         if context.contact is not None:
             text = "Introductions are asked of an office, not of a person you already know."

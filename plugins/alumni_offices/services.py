@@ -38,6 +38,7 @@ from crossroads.core.text import fold, like_pattern, words
 from .channel import AlumniOfficeChannel, IntroductionContext, office_label
 from .models import (
     OFFICE_LABELS,
+    REQUEST_STATUS_LABELS,
     Affiliation,
     Institution,
     Introduction,
@@ -514,6 +515,24 @@ def introduced_by(scope: Scope, contact: Contact) -> IntroductionRequest | None:
         .join(Introduction, Introduction.request_id == IntroductionRequest.id)
         .where(Introduction.contact_id == contact.id)
     )
+
+
+#: A request whose email has not gone yet is not waiting for an answer: it says where its email is.
+EMAIL_NOT_SENT = {
+    MessageStatus.HANDED_OFF: "Not sent yet: waiting for you to send it",
+    MessageStatus.QUEUED: "Not sent yet: the email is queued",
+    MessageStatus.SENDING: "Not sent yet: the email is being sent",
+    MessageStatus.FAILED: "Not sent: the email failed",
+    MessageStatus.UNKNOWN: "Perhaps not sent: check your sent mail",
+}
+
+
+def request_state(request: IntroductionRequest) -> str:
+    """The request's status as the client should read it: "waiting for an answer" only once its email went."""
+    message = request.message
+    if request.status == RequestStatus.SENT and message is not None and message.status in EMAIL_NOT_SENT:
+        return EMAIL_NOT_SENT[message.status]
+    return REQUEST_STATUS_LABELS[request.status]
 
 
 def office_name(request: IntroductionRequest) -> str:

@@ -40,7 +40,11 @@ bp = Blueprint("alumni_offices", __name__)
 
 @bp.app_context_processor
 def labels():
-    return {"OFFICE_LABELS": OFFICE_LABELS, "REQUEST_STATUS_LABELS": REQUEST_STATUS_LABELS}
+    return {
+        "OFFICE_LABELS": OFFICE_LABELS,
+        "REQUEST_STATUS_LABELS": REQUEST_STATUS_LABELS,
+        "request_state": services.request_state,
+    }
 
 
 def staff_only() -> None:
@@ -176,7 +180,6 @@ def render_client_page(client: Client, form: Form | None = None, status: int = 2
         requests=services.requests_for(scope(), client.id),
         directory=services.directory(scope()),
         form=form or Form(),
-        MessageStatus=MessageStatus,
     ), status
 
 
@@ -247,6 +250,7 @@ def render_request_form(client: Client, form: Form, context: IntroductionContext
         fmt=fmt,
         warnings=warnings,
         reason=reason,
+        hands_off=context is not None and channel.hands_off_in(context),
         directory=services.directory(scope()),
         affiliations=services.affiliations(scope(), client.id),
         themes=client.active_themes,

@@ -84,6 +84,10 @@ class EmailChannel(Channel):
             return f"There is no email address for {context.contact.name} yet."
         return None
 
+    def hands_off_in(self, context: DraftContext) -> bool:
+        """Without an email server the practice cannot send: the client sends it from their own mail."""
+        return practice_mail(context) is None
+
     def default_template(self, kind: MessageKind, format: str) -> TemplateText:
         return DEFAULTS[kind]
 

@@ -78,7 +78,8 @@ class PdfFormat(ReportFormat):
     def render(self, report: Report) -> bytes:
         from weasyprint import HTML  # imported on first use: it loads Pango
 
-        return HTML(string=document(report, for_print=True), base_url=".").write_pdf()
+        # Tagged: headings, tables and reading order reach screen readers and reflow.
+        return HTML(string=document(report, for_print=True), base_url=".").write_pdf(pdf_tags=True)
 
 
 class CsvFormat(ReportFormat):

@@ -23,6 +23,7 @@ from crossroads.core.reports import (
     report_formats,
 )
 from crossroads.core.schemas import load
+from crossroads.core.services.mail_settings import can_send_email
 from crossroads.web.context import crossroads, db, require_role, scope
 from crossroads.web.forms import Form, submit
 from crossroads.web.notices import notify
@@ -186,6 +187,7 @@ def caseload_report():
         formats=_formats(),
         coaches=coaches(scope()) if current_user.role == Role.OWNER else [],
         subscribed=services.is_subscribed(scope()),
+        can_email=can_send_email(scope()),
         stalled_days=stalled_days(db(), current_user.practice_id),
         settings_form=Form(),
     )
@@ -203,7 +205,12 @@ def caseload_download():
 def digest():
     require_role(Role.OWNER, Role.COACH)
     subscribed, _ = submit(DigestSchema(), lambda data: services.set_digest(scope(), data["subscribe"]))
-    if subscribed:
+    if subscribed and not can_send_email(scope()):
+        notify(
+            "Signed up. Your practice has no email server yet, so no digest goes until one is set up; "
+            "from then on it comes every Monday morning."
+        )
+    elif subscribed:
         notify("You will get the caseload digest by email every Monday morning.")
     else:
         notify("You will no longer get the weekly caseload digest.")

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
-from crossroads.core.models import Stage
+from crossroads.core.models import Conversation, Stage
 from tests.conftest import PASSWORD, make_contact, make_conversation
 
 from .conftest import screenshot, sign_in
@@ -233,6 +234,13 @@ def test_a_conversation_from_scheduling_to_a_shared_reflection(page: Page, new_p
     expect(first_note).to_have_value(FIRST_NOTE + OFFLINE_NOTE)
 
     # -- the reflection, shared ---------------------------------------------------------------
+    # Marked held only once it has started: let the three days pass.
+    db.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(starts_at=datetime.now(UTC) - timedelta(minutes=25))
+    )
+    db.commit()
     page.get_by_role("button", name="Done: reflect now").click()
     expect(page).to_have_url(re.compile(rf"/conversations/{conversation_id}/reflection$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"After talking with {CONTACT}")
