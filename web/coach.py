@@ -46,11 +46,13 @@ def caseload():
         params, errors = load(CaseloadQuerySchema(), {}), exc.errors
     page = clients.caseload(scope(), params)
     overdue = contacts.overdue_counts(scope(), list(page.items))
+    details = clients.caseload_details(scope(), list(page.items))
     coaches = scope().session.scalars(scope().coaches()).all()
     return render_template(
         "coach/caseload.html",
         page=page,
         overdue=overdue,
+        details=details,
         params=params,
         query_errors=errors,
         statuses=list(ClientStatus),

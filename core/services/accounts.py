@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import InvalidInput, TooManyAttempts
-from ..models import LoginFailure, Role, User
+from ..models import LoginFailure, User
 from ..security import hash_password, verify_password
-from .activity import touch
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
@@ -60,9 +59,8 @@ def authenticate(
         raise InvalidInput({"password": [WRONG_CREDENTIALS]})
 
     session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    # Signing in is not activity: "last activity" and "stalled" are about the client's own steps.
     user.last_login_at = now
-    if user.role == Role.CLIENT and user.client:
-        touch(user.client, now)
     session.commit()
     return user
 
