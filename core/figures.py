@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .followups import add_business_days
@@ -145,6 +145,76 @@ def _gone_at() -> ColumnElement[datetime]:
     )
 
 
+def _requests(scope: Scope, ids: list[int], since: datetime, until: datetime) -> Select:
+    """SQL: (client id, key, moment) of each request made in ``[since, until)``.
+
+    The key is the contact's id: a contact counts once, at the first of its moves to "requested"
+    and its first request messages. An introduction request to an office (no contact) counts
+    on its own, keyed by minus its message's id.
+    """
+    key = func.coalesce(OutreachMessage.contact_id, -OutreachMessage.id)
+    firsts = union_all(
+        select(StageChange.client_id, StageChange.contact_id.label("key"), StageChange.at.label("at")).where(
+            StageChange.practice_id == scope.practice_id,
+            StageChange.client_id.in_(ids),
+            StageChange.to_stage == Stage.REQUESTED,
+            StageChange.note == "",
+        ),
+        select(OutreachMessage.client_id, key.label("key"), _gone_at().label("at")).where(
+            OutreachMessage.practice_id == scope.practice_id,
+            OutreachMessage.client_id.in_(ids),
+            OutreachMessage.status.in_(GONE),
+            or_(
+                and_(
+                    OutreachMessage.kind == MessageKind.FIRST_REQUEST, OutreachMessage.contact_id.is_not(None)
+                ),
+                OutreachMessage.kind == MessageKind.INTRODUCTION_REQUEST,
+            ),
+        ),
+    ).subquery()
+    first_at = func.min(firsts.c.at)
+    return (
+        select(firsts.c.client_id, firsts.c.key, first_at)
+        .group_by(firsts.c.client_id, firsts.c.key)
+        .having(first_at >= since, first_at < until)
+    )
+
+
+def _held(scope: Scope, ids: list[int], since: datetime, until: datetime) -> list[ColumnElement[bool]]:
+    """SQL: the conditions of a conversation held in ``[since, until)``."""
+    return [
+        Conversation.practice_id == scope.practice_id,
+        Conversation.client_id.in_(ids),
+        Conversation.status == ConversationStatus.HELD,
+        Conversation.held_at >= since,
+        Conversation.held_at < until,
+    ]
+
+
+@dataclass(frozen=True)
+class Headline:
+    requests: int = 0
+    conversations: int = 0
+
+
+def headlines(scope: Scope, client_ids: list[int], since: datetime, until: datetime) -> dict[int, Headline]:
+    """Client id → requests sent and conversations held in ``[since, until)``, in one statement
+    (counted as :func:`steps` counts them), for a page of many clients."""
+    requests = _requests(scope, client_ids, since, until).subquery()
+    rows = scope.session.execute(
+        union_all(
+            select(literal("request"), requests.c.client_id, func.count()).group_by(requests.c.client_id),
+            select(literal("conversation"), Conversation.client_id, func.count())
+            .where(*_held(scope, client_ids, since, until))
+            .group_by(Conversation.client_id),
+        )
+    ).all()
+    counted = {(kind, client_id): count for kind, client_id, count in rows}
+    return {
+        i: Headline(counted.get(("request", i), 0), counted.get(("conversation", i), 0)) for i in client_ids
+    }
+
+
 def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datetime) -> list[Step]:
     """Every counted step of ``clients`` in ``[since, until)`` (UTC), oldest first, in five statements."""
     session = scope.session
@@ -153,35 +223,15 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
     practice = scope.user.practice
     found: list[Step] = []
 
-    # Requests: each contact once, at the first of its hand move to "requested" and its first message.
     gone_at = _gone_at()
-    firsts = union_all(
-        select(StageChange.client_id, StageChange.contact_id, StageChange.at.label("at")).where(
-            StageChange.practice_id == scope.practice_id,
-            StageChange.client_id.in_(ids),
-            StageChange.to_stage == Stage.REQUESTED,
-            StageChange.note == "",
-        ),
-        select(OutreachMessage.client_id, OutreachMessage.contact_id, gone_at.label("at")).where(
-            OutreachMessage.practice_id == scope.practice_id,
-            OutreachMessage.client_id.in_(ids),
-            OutreachMessage.contact_id.is_not(None),
-            OutreachMessage.kind == MessageKind.FIRST_REQUEST,
-            OutreachMessage.status.in_(GONE),
-        ),
-    ).subquery()
-    first_at = func.min(firsts.c.at)
-    requested = session.execute(
-        select(firsts.c.client_id, firsts.c.contact_id, first_at)
-        .group_by(firsts.c.client_id, firsts.c.contact_id)
-        .having(first_at >= since, first_at < until)
-    ).all()
-    requested_ids = [contact_id for _, contact_id, _ in requested]
+    requested = session.execute(_requests(scope, ids, since, until)).all()
+    requested_ids = [key for _, key, _ in requested if key > 0]
 
     # The messages of the period (and a minute after, for a queued email's move): channels, replies,
     # and the alumni offices' introduction requests.
     messages = session.execute(
         select(
+            OutreachMessage.id,
             OutreachMessage.client_id,
             OutreachMessage.contact_id,
             OutreachMessage.channel,
@@ -203,13 +253,12 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
     ).all()
     sent: dict[tuple[MessageKind, int], list[tuple[datetime, str]]] = defaultdict(list)
     replied_by_message: set[int] = set()
-    for client_id, contact_id, channel, kind, at, replied_at in messages:
-        at = _utc(at)
+    introductions: dict[int, tuple[str, bool]] = {}  # message id → channel, replied
+    for message_id, _, contact_id, channel, kind, at, replied_at in messages:
         if kind == MessageKind.INTRODUCTION_REQUEST:
-            if since <= at < until:
-                found.append(Step(client_id, StepKind.REQUEST, at, channel, replied=replied_at is not None))
+            introductions[message_id] = (channel, replied_at is not None)
             continue
-        sent[(kind, contact_id)].append((at, channel))
+        sent[(kind, contact_id)].append((_utc(at), channel))
         if replied_at is not None:
             replied_by_message.add(contact_id)
 
@@ -233,8 +282,12 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
                 return channel
         return BY_HAND
 
-    for client_id, contact_id, at in requested:
-        at = _utc(at)
+    for client_id, key, at in requested:
+        at, contact_id = _utc(at), key
+        if key < 0:  # an introduction request to an office: the key is minus its message's id
+            channel, replied = introductions.get(-key, (BY_HAND, False))
+            found.append(Step(client_id, StepKind.REQUEST, at, channel, replied=replied))
+            continue
         found.append(
             Step(
                 client_id,
@@ -304,13 +357,7 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
             found.append(Step(client_id, StepKind.THANK_YOU, at, on_time=on_time))
 
     for client_id, held_at in session.execute(
-        select(Conversation.client_id, Conversation.held_at).where(
-            Conversation.practice_id == scope.practice_id,
-            Conversation.client_id.in_(ids),
-            Conversation.status == ConversationStatus.HELD,
-            Conversation.held_at >= since,
-            Conversation.held_at < until,
-        )
+        select(Conversation.client_id, Conversation.held_at).where(*_held(scope, ids, since, until))
     ):
         found.append(Step(client_id, StepKind.CONVERSATION, _utc(held_at)))
     return sorted(found, key=lambda s: s.at)

@@ -9,7 +9,8 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from crossroads.core.db import utcnow
 from crossroads.core.models import (
@@ -32,7 +33,7 @@ from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.figures import client_figures
 from crossroads.plugins.progress_report.models import DigestSubscription
 
-from .conftest import PASSWORD, make_contact
+from .conftest import PASSWORD, make_client, make_contact
 
 BASE = "/plugins/progress_report"
 CHANNELS = {"email": EMAIL, "linkedin": LINKEDIN, ALUMNI.name: ALUMNI}
@@ -235,3 +236,29 @@ def test_the_caseload_shows_the_clients_own_activity_and_flags_sorts_and_filters
     assert sorted(names(stalled="false")) == sorted([active.name, paused.name])
     assert names(sort="-stalled")[0] == stalled.name
     assert names(sort="stalled")[-1] == stalled.name
+
+
+def test_the_caseload_with_its_figures_runs_at_most_ten_statements_however_busy(world, db, as_user):
+    browser = as_user(world.owner)
+    browser.get("/coach/")  # warm up: the first request loads the user and the plugin states
+
+    def statements() -> int:
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        # The app has its own engine: listen to every engine.
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            assert browser.get("/coach/?sort=-stalled").status_code == 200
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
+        return len(seen)
+
+    quiet = statements()
+    build_a_mixed_week(world, db)
+    for n in range(10):
+        make_client(db, world.coach, f"busy{n}@a.example", themes=("One",))
+    db.commit()
+    assert statements() == quiet <= 10

@@ -20,16 +20,20 @@ from ..scoping import Scope
 from ..text import like_pattern
 
 
-def caseload(scope: Scope, params: dict[str, Any], now: datetime | None = None) -> Page[Client]:
+def caseload(
+    scope: Scope, params: dict[str, Any], now: datetime | None = None, threshold: int | None = None
+) -> Page[Client]:
     """One page of the clients this user may see (params from ``CaseloadQuerySchema``).
 
     Searches name, email and theme titles; filters by status, coach and stalled;
     sorts by name, status, coach, last activity or stalled (the client's own activity,
     by :func:`crossroads.core.figures.activity`'s rule). Themes, accounts and coaches
-    are loaded with the page in a fixed number of queries, whatever its length.
+    are loaded with the page in a fixed number of queries, whatever its length. ``threshold``
+    is the practice's stalled days (read here unless given).
     """
     now = now or utcnow()
-    threshold = figures.stalled_days(scope.session, scope.practice_id)
+    if threshold is None:
+        threshold = figures.stalled_days(scope.session, scope.practice_id)
     person = aliased(User)
     coach = aliased(User)
     query = (
@@ -81,20 +85,23 @@ class CaseloadDetails:
     """What the caseload shows beside each client: own activity and stalled, and this week's figures."""
 
     activity: dict[int, figures.Activity]
-    this_week: dict[int, figures.Figures]
+    this_week: dict[int, figures.Headline]
     week: Period
     stalled_days: int
 
 
-def caseload_details(scope: Scope, clients: list[Client], now: datetime | None = None) -> CaseloadDetails:
+def caseload_details(
+    scope: Scope, clients: list[Client], now: datetime | None = None, threshold: int | None = None
+) -> CaseloadDetails:
     """Activity, and this week's figures in the viewer's zone, for a page of the caseload (a few queries)."""
     now = now or utcnow()
-    threshold = figures.stalled_days(scope.session, scope.practice_id)
+    if threshold is None:
+        threshold = figures.stalled_days(scope.session, scope.practice_id)
     zone = scope.user.timezone or "UTC"
     week = Period.of(PeriodChoice.THIS_WEEK, zone, today=now.astimezone(ZoneInfo(zone)).date())
     return CaseloadDetails(
         activity={c.id: figures.activity(c, now, threshold) for c in clients},
-        this_week=figures.figures_for(scope, clients, week.since, week.until),
+        this_week=figures.headlines(scope, [c.id for c in clients], week.since, week.until),
         week=week,
         stalled_days=threshold,
     )
