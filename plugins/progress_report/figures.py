@@ -21,7 +21,6 @@ from crossroads.core import figures as core_figures
 from crossroads.core.errors import NotFound
 from crossroads.core.figures import (
     BY_HAND,
-    STALLED_SETTING_PLUGIN,
     StepKind,
     stalled_days,
 )
@@ -47,7 +46,7 @@ from crossroads.core.reports import Period
 from crossroads.core.scoping import Scope
 from crossroads.core.services.goals import METRIC_LABELS
 
-PLUGIN = STALLED_SETTING_PLUGIN
+PLUGIN = "progress_report"
 #: Weekly charts show at least this many weeks, going back before a short period.
 CHART_WEEKS = 6
 #: Days in a quarter, for scaling a quarterly goal to a period.
