@@ -86,8 +86,6 @@ class CaseloadDetails:
 
     activity: dict[int, figures.Activity]
     this_week: dict[int, figures.Headline]
-    week: Period
-    stalled_days: int
 
 
 def caseload_details(
@@ -102,8 +100,6 @@ def caseload_details(
     return CaseloadDetails(
         activity={c.id: figures.activity(c, now, threshold) for c in clients},
         this_week=figures.headlines(scope, [c.id for c in clients], week.since, week.until),
-        week=week,
-        stalled_days=threshold,
     )
 
 
