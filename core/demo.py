@@ -607,13 +607,19 @@ def load_demo(session: Session, plugins: PluginManager | None = None) -> Practic
                 )
             )
     session.commit()
+    # Each client's story ends at their last activity: a client quiet for 16 days took their
+    # last step 16 days ago, so the caseload's "last activity" and "stalled" match the figures.
+    last_step = {
+        email: None if days is None else now - timedelta(days=days, hours=index)
+        for index, (_, email, _, _, days, *_) in enumerate(CLIENTS)
+    }
     for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
         if client.user.has_password:
-            _demo_pipeline(session, client, now)
+            _demo_pipeline(session, client, last_step[client.email] or now)
     for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
         if client.user.has_password:
-            _demo_conversations(session, client, now)
-            _demo_messages(session, client, now)
+            _demo_conversations(session, client, last_step[client.email] or now)
+            _demo_messages(session, client, last_step[client.email] or now)
     _demo_banks(session, owner, coach)
     priya = session.scalar(select(User).where(User.email == CLIENT_EMAIL)).client
     create_contact(
@@ -630,6 +636,8 @@ def load_demo(session: Session, plugins: PluginManager | None = None) -> Practic
             "research_notes": "Edited my book club's anthology; generous with time. Mention my name.",
         },
     )
+    for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
+        client.last_activity_at = last_step[client.email]  # building the demo touched them all
     session.commit()
     _demo_plugins(session, practice, plugins or PluginManager())
     return practice

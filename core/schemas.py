@@ -237,7 +237,10 @@ class PracticeSettingsSchema(InputSchema):
     timezone = TimeZone(required=True)
 
 
-SORTS = ("name", "-name", "status", "-status", "activity", "-activity", "coach", "-coach")
+SORTS = (
+    *("name", "-name", "status", "-status", "activity", "-activity", "coach", "-coach"),
+    *("stalled", "-stalled"),
+)
 
 
 class CaseloadQuerySchema(InputSchema):
@@ -246,6 +249,8 @@ class CaseloadQuerySchema(InputSchema):
     q = Text(load_default="", validate=validate.Length(max=200))
     status = fields.Enum(ClientStatus, by_value=True, load_default=None)
     coach_id = Id(load_default=None)
+    #: Only the stalled clients (true) or only the others (false).
+    stalled = fields.Boolean(load_default=None)
     sort = fields.String(load_default="-activity", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=5, max=100))

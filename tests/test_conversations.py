@@ -304,14 +304,17 @@ def test_a_decision_changes_the_theme_and_is_logged_with_its_note(world, db, as_
 
 def test_goal_progress_counts_this_week_in_the_clients_own_calendar(world, db):
     world.client.user.timezone = "Asia/Tokyo"
-    contact = make_contact(db, world.client, "Ada")
+    ada, bo = make_contact(db, world.client, "Ada"), make_contact(db, world.client, "Bo")
     db.commit()
     scope = Scope(db, world.client.user)
     goals.set_goal(
         scope, world.client.id, load(GoalSchema(), {"period": "week", "metric": "requests", "target": "4"})
     )
     # Sunday 29 Nov 2026, 15:30 UTC is already Monday 30 Nov in Tokyo: the new week.
-    for at in (datetime(2026, 11, 29, 15, 30, tzinfo=UTC), datetime(2026, 11, 29, 14, 0, tzinfo=UTC)):
+    for contact, at in (
+        (ada, datetime(2026, 11, 29, 15, 30, tzinfo=UTC)),
+        (bo, datetime(2026, 11, 29, 14, 0, tzinfo=UTC)),
+    ):
         db.add(StageChange(practice_id=world.practice.id, client_id=world.client.id, contact_id=contact.id,
                            from_stage=Stage.IDENTIFIED, to_stage=Stage.REQUESTED, at=at))  # fmt: skip
     db.commit()

@@ -230,10 +230,9 @@ def test_caseload_rows_flag_stalled_clients_and_count_overdue_outreach(week, db)
     now = utcnow()
     other = week.other_client
     other.created_at = now - timedelta(days=40)
+    other.last_activity_at = now - timedelta(days=20)  # the client's own last step
     for change_row in db.scalars(select(StageChange).where(StageChange.client_id == other.id)):
-        change_row.at = now - timedelta(days=20)
-    for conversation in db.scalars(select(Conversation).where(Conversation.client_id == other.id)):
-        conversation.held_at = now - timedelta(days=30)
+        change_row.at = now - timedelta(days=2)  # a coach's move is not the client's activity
     overdue = contact(db, other, "Old Request", created=now - timedelta(days=40))
     overdue.stage, overdue.stage_changed_at = Stage.REQUESTED, now - timedelta(days=20)
     talked = contact(db, other, "Unthanked", created=now - timedelta(days=40))

@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from crossroads.core import figures
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import Client, ClientStatus, GoalMetric, GoalPeriod, Role
 from crossroads.core.schemas import (
@@ -45,13 +46,17 @@ def caseload():
         errors = {}
     except InvalidInput as exc:
         params, errors = load(CaseloadQuerySchema(), {}), exc.errors
-    page = clients.caseload(scope(), params)
+    threshold = figures.stalled_days(scope().session, scope().practice_id)
+    page = clients.caseload(scope(), params, threshold=threshold)
     overdue = contacts.overdue_counts(scope(), list(page.items))
-    coaches = scope().session.scalars(scope().coaches()).all()
+    details = clients.caseload_details(scope(), list(page.items), threshold=threshold)
+    # Only the owner filters by coach.
+    coaches = scope().session.scalars(scope().coaches()).all() if current_user.role == Role.OWNER else []
     return render_template(
         "coach/caseload.html",
         page=page,
         overdue=overdue,
+        details=details,
         params=params,
         query_errors=errors,
         statuses=list(ClientStatus),

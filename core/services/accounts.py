@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import InvalidInput, TooManyAttempts
-from ..models import LoginFailure, Role, User
+from ..models import LoginFailure, User
 from ..security import hash_password, verify_password
-from .activity import touch
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
@@ -99,9 +98,8 @@ def authenticate(
     # A success clears the failures counted with it (the one just claimed included), not a
     # stranger's: the owner signing in from their own browser must not reset a guesser's count.
     session.execute(delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.device == device))
+    # Signing in is not activity: "last activity" and "stalled" are about the client's own steps.
     user.last_login_at = now
-    if user.role == Role.CLIENT and user.client:
-        touch(user.client, now)
     session.commit()
     return user
 

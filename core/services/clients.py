@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, exists, func, nulls_last, or_
+from sqlalchemy import case, exists, func, not_, nulls_last, or_
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from .. import figures
+from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
 from ..models import CareerTheme, Client, ClientStatus, User
 from ..pagination import Page, paginate
+from ..reports import Period, PeriodChoice
 from ..scoping import Scope
 from ..text import like_pattern
 
 
-def caseload(scope: Scope, params: dict[str, Any]) -> Page[Client]:
+def caseload(
+    scope: Scope, params: dict[str, Any], now: datetime | None = None, threshold: int | None = None
+) -> Page[Client]:
     """One page of the clients this user may see (params from ``CaseloadQuerySchema``).
 
-    Searches name, email and theme titles; filters by status and coach; sorts
-    by name, status, coach or last activity. Themes, accounts and coaches are
-    loaded with the page in a fixed number of queries, whatever its length.
+    Searches name, email and theme titles; filters by status, coach and stalled;
+    sorts by name, status, coach, last activity or stalled (the client's own activity,
+    by :func:`crossroads.core.figures.activity`'s rule). Themes, accounts and coaches
+    are loaded with the page in a fixed number of queries, whatever its length. ``threshold``
+    is the practice's stalled days (read here unless given).
     """
+    now = now or utcnow()
+    if threshold is None:
+        threshold = figures.stalled_days(scope.session, scope.practice_id)
     person = aliased(User)
     coach = aliased(User)
     query = (
@@ -46,6 +59,9 @@ def caseload(scope: Scope, params: dict[str, Any]) -> Page[Client]:
         query = query.where(Client.status == params["status"])
     if params.get("coach_id"):
         query = query.where(Client.coach_id == params["coach_id"])
+    if params.get("stalled") is not None:
+        stalled = figures.stalled_clause(now, threshold)
+        query = query.where(stalled if params["stalled"] else not_(stalled))
 
     sort = params.get("sort", "-activity")
     descending = sort.startswith("-")
@@ -55,10 +71,36 @@ def caseload(scope: Scope, params: dict[str, Any]) -> Page[Client]:
         "status": case({s: i for i, s in enumerate(ClientStatus)}, value=Client.status),
         "coach": func.lower(coach.name),
         "activity": Client.last_activity_at,
+        "stalled": figures.stalled_order(now, threshold),
     }[sort.lstrip("-")]
     order = nulls_last(column.desc() if descending else column.asc())
-    query = query.order_by(order, func.lower(person.name), Client.id)
+    # Among the stalled (and the others), the longest quiet first.
+    then = (figures.last_activity_column().asc(),) if sort.lstrip("-") == "stalled" else ()
+    query = query.order_by(order, *then, func.lower(person.name), Client.id)
     return paginate(scope.session, query, params.get("page", 1), params.get("per_page", 25))
+
+
+@dataclass(frozen=True)
+class CaseloadDetails:
+    """What the caseload shows beside each client: own activity and stalled, and this week's figures."""
+
+    activity: dict[int, figures.Activity]
+    this_week: dict[int, figures.Headline]
+
+
+def caseload_details(
+    scope: Scope, clients: list[Client], now: datetime | None = None, threshold: int | None = None
+) -> CaseloadDetails:
+    """Activity, and this week's figures in the viewer's zone, for a page of the caseload (a few queries)."""
+    now = now or utcnow()
+    if threshold is None:
+        threshold = figures.stalled_days(scope.session, scope.practice_id)
+    zone = scope.user.timezone or "UTC"
+    week = Period.of(PeriodChoice.THIS_WEEK, zone, today=now.astimezone(ZoneInfo(zone)).date())
+    return CaseloadDetails(
+        activity={c.id: figures.activity(c, now, threshold) for c in clients},
+        this_week=figures.headlines(scope, [c.id for c in clients], week.since, week.until),
+    )
 
 
 def update_client(scope: Scope, client_id: int, data: dict[str, Any]) -> Client:

@@ -7,19 +7,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
+from .. import figures
 from ..db import utcnow
-from ..models import (
-    Client,
-    Conversation,
-    ConversationStatus,
-    Goal,
-    GoalMetric,
-    GoalPeriod,
-    Stage,
-    StageChange,
-)
+from ..models import Client, Goal, GoalMetric, GoalPeriod
 from ..scoping import Scope
 
 METRIC_LABELS = {
@@ -91,7 +83,7 @@ def set_goal(scope: Scope, client_id: int, data: dict[str, Any]) -> Goal | None:
 
 
 def progress(scope: Scope, client_id: int, today: date | None = None) -> list[Progress]:
-    """Done against target, for each period and metric, this week and this quarter."""
+    """Done against target, for each period and metric, this week and this quarter (as figures counts)."""
     client = scope.get(Client, client_id)
     zone = ZoneInfo(client.timezone)
     today = today or utcnow().astimezone(zone).date()
@@ -99,35 +91,22 @@ def progress(scope: Scope, client_id: int, today: date | None = None) -> list[Pr
         (g.period, g.metric): g.target
         for g in scope.session.scalars(scope.select(Goal).where(Goal.client_id == client.id))
     }
+    bounds = {p: period_bounds(p, today) for p in GoalPeriod}
+    utc_bounds = {p: (_utc(start, zone), _utc(end, zone)) for p, (start, end) in bounds.items()}
+    found = figures.steps(
+        scope,
+        [client],
+        min(since for since, _ in utc_bounds.values()),
+        max(until for _, until in utc_bounds.values()),
+    )
     rows = []
     for period in GoalPeriod:
-        start, end = period_bounds(period, today)
-        since, until = _utc(start, zone), _utc(end, zone)
-        stage_counts = dict(
-            scope.session.execute(
-                select(StageChange.to_stage, func.count())
-                .where(
-                    StageChange.client_id == client.id,
-                    StageChange.at >= since,
-                    StageChange.at < until,
-                    StageChange.to_stage.in_([Stage.REQUESTED, Stage.THANKED]),
-                    StageChange.note == "",
-                )
-                .group_by(StageChange.to_stage)
-            ).all()
-        )
-        held = scope.session.scalar(
-            select(func.count()).where(
-                Conversation.client_id == client.id,
-                Conversation.status == ConversationStatus.HELD,
-                Conversation.held_at >= since,
-                Conversation.held_at < until,
-            )
-        )
+        start, end = bounds[period]
+        counted = figures.tally(found, *utc_bounds[period]).get(client.id) or figures.Figures()
         done = {
-            GoalMetric.REQUESTS: stage_counts.get(Stage.REQUESTED, 0),
-            GoalMetric.CONVERSATIONS: held or 0,
-            GoalMetric.THANK_YOUS: stage_counts.get(Stage.THANKED, 0),
+            GoalMetric.REQUESTS: counted.requests,
+            GoalMetric.CONVERSATIONS: counted.conversations,
+            GoalMetric.THANK_YOUS: counted.thank_yous,
         }
         for metric in GoalMetric:
             rows.append(Progress(period, metric, goals.get((period, metric)), done[metric], start, end))

@@ -440,9 +440,7 @@ def mark_answered(scope: Scope, request_id: int, data: dict[str, Any]) -> Introd
     request.answered_at = request.answered_at or utcnow()
     if data.get("note"):
         request.note = data["note"]
-    message = request.message
-    if message is not None and message.status == MessageStatus.SENT and message.replied_at is None:
-        message.replied_at = request.answered_at
+    _count_reply(request)
     touch(request.client)
     scope.session.commit()
     return request
@@ -504,8 +502,16 @@ def add_introduction(scope: Scope, request_id: int, data: dict[str, Any]) -> Int
     if request.status == RequestStatus.SENT:
         request.status = RequestStatus.ANSWERED
         request.answered_at = utcnow()
+    _count_reply(request)
     scope.session.commit()
     return introduction
+
+
+def _count_reply(request: IntroductionRequest) -> None:
+    """The office answered: its email counts as replied to in the figures (crossroads.core.figures)."""
+    message = request.message
+    if message is not None and message.status == MessageStatus.SENT and message.replied_at is None:
+        message.replied_at = request.answered_at
 
 
 def introduced_by(scope: Scope, contact: Contact) -> IntroductionRequest | None:

@@ -39,13 +39,13 @@ def digest_text(user: User, period: Period, rows: list[CaseloadRow], threshold: 
         f"Hello {user.name},",
         "",
         f"Last week ({period.range_text}) across your {counts['clients']} clients: "
-        f"{counts['conversations']} conversations held, "
+        f"{counts['requests']} requests sent, {counts['conversations']} conversations held, "
         f"{counts['overdue']} follow-ups and thank-yous overdue.",
         "",
     ]
     stalled = [r for r in rows if r.stalled]
     if stalled:
-        lines.append(f"Stalled (no activity in {threshold} days or more):")
+        lines.append(f"Stalled (no activity of their own in {threshold} days or more):")
         lines += [f"- {r.name}: {r.idle_days} days since the last activity" for r in stalled]
         lines.append("")
     overdue = [r for r in rows if r.overdue]
@@ -59,7 +59,11 @@ def digest_text(user: User, period: Period, rows: list[CaseloadRow], threshold: 
     moving = sorted((r for r in rows if r.activity), key=lambda r: -r.momentum)[:5]
     if moving:
         lines.append("Most momentum:")
-        lines += [f"- {r.name}: {r.activity} steps, {r.conversations} conversations" for r in moving]
+        lines += [
+            f"- {r.name}: {r.activity} steps, "
+            f"{r.requests} requests sent, {r.conversations} conversations held"
+            for r in moving
+        ]
         lines.append("")
     lines.append("The caseload report in Crossroads has the details. You can stop this email there.")
     return subject, "\n".join(lines)

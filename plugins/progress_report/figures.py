@@ -14,16 +14,21 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from crossroads.core import figures as core_figures
 from crossroads.core.errors import NotFound
-from crossroads.core.followups import DueKind, add_business_days, due_items
+from crossroads.core.figures import (
+    BY_HAND,
+    StepKind,
+    stalled_days,
+)
+from crossroads.core.followups import DueKind, due_items
 from crossroads.core.models import (
     SOURCE_LABELS,
     CareerTheme,
     Client,
-    ClientStatus,
     Contact,
     ContactSource,
     Conversation,
@@ -31,12 +36,8 @@ from crossroads.core.models import (
     Goal,
     GoalMetric,
     GoalPeriod,
-    MessageKind,
-    OutreachMessage,
-    PracticePlugin,
     Reflection,
     Stage,
-    StageChange,
     Suggestion,
     ThemeDecision,
     User,
@@ -46,21 +47,19 @@ from crossroads.core.scoping import Scope
 from crossroads.core.services.goals import METRIC_LABELS
 
 PLUGIN = "progress_report"
-#: Days without activity after which a client shows as stalled, unless the practice sets its own.
-DEFAULT_STALLED_DAYS = 14
 #: Weekly charts show at least this many weeks, going back before a short period.
 CHART_WEEKS = 6
 #: Days in a quarter, for scaling a quarterly goal to a period.
 QUARTER_DAYS = 91
 
-#: Clients in these states are not flagged as stalled, however long since their last step.
-QUIET_ON_PURPOSE = (ClientStatus.PAUSED, ClientStatus.DECIDED)
-
-#: A contact who moved from "requested" to one of these has answered.
-ANSWERED = (Stage.REPLIED, Stage.SCHEDULED, Stage.TALKED, Stage.THANKED, Stage.DECLINED)
-
-CHANNEL_LABELS = {"email": "Email", "linkedin": "LinkedIn", "alumni_offices": "Alumni office"}
-BY_HAND = "by_hand"
+CHANNEL_LABELS = {"email": "Email", "linkedin": "LinkedIn", "alumni_office": "Alumni office"}
+#: Which week-row counter each kind of step adds to.
+WEEK_FIELDS = {
+    StepKind.REQUEST: "requests",
+    StepKind.FOLLOW_UP: "follow_ups",
+    StepKind.THANK_YOU: "thank_yous",
+    StepKind.CONVERSATION: "conversations",
+}
 
 
 def channel_label(name: str) -> str:
@@ -72,17 +71,6 @@ def channel_label(name: str) -> str:
 def rate(part: int, whole: int) -> float | None:
     """``part / whole`` as a percentage with one decimal, or None when there is nothing to divide."""
     return round(100 * part / whole, 1) if whole else None
-
-
-def stalled_days(session, practice_id: int) -> int:
-    """The practice's setting: days without activity before a client counts as stalled."""
-    settings = session.scalar(
-        select(PracticePlugin.settings).where(
-            PracticePlugin.practice_id == practice_id, PracticePlugin.plugin_name == PLUGIN
-        )
-    )
-    value = (settings or {}).get("stalled_days")
-    return value if isinstance(value, int) and value > 0 else DEFAULT_STALLED_DAYS
 
 
 # -- goals against a period -----------------------------------------------------------------
@@ -217,133 +205,34 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
     weeks = period.week_starts(at_least=CHART_WEEKS)
     chart_since = period.utc(weeks[0])
     week_rows = {start: WeekRow(start) for start in weeks}
-    client_zone = ZoneInfo(client.timezone)
 
     def week_of(moment: datetime) -> WeekRow | None:
         day = period.local_date(moment)
         return week_rows.get(day - timedelta(days=day.weekday()))
 
-    # The contact pipeline's history up to the period's end: requests, follow-ups, answers, thanks.
-    changes = session.execute(
-        scope.select(StageChange)
-        .with_only_columns(
-            StageChange.contact_id,
-            StageChange.from_stage,
-            StageChange.to_stage,
-            StageChange.note,
-            StageChange.at,
-        )
-        .where(
-            StageChange.client_id == client.id,
-            StageChange.to_stage.in_([Stage.REQUESTED, Stage.TALKED, Stage.THANKED, *ANSWERED]),
-            StageChange.at < period.until,
-        )
-        .order_by(StageChange.at, StageChange.id)
-    ).all()
-    requested_at: dict[int, list[datetime]] = defaultdict(list)  # contact → request and follow-up times
-    talked_at: dict[int, datetime] = {}
-    answered_at: dict[int, list[datetime]] = defaultdict(list)
-    requests_in_period: list[tuple[int, datetime]] = []
-    practice = client.practice
-    for contact_id, from_stage, to_stage, note, at in changes:
-        in_period = period.contains(at)
-        week = week_of(at) if at >= chart_since else None
-        if to_stage == Stage.REQUESTED and note == "":
-            requested_at[contact_id].append(at)
-            if in_period:
-                figures.requests += 1
-                requests_in_period.append((contact_id, at))
-            if week:
-                week.requests += 1
-        elif to_stage == Stage.REQUESTED and note == "follow_up":
-            previous = requested_at[contact_id][-1] if requested_at[contact_id] else None
-            requested_at[contact_id].append(at)
-            if in_period:
-                figures.follow_ups += 1
-                if previous is not None:
-                    due = add_business_days(
-                        previous.astimezone(client_zone).date(), practice.follow_up_after_days
-                    )
-                    figures.follow_ups_on_time += at.astimezone(client_zone).date() <= due
-            if week:
-                week.follow_ups += 1
-        elif to_stage == Stage.TALKED:
-            talked_at[contact_id] = at
-        elif to_stage == Stage.THANKED and note == "":
-            if in_period:
-                figures.thank_yous += 1
-                talked = talked_at.get(contact_id)
-                if talked is not None:
-                    due = talked.astimezone(client_zone).date() + timedelta(days=1)
-                    figures.thank_yous_on_time += at.astimezone(client_zone).date() <= due
-            if week:
-                week.thank_yous += 1
-        if from_stage == Stage.REQUESTED and to_stage in ANSWERED:
-            answered_at[contact_id].append(at)
-    # Answers that came after the period still count for requests made in it.
-    later_answers = session.execute(
-        scope.select(StageChange)
-        .with_only_columns(StageChange.contact_id, StageChange.at)
-        .where(
-            StageChange.client_id == client.id,
-            StageChange.from_stage == Stage.REQUESTED,
-            StageChange.to_stage.in_(ANSWERED),
-            StageChange.at >= period.until,
-            StageChange.contact_id.in_([c for c, _ in requests_in_period] or [0]),
-        )
-    ).all()
-    for contact_id, at in later_answers:
-        answered_at[contact_id].append(at)
-    replied_contacts = {
-        contact_id for contact_id, at in requests_in_period if any(a >= at for a in answered_at[contact_id])
-    }
-
-    # Requests by channel: the outreach messages sent in the period.
-    channels: dict[str, ChannelRow] = {}
-    messages = session.execute(
-        scope.select(OutreachMessage)
-        .with_only_columns(
-            OutreachMessage.channel,
-            OutreachMessage.kind,
-            OutreachMessage.contact_id,
-            OutreachMessage.replied_at,
-        )
-        .where(
-            OutreachMessage.client_id == client.id,
-            OutreachMessage.sent_at >= period.since,
-            OutreachMessage.sent_at < period.until,
-            OutreachMessage.kind.in_([MessageKind.FIRST_REQUEST, MessageKind.FOLLOW_UP]),
-        )
-    ).all()
-    for channel, kind, contact_id, replied_at in messages:
-        row = channels.setdefault(channel, ChannelRow(channel))
-        if kind == MessageKind.FIRST_REQUEST:
-            row.requests += 1
-            row.replied += replied_at is not None or contact_id in replied_contacts
-        else:
-            row.follow_ups += 1
-    # A reply is a contact who answered after the request: moved on from "requested", or whose
-    # request was marked replied.
-    replied_contacts |= {
-        contact_id
-        for _, kind, contact_id, replied_at in messages
-        if kind == MessageKind.FIRST_REQUEST and replied_at is not None and contact_id is not None
-    }
-    figures.replied = min(len(replied_contacts), figures.requests)
-    by_channel = sum(r.requests for r in channels.values())
-    if figures.requests > by_channel:
-        # Requests the client recorded on a contact without writing the message here.
-        hand = ChannelRow(BY_HAND, figures.requests - by_channel)
-        hand.replied = max(0, figures.replied - sum(r.replied for r in channels.values()))
-        channels[BY_HAND] = hand
-    figures.channels = sorted(channels.values(), key=lambda r: (r.channel == BY_HAND, -r.requests, r.channel))
+    # Requests, replies, follow-ups, thank-yous and conversations, as the core counts them
+    # everywhere: over the period, and week by week for the chart.
+    found = core_figures.steps(scope, [client], min(chart_since, period.since), period.until)
+    counted = core_figures.tally(found, period.since, period.until).get(client.id) or core_figures.Figures()
+    figures.requests, figures.replied = counted.requests, counted.replied
+    figures.follow_ups, figures.follow_ups_on_time = counted.follow_ups, counted.follow_ups_on_time
+    figures.thank_yous, figures.thank_yous_on_time = counted.thank_yous, counted.thank_yous_on_time
+    figures.conversations = counted.conversations
+    figures.channels = sorted(
+        (ChannelRow(c.channel, c.requests, c.follow_ups, c.replied) for c in counted.channels.values()),
+        key=lambda r: (r.channel == BY_HAND, -r.requests, r.channel),
+    )
+    for step in found:
+        if step.at >= chart_since and (week := week_of(step.at)):
+            setattr(week, WEEK_FIELDS[step.kind], getattr(week, WEEK_FIELDS[step.kind]) + 1)
 
     # Conversations held: in the chart's weeks, and to date per theme.
     held = session.execute(
         scope.select(Conversation)
-        .with_only_columns(Conversation.id, Conversation.theme_id, Conversation.held_at)
+        .with_only_columns(Conversation.theme_id, Conversation.held_at)
         .where(
             Conversation.client_id == client.id,
+            Conversation.theme_id.is_not(None),
             Conversation.status == ConversationStatus.HELD,
             Conversation.held_at < period.until,
         )
@@ -352,18 +241,11 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
         t.id: ThemeFigures(t)
         for t in sorted(client.themes, key=lambda t: (t.status == "dropped", t.position, t.id))
     }
-    held_in_period: set[int] = set()
-    for conversation_id, theme_id, held_at in held:
+    for theme_id, held_at in held:
         figures_theme = themes.get(theme_id)
         if figures_theme:
             figures_theme.held_to_date += 1
-        if period.contains(held_at):
-            figures.conversations += 1
-            held_in_period.add(conversation_id)
-            if figures_theme:
-                figures_theme.held_in_period += 1
-        if held_at >= chart_since and (week := week_of(held_at)):
-            week.conversations += 1
+            figures_theme.held_in_period += period.contains(held_at)
 
     # Shared reflections on the conversations held in the period.
     reflections = session.execute(
@@ -474,7 +356,7 @@ class CaseloadRow:
         return self.client.name
 
 
-CASELOAD_SORT_KEYS = ("name", "momentum", "idle", "overdue", "conversations", "coach")
+CASELOAD_SORT_KEYS = ("name", "momentum", "requests", "idle", "overdue", "conversations", "coach")
 CASELOAD_SORTS = tuple(f"{sign}{key}" for key in CASELOAD_SORT_KEYS for sign in ("", "-"))
 
 
@@ -496,62 +378,15 @@ def caseload_rows(
     if not rows:
         return []
     ids = list(rows)
-    for client_id, to_stage, note, count in session.execute(
-        select(StageChange.client_id, StageChange.to_stage, StageChange.note, func.count())
-        .where(
-            StageChange.practice_id == scope.practice_id,
-            StageChange.client_id.in_(ids),
-            StageChange.at >= period.since,
-            StageChange.at < period.until,
-            StageChange.to_stage.in_([Stage.REQUESTED, Stage.THANKED]),
-        )
-        .group_by(StageChange.client_id, StageChange.to_stage, StageChange.note)
-    ):
-        row = rows[client_id]
-        row.activity += count
-        if to_stage == Stage.REQUESTED and note == "":
-            row.requests += count
-        elif to_stage == Stage.THANKED and note == "":
-            row.thank_yous += count
-    for client_id, count in session.execute(
-        select(Conversation.client_id, func.count())
-        .where(
-            Conversation.practice_id == scope.practice_id,
-            Conversation.client_id.in_(ids),
-            Conversation.status == ConversationStatus.HELD,
-            Conversation.held_at >= period.since,
-            Conversation.held_at < period.until,
-        )
-        .group_by(Conversation.client_id)
-    ):
-        rows[client_id].conversations += count
-        rows[client_id].activity += count
-
-    # Last activity: the latest move of a contact, conversation held, or message sent.
-    latest: dict[int, datetime] = {}
-    for column, client_column, extra in (
-        (StageChange.at, StageChange.client_id, StageChange.practice_id == scope.practice_id),
-        (Conversation.held_at, Conversation.client_id, Conversation.practice_id == scope.practice_id),
-        (
-            OutreachMessage.sent_at,
-            OutreachMessage.client_id,
-            OutreachMessage.practice_id == scope.practice_id,
-        ),
-    ):
-        for client_id, at in session.execute(
-            select(client_column, func.max(column))
-            .where(extra, client_column.in_(ids), column <= now)
-            .group_by(client_column)
-        ):
-            if at is not None and (client_id not in latest or at > latest[client_id]):
-                latest[client_id] = at
+    counted = core_figures.figures_for(scope, clients, period.since, period.until)
     threshold = stalled_days(session, scope.practice_id)
     for row in rows.values():
-        row.last_activity = latest.get(row.client.id)
-        since = row.last_activity or row.client.created_at
-        row.idle_days = max(0, (now - since).days)
-        # A paused client, or one who has decided, is quiet on purpose.
-        row.stalled = row.idle_days >= threshold and row.client.status not in QUIET_ON_PURPOSE
+        done = counted[row.client.id]
+        row.activity = done.steps
+        row.requests, row.conversations, row.thank_yous = done.requests, done.conversations, done.thank_yous
+        # Last activity is the client's own, by the one rule the caseload uses too.
+        own = core_figures.activity(row.client, now, threshold)
+        row.last_activity, row.idle_days, row.stalled = own.last, own.idle_days, own.stalled
 
     # Overdue follow-ups and thank-yous, by the 3B7 rhythm in each client's time zone.
     open_contacts: dict[int, list[Contact]] = defaultdict(list)
@@ -588,6 +423,7 @@ def sort_rows(rows: list[CaseloadRow], sort: str) -> list[CaseloadRow]:
     value = {
         "name": lambda r: r.name.lower(),
         "momentum": lambda r: r.momentum,
+        "requests": lambda r: r.requests,
         "idle": lambda r: r.idle_days,
         "overdue": lambda r: r.overdue,
         "conversations": lambda r: r.conversations,
@@ -602,6 +438,7 @@ def caseload_counts(rows: list[CaseloadRow]) -> dict[str, Any]:
         "clients": len(rows),
         "stalled": sum(r.stalled for r in rows),
         "overdue": sum(r.overdue for r in rows),
+        "requests": sum(r.requests for r in rows),
         "conversations": sum(r.conversations for r in rows),
     }
 

@@ -183,7 +183,7 @@ def caseload_sections(request: ReportRequest) -> list[Section]:
             key="caseload",
             title="Clients",
             order=10,
-            intro=f"Stalled: no activity in {threshold} days or more.",
+            intro=f"Stalled: no activity of the client's own in {threshold} days or more.",
             rows=[
                 {
                     "client": r.name,
