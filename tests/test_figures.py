@@ -96,11 +96,13 @@ def build_a_mixed_week(world, db):
     contacts.move_to_stage(scope, cat.id, Stage.REPLIED)
     alumni.mark_answered(scope, introduction.id, {})
     _send(scope, ben, "linkedin", kind="follow_up", fmt="message")
-    tomorrow = (utcnow() + timedelta(days=1)).astimezone(ZoneInfo(client.timezone))
-    held = conversations.schedule(
-        scope, ann.id, load(ScheduleSchema(), {"starts_at": tomorrow.strftime("%Y-%m-%dT10:00")})
+    # A conversation a few minutes ago, recorded as held (none can be held before it starts).
+    earlier = (utcnow() - timedelta(minutes=3)).astimezone(ZoneInfo(client.timezone))
+    conversations.schedule(
+        scope,
+        ann.id,
+        load(ScheduleSchema(), {"starts_at": earlier.strftime("%Y-%m-%dT%H:%M"), "already_happened": "1"}),
     )
-    conversations.mark_held(scope, held.id)
     _send(scope, ann, "email", kind="thank_you")
     return client
 
