@@ -453,9 +453,14 @@ def _finalize(value: Any) -> Any:
 _ENV = _Environment()
 
 
-def render_text(source: str, variables: dict[str, Any], field: str = "body") -> str:
-    """Render one template string; a mistake in it, or a bound exceeded, is :class:`InvalidInput`."""
-    token = _BUDGET.set(Budget())
+def render_text(
+    source: str, variables: dict[str, Any], field: str = "body", budget: Budget | None = None
+) -> str:
+    """Render one template string; a mistake in it, or a bound exceeded, is :class:`InvalidInput`.
+
+    ``budget`` (a fresh one by default) is what the render uses up, for a caller who measures it.
+    """
+    token = _BUDGET.set(budget or Budget())
     try:
         parts, size = [], 0
         for part in _ENV.from_string(source).generate(variables):
