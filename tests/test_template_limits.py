@@ -44,7 +44,10 @@ HOSTILE = {
     "join filter": LONG + "{{ s|join(s)|length }}",
     "indent": '{% set s = "\n" * 10000 %}{{ s|indent(10000)|length }}',
     "wordwrap": LONG + "{{ s|wordwrap(1, wrapstring=s)|length }}",
-    "nested list literals": LONG + "{% set a = [s, s, s, s] %}{% set b = [a, a, a, a] %}{{ [b, b, b, b] }}",
+    "nested list literals": (
+        LONG + "{% set a = [s, s, s, s] %}{% set b = [a, a, a, a] %}{% set c = [b, b, b, b] %}"
+        "{% set d = [c, c, c, c] %}{{ [d, d, d, d] }}"
+    ),
     "map over a list": '{% set l = ["x"] * 5000 %}{{ l|map("center", 10000)|join|length }}',
     "batch filling": '{{ ["x"]|batch(50000000, "y")|list|length }}',
     "macro output in a loop": LONG
