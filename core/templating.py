@@ -339,6 +339,22 @@ class _CodeGenerator(CodeGenerator):
             return
         super().visit_Call(node, frame, forward_caller=forward_caller)
 
+    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
+        if not isinstance(node.arg, nodes.Slice):
+            super().visit_Getitem(node, frame)
+            return
+        # A slice is a copy: charged like any other text a template builds.
+        self.write("environment.sliced(")
+        self.visit(node.node, frame)
+        self.write(", slice(")
+        for index, part in enumerate((node.arg.start, node.arg.stop, node.arg.step)):
+            self.write(", " if index else "")
+            if part is None:
+                self.write("None")
+            else:
+                self.visit(part, frame)
+        self.write("))")
+
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.concat_sized((")
         for arg in node.nodes:
@@ -385,8 +401,9 @@ class _Environment(ImmutableSandboxedEnvironment):
                 _refuse_over(weight(sequence, MAX_OUTPUT) * max(times, 0))
         elif op == "+":
             _refuse_over(weight(left, MAX_OUTPUT) + weight(right, MAX_OUTPUT))
-        _budget().step()
-        return self.binop_table[op](left, right)
+        result = self.binop_table[op](left, right)
+        _budget().charge(weight(result))
+        return result
 
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         budget = _budget()
@@ -438,9 +455,16 @@ class _Environment(ImmutableSandboxedEnvironment):
     def counted(self, items: Iterable[Any]) -> Iterator[Any]:
         return _budget().counted(items)
 
+    def sliced(self, value: Any, part: slice) -> Any:
+        result = value[part]
+        _budget().charge(weight(result))
+        return result
+
     def concat_sized(self, values: tuple[Any, ...]) -> str:
         texts = [str(value) for value in values]
-        _refuse_over(sum(len(text) for text in texts))
+        size = sum(len(text) for text in texts)
+        _refuse_over(size)
+        _budget().charge(size)
         return "".join(texts)
 
 

@@ -52,6 +52,8 @@ HOSTILE = {
     "batch filling": '{{ ["x"]|batch(50000000, "y")|list|length }}',
     "macro output in a loop": LONG
     + "{% macro m() %}{% for a in s %}{{ s }}{% endfor %}{% endmacro %}{{ m()|length }}",
+    "copying long text in a loop": LONG + '{% for a in s %}{% set t = s ~ "" %}{% endfor %}',
+    "slicing long text in a loop": LONG + "{% for a in s %}{% set t = s[::-1] %}{% endfor %}",
     "recursive macro": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
     "macro calling itself twice": (
         "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(20) }}"
