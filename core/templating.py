@@ -110,11 +110,13 @@ class Budget:
     depth: int = 0
 
     def step(self, count: int = 1) -> None:
+        """Charge ``count`` steps."""
         self.steps += count
         if self.steps > MAX_STEPS:
             raise TemplateLimit(f"it takes more than {MAX_STEPS:,} steps (a loop inside a loop?)")
 
     def charge(self, characters: int) -> None:
+        """Charge ``characters`` of text made or handled."""
         self.work += characters
         if self.work > MAX_WORK:
             raise TemplateLimit(f"it handles more than {MAX_WORK:,} characters of text")
