@@ -769,6 +769,9 @@ class MessageTemplate(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Why it failed on a client's draft (who then got the channel's default); cleared when saved again.
+    problem: Mapped[str] = mapped_column(Text, default="", server_default="")
+    problem_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MailSecurity(enum.StrEnum):

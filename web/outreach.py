@@ -333,6 +333,7 @@ def edit_template(channel_name: str, kind: str):
                 url_for("outreach.edit_template", channel_name=channel.name, kind=kind, format=fmt)
             )
         status = 422
+    customised, key = outreach.customised_templates(scope()), (channel.name, message_kind.value, fmt)
     return render_template(
         "outreach/edit_template.html",
         channel=channel,
@@ -340,7 +341,8 @@ def edit_template(channel_name: str, kind: str):
         fmt=formats[fmt],
         form=form,
         default=channel.default_template(message_kind, fmt),
-        customised=(channel.name, message_kind.value, fmt) in outreach.customised_templates(scope()),
+        customised=key in customised,
+        problem=customised.get(key, ""),
         variables=templating.VARIABLES + tuple(channel.variable_docs),
     ), status
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from .. import events, templating
@@ -21,7 +21,9 @@ from ..checks import limit_warnings, method_warnings
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..locking import lock_client
+from ..mail.outbox import queue_email
 from ..models import (
+    KIND_LABELS,
     CareerTheme,
     Client,
     Contact,
@@ -32,8 +34,11 @@ from ..models import (
     MessageStatus,
     MessageTemplate,
     OutreachMessage,
+    Practice,
+    PracticeMail,
     Role,
     Stage,
+    User,
 )
 from ..pagination import Page, paginate
 from ..scoping import Scope
@@ -173,9 +178,9 @@ def _latest_conversation(context: DraftContext) -> Conversation | None:
     )
 
 
-def template_for(scope: Scope, channel: Channel, kind: MessageKind, fmt: str) -> TemplateText:
-    """The practice's template for this channel, kind and format, or the channel's default."""
-    row = scope.session.scalar(
+def template_row(scope: Scope, channel: Channel, kind: MessageKind, fmt: str) -> MessageTemplate | None:
+    """The practice's own template for this channel, kind and format, if it wrote one."""
+    return scope.session.scalar(
         select(MessageTemplate).where(
             MessageTemplate.practice_id == scope.practice_id,
             MessageTemplate.channel == channel.name,
@@ -183,18 +188,77 @@ def template_for(scope: Scope, channel: Channel, kind: MessageKind, fmt: str) ->
             MessageTemplate.format == fmt,
         )
     )
+
+
+def template_for(scope: Scope, channel: Channel, kind: MessageKind, fmt: str) -> TemplateText:
+    """The practice's template for this channel, kind and format, or the channel's default."""
+    row = template_row(scope, channel, kind, fmt)
     if row is not None:
         return TemplateText(row.subject, row.body)
     return channel.default_template(kind, fmt)
 
 
 def initial_draft(scope: Scope, channel: Channel, context: DraftContext) -> TemplateText:
-    """The draft a client starts from; a broken practice template falls back to the channel's default."""
+    """The draft a client starts from; a practice template that fails falls back to the channel's default.
+
+    The failure is kept on the template for coaches to see, and the owners are emailed the first time.
+    """
     values = variables(context, channel)
-    try:
-        return templating.render(template_for(scope, channel, context.kind, context.format), values)
-    except InvalidInput:
-        return templating.render(channel.default_template(context.kind, context.format), values)
+    row = template_row(scope, channel, context.kind, context.format)
+    if row is not None:
+        try:
+            return templating.render(TemplateText(row.subject, row.body), values)
+        except InvalidInput as exc:
+            _template_failed(scope, channel, row, exc)
+    return templating.render(channel.default_template(context.kind, context.format), values)
+
+
+def _template_failed(scope: Scope, channel: Channel, row: MessageTemplate, exc: InvalidInput) -> None:
+    problem = " ".join(f"{field.capitalize()}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
+    # Only the first failure since the template was saved is recorded and emailed, however many drafts fail.
+    first = scope.session.execute(
+        update(MessageTemplate)
+        .where(MessageTemplate.id == row.id, MessageTemplate.problem == "")
+        .values(problem=problem[:2000], problem_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if first:
+        _email_owners_about(scope, channel, row, problem)
+    scope.session.commit()
+
+
+def _email_owners_about(scope: Scope, channel: Channel, row: MessageTemplate, problem: str) -> None:
+    practice = scope.session.get(Practice, row.practice_id)
+    from_address = scope.session.scalar(
+        select(PracticeMail.from_address).where(PracticeMail.practice_id == row.practice_id)
+    )
+    if practice is None or from_address is None:
+        return  # no email server: the templates page says it
+    owners = scope.session.scalars(
+        select(User).where(User.practice_id == row.practice_id, User.role == Role.OWNER, User.is_active)
+    )
+    name = f"{channel.label}: {KIND_LABELS[MessageKind(row.kind)]}"
+    name += f" ({row.format})" if row.format else ""
+    for owner in owners:
+        queue_email(
+            scope.session,
+            practice_id=row.practice_id,
+            client_id=None,
+            sender_name=f"Crossroads for {practice.name}",
+            reply_to="",
+            to_address=owner.email,
+            to_name=owner.name,
+            subject=f"A message template failed: {name}",
+            body=(
+                f"Hello {owner.name},\n\n"
+                f'The practice\'s template "{name}" failed when a client opened a draft from it, so '
+                f"clients get {channel.label}'s default wording instead until it is fixed.\n\n"
+                f"Why: {problem}\n\n"
+                "Open Message templates in Crossroads to see it, and save it again once fixed.\n\n"
+                "Crossroads\n"
+            ),
+            from_address=from_address,
+        )
 
 
 def warnings(channel: Channel, draft: Draft, extra_checks: ExtraChecks | None = None) -> list[Warning]:
@@ -412,19 +476,21 @@ def save_template(
         row = MessageTemplate(practice_id=scope.practice_id, channel=channel.name, kind=kind, format=fmt)
         scope.session.add(row)
     row.subject, row.body, row.updated_by_id = text.subject, text.body, scope.user.id
+    row.problem, row.problem_at = "", None
     scope.session.commit()
     return row
 
 
-def customised_templates(scope: Scope) -> set[tuple[str, str, str]]:
-    """(channel, kind, format) of every template the practice has written its own wording for."""
+def customised_templates(scope: Scope) -> dict[tuple[str, str, str], str]:
+    """(channel, kind, format) of every template the practice has written its own wording for,
+    each with why it last failed on a client's draft ("" when it has not)."""
     _require_staff(scope)
     rows = scope.session.execute(
-        select(MessageTemplate.channel, MessageTemplate.kind, MessageTemplate.format).where(
-            MessageTemplate.practice_id == scope.practice_id
-        )
+        select(
+            MessageTemplate.channel, MessageTemplate.kind, MessageTemplate.format, MessageTemplate.problem
+        ).where(MessageTemplate.practice_id == scope.practice_id)
     )
-    return {(channel, MessageKind(kind).value, fmt) for channel, kind, fmt in rows}
+    return {(channel, MessageKind(kind).value, fmt): problem for channel, kind, fmt, problem in rows}
 
 
 def preview_context(scope: Scope, kind: MessageKind) -> DraftContext | None:
