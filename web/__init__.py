@@ -29,6 +29,7 @@ from . import (
     conversations,
     errors,
     filters,
+    headers,
     ops,
     outreach,
     plugin_ui,
@@ -106,6 +107,7 @@ def create_app(
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
+    headers.register(app)
     ops.register(app, settings)
     for blueprint in (
         auth.bp,
