@@ -80,6 +80,7 @@ def test_a_failed_submit_takes_focus_to_the_error_summary(new_page: Callable[...
     expect(summary.get_by_role("heading")).to_have_text("There is a problem")
     # The summary is far down the page, below the contact's history: focus did not stay at the top.
     assert page.evaluate("window.scrollY") > 400
+    assert not [describe(v) for v in AXE.run(page).response["violations"]]
     link = summary.get_by_role("link")
     expect(link).to_have_count(1)
     link.click()
