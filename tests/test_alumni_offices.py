@@ -559,7 +559,7 @@ def test_an_introduction_becomes_an_alumni_contact_linked_to_the_request(world, 
     )
     assert (
         bad.status_code == 422
-        and b'id="linkedin_url-error"' in bad.data
+        and b'id="intro-linkedin_url-error"' in bad.data
         and b'value="Hannah Osei"' in bad.data
     )
     assert db.scalar(select(Contact.id).where(Contact.name == "Hannah Osei")) is None

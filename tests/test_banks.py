@@ -486,7 +486,7 @@ def test_a_failed_new_bank_keeps_what_was_typed_and_names_the_field(world, db, a
     )
     assert response.status_code == 422
     page = page_text(response)
-    assert 'id="name-error"' in page and "This field is required." in page
+    assert 'id="new-name-error"' in page and "This field is required." in page
     assert "For clients moving into policy work</textarea>" in page
     assert '<option value="clients" selected>' in page
     assert re.search(rf'value="{world.client.id}"\s+checked', page)
@@ -519,7 +519,7 @@ def test_a_failed_question_keeps_what_was_typed_and_names_the_field(world, db, a
     )
     assert added.status_code == 422
     page = page_text(added)
-    assert 'id="category-error"' in page and "This field is required." in page
+    assert 'id="new-category-error"' in page and "This field is required." in page
     assert "Half-written?</textarea>" in page and 'value="draft"' in page
 
     edited = browser.post(
@@ -527,7 +527,7 @@ def test_a_failed_question_keeps_what_was_typed_and_names_the_field(world, db, a
     )
     assert edited.status_code == 422
     page = page_text(edited)
-    assert 'id="text-error"' in page and 'value="kept, typed"' in page
+    assert f'id="q{question.id}-text-error"' in page and 'value="kept, typed"' in page
     assert '<option value="future" selected>' in page
     db.refresh(question)
     assert question.text == f"What surprised you most, {bank.name}?"

@@ -59,7 +59,7 @@ def test_failed_add_keeps_what_was_typed_and_names_the_field(world, db, as_user)
     page = response.get_data(as_text=True)
     assert 'value="Employee engagement"' in page
     assert "People side of work" in page
-    assert 'id="status-error"' in page
+    assert 'id="new-status-error"' in page
 
 
 def test_blank_title_and_silly_target_are_reported_per_field(world, as_user):

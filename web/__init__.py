@@ -30,6 +30,7 @@ from . import (
     conversations,
     errors,
     filters,
+    headers,
     navigation,
     ops,
     outreach,
@@ -109,6 +110,7 @@ def create_app(
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
+    headers.register(app)
     ops.register(app, settings)
     for blueprint in (
         auth.bp,

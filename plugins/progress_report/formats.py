@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import render_template
 from markupsafe import Markup
@@ -13,6 +14,8 @@ from crossroads.core.reports import Report, ReportFormat, Section, Unavailable, 
 log = logging.getLogger(__name__)
 
 ROWS_TEMPLATE = "progress_report/sections/rows.html"
+#: The report's own styles: linked from the app's pages, written into the standalone document.
+REPORT_CSS = Path(__file__).parent / "static" / "report.css"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def document(report: Report, for_print: bool) -> str:
         rendered=render_sections(report, for_print),
         unavailable=report.unavailable,
         for_print=for_print,
+        report_css=REPORT_CSS.read_text(encoding="utf-8"),
     )
 
 

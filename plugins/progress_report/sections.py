@@ -15,7 +15,8 @@ def _pct(value: float | None) -> str:
 
 
 def _chart(svg) -> dict:
-    """A chart for the page (inline SVG) and for the PDF (the same SVG as an image)."""
+    """A chart as an SVG picture in a ``data:`` URI: its own styles stay inside it, apart from the page's
+    (and its Content-Security-Policy), on screen and in the PDF alike."""
     return {"chart": svg, "chart_uri": charts.data_uri(svg)}
 
 

@@ -42,7 +42,7 @@ from .schemas import (
 )
 from .sections import note_for
 
-bp = Blueprint("progress_report", __name__)
+bp = Blueprint("progress_report", __name__, static_folder="static")
 
 
 def _enabled() -> set[str]:

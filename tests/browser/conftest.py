@@ -53,6 +53,29 @@ def _screenshot_destination(request: pytest.FixtureRequest) -> None:
 
 expect.set_options(timeout=10_000)
 
+#: Reports each Content-Security-Policy violation on the console, where :func:`watch_csp` sees it.
+#: An init script is the browser's own, not the page's: the policy does not apply to it.
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${where}`);
+});
+"""
+
+
+def watch_csp(context: BrowserContext) -> list[str]:
+    """Collect every Content-Security-Policy violation in ``context``'s pages, as console lines."""
+    violations: list[str] = []
+    context.add_init_script(CSP_REPORTER)
+
+    def seen(message) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            violations.append(f"{message.page.url if message.page else '?'}: {text}")
+
+    context.on("console", seen)
+    return violations
+
 
 @dataclass
 class LiveServer:
@@ -125,18 +148,23 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def new_page(browser: Browser, server: LiveServer) -> Iterator[Callable[..., Page]]:
     """``new_page(viewport=..., **context_options)``: a page in a fresh browser context (its own
-    cookies), with the live server as base URL. Every context is closed after the test."""
+    cookies), with the live server as base URL. Every context is closed after the test, which fails
+    if any page broke the Content-Security-Policy."""
     contexts: list[BrowserContext] = []
+    reports: list[list[str]] = []
 
     def make(viewport: dict[str, int] = DESKTOP, **options) -> Page:
         context = browser.new_context(base_url=server.url, viewport=viewport, locale="en-GB", **options)
         context.set_default_timeout(10_000)
         contexts.append(context)
+        reports.append(watch_csp(context))
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    violations = [line for found in reports for line in found]
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -133,7 +133,7 @@ def test_coach_reviews_a_clients_report_downloads_the_pdf_and_spots_a_stalled_cl
     expect(page.get_by_role("heading", level=1)).to_have_text("Clara Client: progress report")
     for title in ("Outreach", "Against goals", "Weekly activity", "New contacts", "Themes"):
         expect(page.get_by_role("heading", level=2, name=title, exact=True)).to_be_visible()
-    expect(page.locator('section[data-section="activity"] svg')).to_be_visible()
+    expect(page.locator('section[data-section="activity"] img[alt="Activity per week"]')).to_be_visible()
     expect(page.get_by_text(INSIGHTS[0]).first).to_be_visible()
 
     page.get_by_label("Note").fill(
