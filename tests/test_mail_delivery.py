@@ -577,6 +577,33 @@ def test_send_again_queues_a_failed_message_and_refuses_others(world, db, sessio
     db.rollback()
 
 
+def test_send_again_clicked_twice_at_once_queues_the_message_once(world, db, sessions, smtp_server):
+    configure_mail(db, world.practice.id, smtp_server)
+    smtp_server.handler.answer("554 5.7.1 Rejected for policy reasons")
+    email, _ = queue_message(db, world)
+    run(sessions, email)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def click():
+        with sessions() as session:
+            barrier.wait()
+            try:
+                send_again(session, email.id)
+                session.commit()
+                outcomes.append("queued")
+            except InvalidInput:
+                session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["queued", "refused"]
+
+
 def test_a_row_sending_longer_than_the_lease_becomes_unknown_not_queued(world, db):
     email, message = queue_message(db, world)
     claimed = utcnow() - timedelta(minutes=11)

@@ -321,17 +321,24 @@ def send_again(session: Session, outbox_id: int, now: datetime | None = None) ->
 
     Attempts are kept. Any other status is refused with :class:`InvalidInput`.
     """
-    row = session.get(OutboxEmail, outbox_id, with_for_update=True, populate_existing=True)
+    # One conditional UPDATE decides, so two people (or two clicks) sending again at once queue it
+    # once, on SQLite (which ignores FOR UPDATE) as on PostgreSQL.
+    claimed = session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.id == outbox_id,
+            OutboxEmail.status.in_((MessageStatus.FAILED, MessageStatus.UNKNOWN)),
+        )
+        .values(status=MessageStatus.QUEUED, next_attempt_at=now or utcnow(), last_error="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    row = session.get(OutboxEmail, outbox_id, populate_existing=True)
     if row is None:
         raise NotFound(f"OutboxEmail {outbox_id}")
-    if row.status not in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
+    if not claimed:
         raise InvalidInput(
             {"status": ["Only a message that failed, or whose fate is unknown, can be sent again."]}
         )
-    row.status = MessageStatus.QUEUED
-    row.next_attempt_at = now or utcnow()
-    row.last_error = ""
-    session.flush()
     _mirror(session, outbox_id, "evaluate", status=MessageStatus.QUEUED, error="")
     session.info.setdefault(NEW_ROWS_KEY, []).append(row)
     return row
