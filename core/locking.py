@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .db import utcnow
-from .errors import AlreadySubmitted, InvalidInput
+from .errors import AlreadySubmitted, EditConflict, InvalidInput
 from .models import Client, FormToken
 
 #: How long a claimed form token is remembered: longer than anyone keeps a page open to submit it again.
 KEEP_FORM_TOKENS = timedelta(days=2)
 _FORM_TOKEN = re.compile(r"[0-9a-f]{32}")
+STALE_EDIT = (
+    "Someone saved {what} while you were editing. What they saved is shown below; your text "
+    "is still here. Save again to keep yours."
+)
 
 
 def lock_client(session: Session, client_id: int) -> None:
@@ -36,6 +42,39 @@ def lock_client(session: Session, client_id: int) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
     connection.execute(select(Client.id).where(Client.id == client_id).with_for_update())
+
+
+def refuse_stale(
+    session: Session,
+    obj: Any,
+    seen: datetime | None,
+    fields: Sequence[str],
+    what: str,
+    shown: Mapping[str, Callable[[Any], str]] | None = None,
+) -> None:
+    """Refuse an edit of ``obj`` (a row of a client's, with ``client_id`` and ``updated_at``) begun on
+    an older version than the one saved now: :class:`EditConflict` with the saved text of each of
+    ``fields`` (through ``shown[field]`` where the stored value is not the form's text).
+
+    ``seen`` is the ``updated_at`` the form was shown with (its hidden ``version`` field); ``None``
+    (a form posted without one) is not checked. The client's row is locked first, so of two saves
+    of the same version one waits for the other and then finds it newer. ``what`` names the object
+    in the message ("this contact").
+    """
+    lock_client(session, obj.client_id)
+    session.refresh(obj)
+    if seen is None or seen == obj.updated_at:
+        return
+    shown = shown or {}
+    raise EditConflict(
+        {fields[0]: [STALE_EDIT.format(what=what)]},
+        saved={name: shown.get(name, _text)(getattr(obj, name)) for name in fields},
+        version=obj.updated_at.isoformat(),
+    )
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def new_form_token() -> str:

@@ -77,6 +77,20 @@ def no_line_breaks(value: str) -> None:
         raise ValidationError("Keep this on one line, without line breaks or control characters.")
 
 
+class Version(fields.AwareDateTime):
+    """An edit form's hidden ``version``: the row's ``updated_at`` when the form was shown, so a save
+    over a newer one is refused (``locking.refuse_stale``); missing or blank is not checked."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("error_messages", {"invalid": "Reload the page."})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr, data, **kwargs):
+        if value == "":
+            return None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Email(fields.Email):
     def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
         if isinstance(value, str):
@@ -232,6 +246,12 @@ class ThemeSchema(InputSchema):
     status = fields.Enum(ThemeStatus, by_value=True, load_default=ThemeStatus.EXPLORING)
 
 
+class ThemeEditSchema(ThemeSchema):
+    """A theme's edit form: the theme as shown, with its ``version``."""
+
+    version = Version()
+
+
 class PracticeSettingsSchema(InputSchema):
     name = Name(required=True)
     timezone = TimeZone(required=True)
@@ -349,8 +369,7 @@ class ContactSchema(InputSchema):
     research_notes = Text(load_default="", validate=validate.Length(max=10000))
     tags = Tags(load_default=list)
     theme_ids = IdList(load_default=list)
-    # The contact's ``updated_at`` when the form was shown; a save over a newer one is refused.
-    version = fields.AwareDateTime(error_messages={"invalid": "Reload the page."})
+    version = Version()
 
 
 class NewContactSchema(ContactSchema):
@@ -460,6 +479,7 @@ class PrepSchema(InputSchema):
     goals = Text(load_default="", validate=validate.Length(max=5000))
     pitch = Text(load_default="", validate=validate.Length(max=5000))
     likely_questions = Text(load_default="", validate=validate.Length(max=10000))
+    version = Version()
 
 
 class PrepQuestionSchema(InputSchema):

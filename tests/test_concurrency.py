@@ -16,6 +16,7 @@ from crossroads.core.models import (
     ACTIVE_THEME_STATUSES,
     CareerTheme,
     Contact,
+    Conversation,
     MessageKind,
     MessageStatus,
     OutboxEmail,
@@ -170,6 +171,73 @@ def test_a_stale_edit_of_research_notes_is_refused_with_both_texts_kept(world, d
     assert again.status_code == 302
     db.expire_all()
     assert db.get(Contact, contact.id).research_notes == "The coach's stale edit, on purpose"
+
+
+def edit_form(page, marker: str, **changes) -> dict:
+    """The fields of the first form after ``marker`` on ``page`` (inputs and text areas), with ``changes``."""
+    text = page.get_data(as_text=True)
+    form = text[text.index(marker) :].split("</form>")[0]
+    values = dict(re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', form))
+    values |= dict(re.findall(r'<textarea[^>]*name="(\w+)"[^>]*>([^<]*)</textarea>', form, re.S))
+    return {**{k: html.unescape(v) for k, v in values.items()}, **changes}
+
+
+def test_a_stale_save_of_a_prep_sheet_is_refused_with_both_texts_kept(world, db, as_user):
+    conversation = db.scalars(select(Conversation).where(Conversation.client_id == world.client.id)).first()
+    conversation.pitch = "First pitch"
+    db.commit()
+    client, coach = as_user(world.client.user), as_user(world.coach)
+    url = f"/conversations/{conversation.id}"
+    coachs_form = edit_form(coach.get(url), 'id="prep-heading"', pitch="The coach's stale pitch")
+    clients_form = edit_form(client.get(url), 'id="prep-heading"', pitch="The client's pitch")
+    assert client.post(url, data=clients_form).status_code == 302
+    refused = coach.post(url, data=coachs_form)
+    assert refused.status_code == 409
+    page = html.unescape(refused.get_data(as_text=True))
+    assert "The client's pitch" in page and "The coach's stale pitch" in page
+    db.expire_all()
+    assert db.get(Conversation, conversation.id).pitch == "The client's pitch"
+    again = coach.post(
+        url, data=edit_form(refused, 'id="prep-heading"', pitch="The coach's pitch, on purpose")
+    )
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(Conversation, conversation.id).pitch == "The coach's pitch, on purpose"
+
+
+def test_a_stale_edit_of_a_career_theme_is_refused_with_both_texts_kept(world, db, as_user):
+    theme = world.client.themes[0]
+    client, coach = as_user(world.client.user), as_user(world.coach)
+    url, marker = f"/themes/{theme.id}", f'id="theme-{theme.id}"'
+    coachs_form = edit_form(
+        coach.get(f"/coach/clients/{world.client.id}"), marker, description="The coach's stale description"
+    )
+    clients_form = edit_form(client.get("/me/"), marker, description="The client's description")
+    assert client.post(url, data=clients_form).status_code == 302
+    refused = coach.post(url, data=coachs_form)
+    assert refused.status_code == 409
+    page = html.unescape(refused.get_data(as_text=True))
+    assert "The client's description" in page and "The coach's stale description" in page
+    db.expire_all()
+    assert db.get(CareerTheme, theme.id).description == "The client's description"
+    again = coach.post(
+        url, data=edit_form(refused, marker, description="The coach's description, on purpose")
+    )
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.get(CareerTheme, theme.id).description == "The coach's description, on purpose"
+
+
+def test_edits_posted_without_a_version_are_saved_as_before(world, db, as_user):
+    conversation = db.scalars(select(Conversation).where(Conversation.client_id == world.client.id)).first()
+    theme = world.client.themes[0]
+    coach = as_user(world.coach)
+    prep = coach.post(f"/conversations/{conversation.id}", data={"pitch": "No version here"})
+    edit = coach.post(f"/themes/{theme.id}", data={"title": "Magazine editing", "description": "Nor here"})
+    assert (prep.status_code, edit.status_code) == (302, 302)
+    db.expire_all()
+    assert db.get(Conversation, conversation.id).pitch == "No version here"
+    assert db.get(CareerTheme, theme.id).description == "Nor here"
 
 
 def test_two_saves_of_the_same_version_at_once_keep_one_and_refuse_the_other(world, db, as_user):

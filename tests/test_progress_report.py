@@ -6,6 +6,7 @@ import csv
 import io
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -46,6 +47,7 @@ from crossroads.plugins.progress_report.figures import caseload_rows, client_fig
 from crossroads.plugins.progress_report.models import DigestSubscription, ReportNote
 
 from .conftest import make_client, make_contact, make_conversation, make_message
+from .test_concurrency import edit_form
 
 NY = "America/New_York"
 # The week of Monday 16 November 2026 in New York (UTC-5): [16 Nov 05:00 UTC, 23 Nov 05:00 UTC).
@@ -378,6 +380,26 @@ def test_the_coach_adds_a_note_for_the_period_and_the_client_reads_it(week, as_u
     coach.post(f"{BASE}/clients/{week.client.id}/report/note", data={**form, "body": ""})
     db.expire_all()
     assert db.scalar(select(ReportNote)) is None
+
+
+def test_a_stale_save_of_a_coachs_note_is_refused_with_both_texts_kept(week, as_user, db):
+    url, marker = f"{BASE}/clients/{week.client.id}/report/note", 'action="/plugins/progress_report/clients/'
+    coach, owner = as_user(week.coach), as_user(week.owner)
+    first = edit_form(coach.get(week_url(week.client.id)), marker, body="First note")
+    assert coach.post(url, data=first).status_code == 302
+    owners_form = edit_form(owner.get(week_url(week.client.id)), marker, body="The owner's stale note")
+    coachs_form = edit_form(coach.get(week_url(week.client.id)), marker, body="The coach's note")
+    assert coach.post(url, data=coachs_form).status_code == 302
+    refused = owner.post(url, data=owners_form)
+    assert refused.status_code == 409
+    page = unescape(refused.get_data(as_text=True))
+    assert "The coach's note" in page and "The owner's stale note" in page
+    db.expire_all()
+    assert db.scalar(select(ReportNote)).body == "The coach's note"
+    again = owner.post(url, data=edit_form(refused, marker, body="The owner's note, on purpose"))
+    assert again.status_code == 302
+    db.expire_all()
+    assert db.scalar(select(ReportNote)).body == "The owner's note, on purpose"
 
 
 def test_the_caseload_report_shows_a_coach_only_their_caseload_and_links_each_client(week, as_user):

@@ -129,6 +129,7 @@ def render_prep(conversation: Conversation, status: int = 200, **forms):
         "goals": conversation.goals,
         "pitch": conversation.pitch,
         "likely_questions": conversations.format_likely(conversation.likely_questions),
+        "version": conversation.updated_at.isoformat(),
     }
     return render_template(
         "conversations/prep.html",
@@ -155,7 +156,7 @@ def save_prep(conversation_id: int):
     conversation = scope().get(Conversation, conversation_id)
     saved, form = submit(PrepSchema(), lambda data: conversations.update_prep(scope(), conversation.id, data))
     if saved is None:
-        return render_prep(conversation, 422, prep_form=form)
+        return render_prep(conversation, 409 if form.saved else 422, prep_form=form)
     notify("Prep sheet saved.")
     return redirect(url_for("conversations.prep", conversation_id=conversation.id))
 

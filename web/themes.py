@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import CareerTheme, Client, ThemeStatus
-from crossroads.core.schemas import ThemeSchema
+from crossroads.core.schemas import ThemeEditSchema, ThemeSchema
 from crossroads.core.services import themes
 
 from . import client as client_views
@@ -25,10 +25,10 @@ def workspace_url(client: Client) -> str:
     return url_for("client.home")
 
 
-def rerender(client: Client, **forms):
+def rerender(client: Client, status: int = 422, **forms):
     if current_user.is_staff:
-        return coach_views.render_client_page(client, 422, **forms)
-    return client_views.render_home(client, 422, **forms)
+        return coach_views.render_client_page(client, status, **forms)
+    return client_views.render_home(client, status, **forms)
 
 
 @bp.post("/clients/<int:client_id>/themes")
@@ -46,9 +46,9 @@ def add(client_id: int):
 @login_required
 def update(theme_id: int):
     theme = scope().get(CareerTheme, theme_id)
-    saved, form = submit(ThemeSchema(), lambda data: themes.update_theme(scope(), theme_id, data))
+    saved, form = submit(ThemeEditSchema(), lambda data: themes.update_theme(scope(), theme_id, data))
     if saved is None:
-        return rerender(theme.client, edit_forms={theme_id: form})
+        return rerender(theme.client, 409 if form.saved else 422, edit_forms={theme_id: form})
     notify(f"Saved the theme “{saved.title}”.")
     return redirect(workspace_url(saved.client))
 

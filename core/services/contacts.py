@@ -10,9 +10,9 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..db import utcnow
-from ..errors import EditConflict, Forbidden, InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..followups import DueItem, due_for, due_items
-from ..locking import lock_client
+from ..locking import refuse_stale
 from ..models import (
     CareerTheme,
     Client,
@@ -29,10 +29,6 @@ from ..scoping import Scope
 from ..text import fold, like_pattern, words
 from .activity import touch
 
-STALE_EDIT = (
-    "Someone saved this contact while you were editing. What they saved is shown below; your text "
-    "is still here. Save again to keep yours."
-)
 END_STAGES = frozenset({Stage.DECLINED, Stage.NO_RESPONSE})
 HIDDEN = Suggestion.DISMISSED
 
@@ -179,15 +175,7 @@ def update_contact(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conta
     saved research notes for the page to show beside the user's.
     """
     contact = scope.get(Contact, contact_id)
-    lock_client(scope.session, contact.client_id)
-    scope.session.refresh(contact)
-    seen = data.pop("version", None)
-    if seen is not None and seen != contact.updated_at:
-        raise EditConflict(
-            {"research_notes": [STALE_EDIT]},
-            saved={"research_notes": contact.research_notes},
-            version=contact.updated_at.isoformat(),
-        )
+    refuse_stale(scope.session, contact, data.pop("version", None), ["research_notes"], "this contact")
     _check_unique_url(scope, contact.client, data.get("linkedin_url"), contact.id)
     contact.themes = _themes(scope, contact.client, data.get("theme_ids", []))
     for key, value in data.items():

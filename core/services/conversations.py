@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import events
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
+from ..locking import refuse_stale
 from ..models import (
     CareerTheme,
     Contact,
@@ -142,8 +143,20 @@ def format_likely(items: list[dict[str, str]]) -> str:
 
 
 def update_prep(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conversation:
-    """Save the prep sheet's goals, pitch and likely questions (data from ``PrepSchema``)."""
+    """Save the prep sheet's goals, pitch and likely questions (data from ``PrepSchema``).
+
+    An edit of an older version than the one saved now raises :class:`EditConflict` with the three
+    texts as saved.
+    """
     conversation = scope.get(Conversation, conversation_id)
+    refuse_stale(
+        scope.session,
+        conversation,
+        data.get("version"),
+        ["goals", "pitch", "likely_questions"],
+        "this prep sheet",
+        shown={"likely_questions": format_likely},
+    )
     conversation.goals = data["goals"]
     conversation.pitch = data["pitch"]
     conversation.likely_questions = parse_likely(data["likely_questions"])

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from .. import events
 from ..errors import InvalidInput
-from ..locking import lock_client
+from ..locking import lock_client, refuse_stale
 from ..models import (
     ACTIVE_THEME_STATUSES,
     MAX_ACTIVE_THEMES,
@@ -68,8 +68,13 @@ def add_theme(scope: Scope, client_id: int, data: dict[str, Any]) -> CareerTheme
 
 
 def update_theme(scope: Scope, theme_id: int, data: dict[str, Any]) -> CareerTheme:
-    """Change a theme's title, description, target or status (data from ``ThemeSchema``)."""
+    """Change a theme's title, description, target or status (data from ``ThemeEditSchema``).
+
+    An edit of an older version than the one saved now raises :class:`EditConflict` with the saved
+    title and description.
+    """
     theme = scope.get(CareerTheme, theme_id)
+    refuse_stale(scope.session, theme, data.pop("version", None), ["title", "description"], "this theme")
     previous = theme.status
     _check_limit(scope, theme.client, data["status"], theme.id)
     for key, value in data.items():

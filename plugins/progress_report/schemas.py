@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from crossroads.core.reports import MAX_DAYS, PeriodChoice
-from crossroads.core.schemas import Id, InputSchema, Text
+from crossroads.core.schemas import Id, InputSchema, Text, Version
 
 from .figures import CASELOAD_SORTS
 
@@ -58,6 +58,7 @@ class NoteSchema(PeriodSchema):
     """A coach's note on a client's period; an empty note removes it."""
 
     body = Text(load_default="", validate=validate.Length(max=5000))
+    version = Version()
 
 
 class DigestSchema(InputSchema):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
 
 from crossroads.core.errors import Forbidden
+from crossroads.core.locking import refuse_stale
 from crossroads.core.models import Client, PracticePlugin, Role
 from crossroads.core.reports import Period
 from crossroads.core.scoping import Scope
@@ -15,8 +17,14 @@ from .figures import PLUGIN
 from .models import DigestSubscription, ReportNote
 
 
-def save_note(scope: Scope, client_id: int, period: Period, body: str) -> ReportNote | None:
-    """The coach's note on ``client_id``'s ``period``; an empty body removes it. Staff only."""
+def save_note(
+    scope: Scope, client_id: int, period: Period, body: str, seen: datetime | None = None
+) -> ReportNote | None:
+    """The coach's note on ``client_id``'s ``period``; an empty body removes it. Staff only.
+
+    ``seen`` is the note's version the form was shown with: a save over a note saved since raises
+    ``EditConflict`` with the note as saved.
+    """
     client = scope.get(Client, client_id)
     if not scope.user.is_staff:
         raise Forbidden("only the coach writes the period's note")
@@ -27,6 +35,8 @@ def save_note(scope: Scope, client_id: int, period: Period, body: str) -> Report
             ReportNote.period_end == period.last_day,
         )
     )
+    if note is not None:
+        refuse_stale(scope.session, note, seen, ["body"], "this note")
     if not body:
         if note is not None:
             scope.session.delete(note)

@@ -143,13 +143,13 @@ def save_note(client_id: int):
     client = scope().get(Client, client_id)
 
     def save(data: dict):
-        return services.save_note(scope(), client.id, _period(data), data["body"])
+        return services.save_note(scope(), client.id, _period(data), data["body"], data.get("version"))
 
     _, form = submit(NoteSchema(), save)
     args = {k: v for k, v in request.form.items() if k in ("period", "start", "end") and v}
     if form:
         params, errors = _query(PeriodSchema(), args)
-        return _render_client(client, params, errors, form, status=400)
+        return _render_client(client, params, errors, form, status=409 if form.saved else 400)
     notify("Note saved for this period.")
     return redirect(url_for("progress_report.client_report", client_id=client.id, **args))
 
