@@ -64,7 +64,23 @@ def local_date(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def due_for(contact: Contact, practice: Practice, zone: ZoneInfo, today: date) -> DueItem | None:
-    """The next thing due for ``contact`` as of ``today`` (in the client's zone), if it is due."""
+    """The next thing due for ``contact`` as of ``today`` (in the client's zone), if it is due.
+
+    A contact that is quiet (snoozed, or away by their auto-reply) has nothing due before
+    ``contact.quiet_until``; from that day what was due is due again, dated that day.
+    """
+    quiet_until = contact.quiet_until
+    if quiet_until is not None:
+        if today < quiet_until:
+            return None
+        item = _due_for(contact, practice, zone, today)
+        if item is None or item.due_on >= quiet_until:
+            return item
+        return DueItem(contact, item.kind, quiet_until, today > quiet_until)
+    return _due_for(contact, practice, zone, today)
+
+
+def _due_for(contact: Contact, practice: Practice, zone: ZoneInfo, today: date) -> DueItem | None:
     if contact.stage == Stage.TALKED:
         # Due from the moment the conversation is marked held, until the end of the next day.
         due_on = local_date(contact.stage_changed_at, zone) + timedelta(days=1)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -340,6 +341,9 @@ class Contact(Base):
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Nothing is due for this contact before this date (the client's calendar): set when the
+    #: client snoozes a follow-up, or when the contact's auto-reply says they are away until then.
+    quiet_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -772,6 +776,43 @@ class MessageTemplate(Base):
     #: Why it failed on a client's draft (who then got the channel's default); cleared when saved again.
     problem: Mapped[str] = mapped_column(Text, default="", server_default="")
     problem_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundKind(enum.StrEnum):
+    """What an incoming email turned out to be."""
+
+    PENDING = "pending"  # recorded, not yet read
+    REPLY = "reply"
+    AUTO_REPLY = "auto_reply"  # "away": an out-of-office or other automatic answer
+    BOUNCE = "bounce"  # a delivery failure report
+    UNRELATED = "unrelated"  # matched no message of ours: left alone, counted
+    SPAM = "spam"
+
+
+class InboundMail(Base):
+    """One email that arrived at a practice's reply mailbox or inbound endpoint, kept whole.
+
+    Recorded once per practice and ``Message-ID`` (a message without one is keyed
+    by a digest of its bytes), so a message fetched twice, by two workers or
+    after a crash, is processed once. ``raw`` is the full original; what it
+    meant is in ``kind`` and the rows it touched.
+    """
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (UniqueConstraint("practice_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(250))
+    #: "imap" or "post" (the inbound endpoint); for IMAP, "UIDVALIDITY:UID" in ``source_ref``.
+    source: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str] = mapped_column(String(60), default="")
+    from_address: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    kind: Mapped[InboundKind] = mapped_column(_enum(InboundKind, "inbound_kind"), default=InboundKind.PENDING)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MailSecurity(enum.StrEnum):

@@ -112,3 +112,21 @@ def test_the_caseload_counts_each_clients_overdue_items_and_nothing_younger(db, 
     db.commit()
     counts = overdue_counts(Scope(db, world.coach), [world.client, world.other_client])
     assert counts == {world.client.id: 2, world.other_client.id: 1}
+
+
+def test_a_quiet_contact_has_nothing_due_until_the_quiet_date_then_it_is_due_that_day():
+    sent = datetime(2026, 11, 23, 10, tzinfo=UTC)  # a follow-up falls due on Wednesday 2 December
+    contact = requested(sent)
+    contact.quiet_until = date(2026, 12, 7)
+    assert due_for(contact, PRACTICE, LONDON, date(2026, 12, 4)) is None
+    item = due_for(contact, PRACTICE, LONDON, date(2026, 12, 7))
+    assert (item.kind, item.due_on, item.overdue) == (DueKind.FOLLOW_UP, date(2026, 12, 7), False)
+    assert due_for(contact, PRACTICE, LONDON, date(2026, 12, 8)).overdue
+
+
+def test_a_quiet_date_already_passed_changes_nothing():
+    sent = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    contact = requested(sent)
+    contact.quiet_until = date(2026, 11, 24)
+    item = due_for(contact, PRACTICE, LONDON, date(2026, 12, 3))
+    assert (item.due_on, item.overdue) == (date(2026, 12, 2), True)

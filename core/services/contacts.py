@@ -442,6 +442,7 @@ def overdue_counts(scope: Scope, clients: list[Client]) -> dict[int, int]:
             Contact.stage_changed_at,
             Contact.follow_ups_sent,
             Contact.last_follow_up_at,
+            Contact.quiet_until,
             Contact.organisation,
             Contact.name,
         ).where(
