@@ -212,6 +212,28 @@ class Invitation(Base):
         return self.used_at is None and self.revoked_at is None and self.expires_at > now
 
 
+class CalendarFeed(Base):
+    """A user's private calendar subscription: the feed's secret (stored only as its hash) and choices.
+
+    One per user at most. Renewing replaces the hash, so the old address stops working at once;
+    revoking deletes the row.
+    """
+
+    __tablename__ = "calendar_feed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    # SHA-256 of the secret in the address; the address itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: A client's feed may also carry their follow-ups and thank-yous due, as all-day items.
+    include_follow_ups: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class PracticePlugin(Base):
     """Whether a plugin is on for a practice, and its settings there."""
 

@@ -214,6 +214,20 @@ class ProfileSchema(InputSchema):
     timezone = TimeZone(required=True)
 
 
+class CalendarFeedSchema(InputSchema):
+    """Making a calendar feed, or changing what it holds: follow-ups due too, or not (a checkbox)."""
+
+    follow_ups = fields.Boolean(load_default=False)
+
+
+class FeedTokenSchema(CleanSchema):
+    """The secret in a calendar feed's address: what ``security.new_link_secret`` makes, nothing else."""
+
+    token = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{20,100}$", error="Not a feed address.")
+    )
+
+
 class ResetRequestSchema(InputSchema):
     email = Email(required=True)
 

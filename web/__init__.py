@@ -23,6 +23,7 @@ from . import (
     audit,
     auth,
     banks,
+    calendar_feed,
     client,
     client_data,
     coach,
@@ -124,6 +125,7 @@ def create_app(
         practice.bp,
         audit.bp,
         client_data.bp,
+        calendar_feed.bp,
     ):
         app.register_blueprint(blueprint)
     plugin_ui.register_blueprints(app, plugins)

@@ -19,6 +19,7 @@ from crossroads.core.schemas import (
 )
 from crossroads.core.services import accounts, invitations
 
+from . import calendar_feed
 from .context import crossroads, db
 from .devices import known_device, remember_device
 from .forms import Form, submit
@@ -144,18 +145,33 @@ def request_reset():
     return redirect(url_for("auth.login"))
 
 
+def render_account(
+    user: User,
+    profile: Form | None = None,
+    password: Form | None = None,
+    calendar: dict | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The account page: profile, password and calendar feed, each form with its own errors."""
+    return render_template(
+        "auth/account.html",
+        profile=profile or Form({"name": user.name, "timezone": user.timezone}),
+        password=password or Form(),
+        calendar=calendar or calendar_feed.section(user),
+    ), status  # fmt: skip
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
     user = current_user._get_current_object()
-    profile = Form({"name": user.name, "timezone": user.timezone})
     if request.method == "POST":
         saved, profile = submit(ProfileSchema(), lambda data: accounts.update_profile(db(), user, data))
         if saved:
             notify("Your account is saved.")
             return redirect(url_for("auth.account"))
-        return render_template("auth/account.html", profile=profile, password=Form()), 422
-    return render_template("auth/account.html", profile=profile, password=Form())
+        return render_account(user, profile=profile, status=422)
+    return render_account(user)
 
 
 @bp.post("/account/password")
@@ -167,8 +183,7 @@ def change_password():
     )
     if not done:
         form.values = {}
-        profile = Form({"name": user.name, "timezone": user.timezone})
-        return render_template("auth/account.html", profile=profile, password=form), 422
+        return render_account(user, password=form, status=422)
     _sign_in(user)  # the version bump ended this session too; start a new one
     notify("Your password is changed. Other devices are signed out.")
     return redirect(url_for("auth.account"))

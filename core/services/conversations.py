@@ -34,6 +34,7 @@ QUESTIONS_MIN, QUESTIONS_MAX = 3, 5
 BEFORE_SCHEDULED = {Stage.IDENTIFIED, Stage.RESEARCHED, Stage.REQUESTED, Stage.REPLIED}
 PAST_QUESTION = "That time has passed — record a conversation that already happened?"
 TO_RECORD = "to record"
+PRODID = "-//Crossroads//Informational interviews//EN"
 
 
 def to_utc(local: datetime, zone_name: str) -> datetime:
@@ -333,6 +334,39 @@ def upcoming(scope: Scope, client_id: int, limit: int = 5) -> list[Conversation]
     )
 
 
+def conversation_event(
+    conversation: Conversation,
+    *,
+    summary: str | None = None,
+    description: str = "",
+    url: str = "",
+    stamp: datetime | None = None,
+    cancelled: bool = False,
+) -> Event:
+    """The one VEVENT for a conversation: its stable UID and SEQUENCE, start and end in UTC, and
+    STATUS:CANCELLED when it is cancelled (or ``cancelled``), so a calendar removes it.
+
+    Every text is a property value escaped by the icalendar library, never markup of the file.
+    ``stamp`` is the DTSTAMP (now unless given); empty properties are left out.
+    """
+    event = Event()
+    event.add("uid", conversation.uid)
+    event.add("sequence", conversation.sequence)
+    event.add("dtstamp", stamp or utcnow())
+    event.add("dtstart", conversation.starts_at)
+    event.add("dtend", conversation.starts_at + timedelta(minutes=conversation.minutes))
+    event.add("summary", summary or f"Conversation with {conversation.contact.name}")
+    if conversation.location:
+        event.add("location", conversation.location)
+    if description:
+        event.add("description", description)
+    if url:
+        event.add("url", url)
+    if conversation.status == ConversationStatus.CANCELLED or cancelled:
+        event.add("status", "CANCELLED")
+    return event
+
+
 def ics(
     conversation: Conversation,
     organiser_name: str,
@@ -349,25 +383,17 @@ def ics(
     """
     organiser_email = organiser_email or conversation.client.email
     calendar = Calendar()
-    calendar.add("prodid", "-//Crossroads//Informational interviews//EN")
+    calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", method)
-    event = Event()
-    event.add("uid", conversation.uid)
-    event.add("sequence", conversation.sequence)
-    event.add("dtstamp", utcnow())
-    event.add("dtstart", conversation.starts_at)
-    event.add("dtend", conversation.starts_at + timedelta(minutes=conversation.minutes))
-    event.add("summary", f"Conversation with {conversation.contact.name}")
-    if conversation.location:
-        event.add("location", conversation.location)
-    event.add(
-        "description",
-        f"{conversation.minutes} minutes, {conversation.medium.value.replace('_', ' ')}. "
-        f"An informational conversation arranged by {organiser_name}.",
+    event = conversation_event(
+        conversation,
+        description=(
+            f"{conversation.minutes} minutes, {conversation.medium.value.replace('_', ' ')}. "
+            f"An informational conversation arranged by {organiser_name}."
+        ),
+        cancelled=method == "CANCEL",
     )
-    if conversation.status == ConversationStatus.CANCELLED or method == "CANCEL":
-        event.add("status", "CANCELLED")
     if organiser_email:
         organiser = vCalAddress(f"mailto:{organiser_email}")
         organiser.params["cn"] = vText(organiser_name)

@@ -33,6 +33,23 @@ document.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("focus", () => input.select());
   });
 
+  // data-copy-field: a button that copies the text of the field it names (a calendar address).
+  document.querySelectorAll("[data-copy-field]").forEach((button) => {
+    const label = button.textContent;
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copyField);
+      if (!field) return;
+      try {
+        await navigator.clipboard.writeText(field.value);
+      } catch (error) {
+        field.select();
+        document.execCommand("copy");
+      }
+      button.textContent = "Copied";
+      setTimeout(() => { button.textContent = label; }, 3000);
+    });
+  });
+
   // data-confirm: a form that asks before doing something that cannot be undone.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
