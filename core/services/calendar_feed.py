@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -237,7 +237,7 @@ def build(session: Session, feed: CalendarFeed, links: FeedLinks, now: datetime 
     calendar.add("x-wr-caldesc", "Informational conversations from Crossroads. This address is private.")
     calendar.add("x-wr-timezone", user.timezone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))  # an X- property: the type must be named
     for conversation in conversations_in(scope, now):
         changed = max(conversation.updated_at, conversation.contact.updated_at)
         event = conversation_event(
