@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from crossroads.core.db import utcnow
 from crossroads.core.models import CalendarFeed, Conversation, ConversationStatus, Role, Stage
-from crossroads.core.services import calendar_feed
+from crossroads.core.plugins import PluginManager
+from crossroads.core.scoping import Scope
+from crossroads.core.services import calendar_feed, erasure
 
 from .conftest import make_client, make_contact, make_conversation, make_user
 
@@ -327,3 +329,10 @@ def test_the_feed_leaves_out_conversations_older_than_a_year(world, db, as_user,
     body = fetch(http, make_feed(as_user(world.client.user))).data.decode()
     assert old.uid not in body and "Long Ago" not in body
     assert timedelta(days=365) == calendar_feed.HISTORY
+
+
+def test_erasing_a_client_deletes_their_feed_and_its_address_answers_404(world, db, as_user, http):
+    path = make_feed(as_user(world.client.user))
+    erasure.erase_client(Scope(db, world.owner), world.client.id, "Clara Client", PluginManager())
+    assert db.scalar(select(CalendarFeed)) is None
+    assert fetch(http, path).status_code == 404

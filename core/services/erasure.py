@@ -23,6 +23,7 @@ from ..mail.outbox import forget_client
 from ..models import (
     AuditAction,
     AuditEvent,
+    CalendarFeed,
     CareerTheme,
     Client,
     ClientPluginSetting,
@@ -153,6 +154,7 @@ def erase_client(
             session.execute(delete(model).where(model.client_id == client.id))
         session.execute(delete(Client).where(Client.id == client.id))
         session.execute(delete(Invitation).where(Invitation.user_id == user_id))
+        session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
         session.execute(delete(LoginFailure).where(LoginFailure.email == email))
         # Emails not filed under the client still name or reach them: a coach's digest, an invitation.
         forget_client(session, client.practice_id, name, email)
