@@ -1,6 +1,6 @@
 """calendar feed: each user's private subscription address (its hash) and choices
 
-Revision ID: 0011_calendar
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-01
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from crossroads.core.db import UTCDateTime
 
-revision = "0011_calendar"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
