@@ -14,12 +14,13 @@ from crossroads.core.schemas import (
     LoginSchema,
     NewPasswordSchema,
     ProfileSchema,
+    ReminderSettingsSchema,
     ResetRequestSchema,
     load,
 )
-from crossroads.core.services import accounts, invitations
+from crossroads.core.services import accounts, invitations, mail_settings, reminders
 
-from .context import crossroads, db
+from .context import crossroads, db, scope
 from .devices import known_device, remember_device
 from .forms import Form, submit
 from .navigation import external_url, local_path
@@ -144,18 +145,51 @@ def request_reset():
     return redirect(url_for("auth.login"))
 
 
+def _reminder_form(user: User) -> Form | None:
+    """A client's daily reminder settings as a form; staff have none."""
+    if user.client is None:
+        return None
+    return Form({"reminders_on": user.client.reminders_on, "reminder_hour": user.client.reminder_hour})
+
+
+def _account_page(user: User, status: int = 200, **forms):
+    return render_template(
+        "auth/account.html",
+        profile=forms.get("profile") or Form({"name": user.name, "timezone": user.timezone}),
+        password=forms.get("password") or Form(),
+        reminders=forms.get("reminders") or _reminder_form(user),
+        can_email=mail_settings.can_send_email(scope()) if user.client is not None else False,
+        hours=[(h, f"{h:02d}:00") for h in range(24)],
+    ), status
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
     user = current_user._get_current_object()
-    profile = Form({"name": user.name, "timezone": user.timezone})
     if request.method == "POST":
         saved, profile = submit(ProfileSchema(), lambda data: accounts.update_profile(db(), user, data))
         if saved:
             notify("Your account is saved.")
             return redirect(url_for("auth.account"))
-        return render_template("auth/account.html", profile=profile, password=Form()), 422
-    return render_template("auth/account.html", profile=profile, password=Form())
+        return _account_page(user, 422, profile=profile)
+    return _account_page(user)
+
+
+@bp.post("/account/reminders")
+@login_required
+def reminder_settings():
+    user = current_user._get_current_object()
+    if user.client is None:
+        raise NotFound("reminders are for clients")
+    saved, form = submit(ReminderSettingsSchema(), lambda data: reminders.update_settings(scope(), data))
+    if saved is None:
+        return _account_page(user, 422, reminders=form)
+    if saved.reminders_on:
+        notify(f"Your daily reminder is on, from {saved.reminder_hour:02d}:00 your time.")
+    else:
+        notify("Your daily reminder is off. Your coach can see that it is off.")
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/password")
@@ -167,8 +201,7 @@ def change_password():
     )
     if not done:
         form.values = {}
-        profile = Form({"name": user.name, "timezone": user.timezone})
-        return render_template("auth/account.html", profile=profile, password=form), 422
+        return _account_page(user, 422, password=form)
     _sign_in(user)  # the version bump ended this session too; start a new one
     notify("Your password is changed. Other devices are signed out.")
     return redirect(url_for("auth.account"))
