@@ -33,7 +33,7 @@ from crossroads.core.models import (
 from crossroads.core.services import reminders
 from crossroads.core.services.reminders import (
     Action,
-    _claim_day,
+    _claim_days,
     link_token,
     ready_clients,
     reminder_signer,
@@ -208,7 +208,7 @@ def test_a_second_worker_that_read_the_client_before_the_claim_sends_nothing(cla
     try:
         [seen] = [c for c in ready_clients(other_worker, tokyo(8, 2)) if c.id == clara.id]
         assert send_reminders(db, tokyo(8, 2), SECRET, BASE) == 1
-        assert _claim_day(other_worker, seen.id, tokyo_today()) is False
+        assert _claim_days(other_worker, [seen.id], tokyo_today()) == set()
         other_worker.rollback()
     finally:
         other_worker.close()
@@ -284,6 +284,17 @@ def test_tomorrows_conversation_is_listed_with_its_prep_sheet(clara, db, setting
     assert "Tomorrow at 14:00: your conversation with Wen Talks (20 minutes)." in body
     assert f"Prep sheet: {BASE}/conversations/{conversations[0].id}" in body
     assert f"/conversations/{conversations[1].id}" not in body  # the day after tomorrow
+
+
+def test_a_long_list_is_cut_short_with_a_link_to_the_rest(clara, db):
+    for n in range(reminders.MAX_ITEMS + 2):
+        requested(db, clara, f"Person {n:02d}")
+    db.commit()
+    assert send_reminders(db, tokyo(8, 2), SECRET, BASE) == 1
+    email = db.scalar(select(OutboxEmail))
+    assert email.subject == f"Crossroads today: {reminders.MAX_ITEMS + 3} things to do"
+    assert email.body.count("Snooze it 3 days") == reminders.MAX_ITEMS
+    assert f"And 3 more in your workspace: {BASE}/me/" in email.body
 
 
 def test_a_hostile_contact_name_cannot_add_headers_or_break_the_email(clara, db, settings, smtp_server):
@@ -420,6 +431,7 @@ def test_the_open_links_are_the_apps_own_routes(app, clara):
             id=7
         )
         assert external_url("auth.account") == BASE + reminders.SETTINGS_PATH
+        assert external_url("client.home") == BASE + reminders.HOME_PATH
 
 
 def test_the_open_link_asks_a_signed_out_visitor_to_sign_in(clara, db, http):

@@ -59,6 +59,10 @@ SNOOZE_DAYS = 3
 DEFAULT_HOUR = 8
 #: Longest piece of a contact's text (name, organisation) written into the email.
 TEXT_LIMIT = 80
+#: A short email: at most this many follow-ups and thank-yous (overdue first), then "and N more".
+MAX_ITEMS = 8
+#: Clients whose day is claimed, and whose emails are queued, in one transaction.
+BATCH = 100
 
 # The web routes these links land on (web/reminders.py registers the first two with these very
 # strings; tests/test_reminders.py checks the others against the app's URL map). The worker has no
@@ -68,6 +72,7 @@ UNDO_ROUTE = "/reminders/undo/<token>"
 CONTACT_PATH = "/contacts/{id}"
 PREP_PATH = "/conversations/{id}"
 SETTINGS_PATH = "/account"
+HOME_PATH = "/me/"
 
 
 class Action(enum.StrEnum):
@@ -161,7 +166,7 @@ def reminder_email(
 
     lines = [f"Hello {one_line(client.name)},", "", f"For today, {_day(today)}:", ""]
     number = 0
-    for item in items:
+    for item in items[:MAX_ITEMS]:
         number += 1
         contact = item.contact
         who = one_line(contact.name)
@@ -184,6 +189,8 @@ def reminder_email(
         )
         lines.append(f"   Prep sheet: {link(PREP_PATH, id=conversation.id)}")
         lines.append("")
+    if len(items) > MAX_ITEMS:
+        lines += [f"And {len(items) - MAX_ITEMS} more in your workspace: {base_url}{HOME_PATH}", ""]
     lines += [
         f"This email comes at {client.reminder_hour:02d}:00 your time ({client.timezone}), "
         "only on days when something is due.",
@@ -195,22 +202,24 @@ def reminder_email(
 # -- the run ---------------------------------------------------------------------------------
 
 
-def _claim_day(session: Session, client_id: int, today: date) -> bool:
-    """Mark the client's ``today`` reminded in one conditional UPDATE; only one run wins it.
+def _claim_days(session: Session, client_ids: list[int], today: date) -> set[int]:
+    """Mark ``today`` reminded for these clients in one conditional UPDATE; returns those it marked.
 
-    Two workers' schedulers may run the job at once: the row lock (PostgreSQL) or the write
-    lock (SQLite) makes the second one's UPDATE find the day already taken.
+    A client whose ``today`` is already marked is left out: two workers' schedulers may run the
+    job at once, and the row locks (PostgreSQL) or the write lock (SQLite) make the second one's
+    UPDATE find the day taken.
     """
     claimed = session.execute(
         update(Client)
         .where(
-            Client.id == client_id,
+            Client.id.in_(client_ids),
             or_(Client.last_reminded_on.is_(None), Client.last_reminded_on < today),
         )
         .values(last_reminded_on=today)
+        .returning(Client.id)
         .execution_options(synchronize_session=False)
     )
-    return claimed.rowcount == 1
+    return set(claimed.scalars())
 
 
 def ready_clients(session: Session, now: datetime) -> list[Client]:
@@ -249,9 +258,10 @@ def ready_clients(session: Session, now: datetime) -> list[Client]:
 def send_reminders(session: Session, now: datetime, secret_key: str, base_url: str) -> int:
     """Queue today's reminder for every client whose hour has come; returns how many were queued.
 
-    Each client's day is claimed and their email queued in a transaction of its own, committed
-    before the next client: a failure for one is rolled back (and retried at the next hourly
-    run) without holding up the others, and the write lock is never held for the whole run.
+    Clients' days are claimed and their emails queued in transactions of :data:`BATCH` clients:
+    the write lock is never held for the whole run, and a failing batch is rolled back and
+    sent again one client at a time, so a failure for one (retried at the next hourly run)
+    does not hold up the others.
     A client with nothing due is claimed too: the day's check is done, and nothing is sent.
     """
     clients = ready_clients(session, now)
@@ -262,33 +272,53 @@ def send_reminders(session: Session, now: datetime, secret_key: str, base_url: s
     mail_from = dict(session.execute(select(PracticeMail.practice_id, PracticeMail.from_address)).all())
     signer = reminder_signer(secret_key)
     base = base_url.rstrip("/")
-    sent = 0
+    # Every email is written before the first commit, which expires what the session has loaded.
+    work: list[tuple[int, date, dict[str, Any] | None]] = []
     for client in clients:
         today = now.astimezone(ZoneInfo(client.timezone)).date()
+        items, conversations = due[client.id], tomorrow[client.id]
+        email = None
+        if items or conversations:
+            subject, body = reminder_email(client, items, conversations, signer, base, today)
+            email = {
+                "practice_id": client.practice_id,
+                "client_id": client.id,
+                "sender_name": f"Crossroads for {client.practice.name}",
+                "reply_to": "",
+                "to_address": client.email,
+                "to_name": client.name,
+                "subject": subject,
+                "body": body,
+                "from_address": mail_from[client.practice_id],
+            }
+        work.append((client.id, today, email))
+    sent = 0
+    for start in range(0, len(work), BATCH):
         try:
-            if not _claim_day(session, client.id, today):
-                session.rollback()
-                continue  # another run got there first
-            items, conversations = due[client.id], tomorrow[client.id]
-            if items or conversations:
-                subject, body = reminder_email(client, items, conversations, signer, base, today)
-                queue_email(
-                    session,
-                    practice_id=client.practice_id,
-                    client_id=client.id,
-                    sender_name=f"Crossroads for {client.practice.name}",
-                    reply_to="",
-                    to_address=client.email,
-                    to_name=client.name,
-                    subject=subject,
-                    body=body,
-                    from_address=mail_from[client.practice_id],
-                )
-                sent += 1
-            session.commit()
+            sent += _send_batch(session, work[start : start + BATCH])
         except Exception:
             session.rollback()
-            log.exception("reminder for client %s failed; the next run tries again", client.id)
+            log.exception("reminders: a batch failed; sending its clients one by one")
+            for one in work[start : start + BATCH]:
+                try:
+                    sent += _send_batch(session, [one])
+                except Exception:
+                    session.rollback()
+                    log.exception("reminder for client %s failed; the next run tries again", one[0])
+    return sent
+
+
+def _send_batch(session: Session, work: list[tuple[int, date, dict[str, Any] | None]]) -> int:
+    """Claim the day of each client in ``work`` and queue the emails of those claimed; commits."""
+    claimed: set[int] = set()
+    for today in sorted({today for _, today, _ in work}):
+        claimed |= _claim_days(session, [cid for cid, day, _ in work if day == today], today)
+    sent = 0
+    for client_id, _, email in work:
+        if client_id in claimed and email is not None:
+            queue_email(session, **email)
+            sent += 1
+    session.commit()
     return sent
 
 
