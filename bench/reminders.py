@@ -9,7 +9,8 @@ tomorrow. Every client's hour has come (00:00), so the run reaches all 500.
   conversations) and ``followups.due_for`` on each contact: what is due, and nothing else.
 - **the run**: ``services.reminders.send_reminders``: the same reads (contacts as rows), then
   the emails with their signed links written, and per 100 clients one conditional UPDATE that
-  claims the day, the emails queued in the outbox, and a commit. Between repeats the claims and the outbox are cleared.
+  claims the day, the emails queued in the outbox, and a commit. Between repeats the claims and
+  the outbox are cleared.
 
 Goal: the run stays within 10 times the baseline and under 10 s for 500 clients (it has an hour).
 

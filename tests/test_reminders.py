@@ -437,3 +437,17 @@ def test_the_open_links_are_the_apps_own_routes(app, clara):
 def test_the_open_link_asks_a_signed_out_visitor_to_sign_in(clara, db, http):
     answer = http.get(f"/contacts/{zoe(db).id}")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_noted_hides_the_second_person_hint_until_the_follow_up_is_due(clara, db, http):
+    from zoneinfo import ZoneInfo
+
+    from crossroads.core.followups import first_follow_up_on
+
+    young = requested(db, clara, "Sam Second", days_ago=6)  # 3 to 5 business days: before 7
+    db.commit()
+    token = link_token(reminder_signer(SECRET), young, Action.DONE, DueKind.SECOND_PERSON)
+    assert "hide this until the follow-up is due" in http.get(f"/reminders/{token}").get_data(as_text=True)
+    assert "Noted. Sam Second is quiet until" in http.post(f"/reminders/{token}").get_data(as_text=True)
+    db.expire_all()
+    assert young.quiet_until == first_follow_up_on(young, clara.practice, ZoneInfo("Asia/Tokyo"))
