@@ -80,6 +80,11 @@ def due_for(contact: Contact, practice: Practice, zone: ZoneInfo, today: date) -
     return _due_for(contact, practice, zone, today)
 
 
+def first_follow_up_on(contact: Contact, practice: Practice, zone: ZoneInfo) -> date:
+    """The day the first follow-up to a request falls due (the second person comes before it)."""
+    return add_business_days(local_date(contact.stage_changed_at, zone), practice.follow_up_after_days)
+
+
 def _due_for(contact: Contact, practice: Practice, zone: ZoneInfo, today: date) -> DueItem | None:
     if contact.stage == Stage.TALKED:
         # Due from the moment the conversation is marked held, until the end of the next day.
@@ -89,7 +94,7 @@ def _due_for(contact: Contact, practice: Practice, zone: ZoneInfo, today: date) 
         return None
     if contact.follow_ups_sent == 0:
         sent = local_date(contact.stage_changed_at, zone)
-        follow_up_on = add_business_days(sent, practice.follow_up_after_days)
+        follow_up_on = first_follow_up_on(contact, practice, zone)
         if today >= follow_up_on:
             return DueItem(contact, DueKind.FOLLOW_UP, follow_up_on, today > follow_up_on)
         second_on = add_business_days(sent, practice.second_person_after_days)

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from .config import Settings
+
 
 @dataclass(frozen=True)
 class ScheduledJob:
@@ -28,3 +30,15 @@ class ScheduledJob:
     name: str
     run: Callable[[Session, datetime], None]
     cron: dict[str, str] = field(default_factory=lambda: {"minute": "0"})
+
+
+def core_jobs(settings: Settings) -> list[ScheduledJob]:
+    """The core's own scheduled jobs, run by the mail worker exactly as plugins' jobs are."""
+    from .services.reminders import send_reminders
+
+    def reminders(session: Session, now: datetime) -> None:
+        send_reminders(session, now, settings.secret_key, settings.base_url)
+
+    # Every hour, a few minutes past: each client's hour in their own zone (and zones at :30 or :45
+    # send at the next run after it).
+    return [ScheduledJob(name="daily_reminders", run=reminders, cron={"minute": "2"})]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -134,6 +135,11 @@ class Client(Base):
     )
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The daily reminder email (core/reminders.py): on or off, the local hour it goes from, and the
+    #: client's local date it last went (claimed by one conditional UPDATE, so once a day at most).
+    reminders_on: Mapped[bool] = mapped_column(default=True, server_default=true())
+    reminder_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    last_reminded_on: Mapped[date | None] = mapped_column(Date)
 
     practice: Mapped[Practice] = relationship()
     user: Mapped[User] = relationship(back_populates="client", foreign_keys=[user_id])

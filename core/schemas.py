@@ -228,6 +228,18 @@ class FeedTokenSchema(CleanSchema):
     )
 
 
+class ReminderSettingsSchema(InputSchema):
+    """A client's daily reminder: on or off (an unticked box sends nothing: off), and its local hour."""
+
+    reminders_on = fields.Boolean(load_default=False)
+    reminder_hour = fields.Integer(
+        required=True,
+        strict=False,
+        validate=validate.Range(min=0, max=23, error="Choose an hour between 00:00 and 23:00."),
+        error_messages={"invalid": "Choose an hour between 00:00 and 23:00."},
+    )
+
+
 class ResetRequestSchema(InputSchema):
     email = Email(required=True)
 

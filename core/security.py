@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -48,9 +50,33 @@ class LinkSigner:
     def sign(self, raw: str) -> str:
         return self._serializer.dumps(raw)
 
+    def sign_values(self, values: list[Any]) -> str:
+        """Sign a short list of JSON values (ids, words, dates as text) with a timestamp."""
+        return self._serializer.dumps(values)
+
+    def check_values(self, token: str, max_age_seconds: int) -> SignedValues:
+        """The signed values, or why there are none: ``expired`` or ``invalid`` (forged, mangled)."""
+        try:
+            values = self._serializer.loads(token, max_age=max_age_seconds)
+        except SignatureExpired:
+            return SignedValues(None, "expired")
+        except BadSignature:
+            return SignedValues(None, "invalid")
+        if not isinstance(values, list):
+            return SignedValues(None, "invalid")
+        return SignedValues(values, "")
+
     def unsign(self, token: str, max_age_seconds: int) -> str | None:
         """The raw secret, or None when the token is forged, mangled or too old."""
         try:
             return self._serializer.loads(token, max_age=max_age_seconds)
         except (SignatureExpired, BadSignature):
             return None
+
+
+@dataclass(frozen=True)
+class SignedValues:
+    """What :meth:`LinkSigner.check_values` read: the values, or None and ``problem``."""
+
+    values: list[Any] | None
+    problem: str

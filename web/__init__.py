@@ -37,6 +37,7 @@ from . import (
     outreach,
     plugin_ui,
     practice,
+    reminders,
     themes,
 )
 from .context import Crossroads, close_session, login_manager
@@ -107,7 +108,7 @@ def create_app(
 
     navigation.refuse_other_hosts(app, settings.trusted_hosts)
     login_manager.init_app(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
@@ -126,8 +127,11 @@ def create_app(
         audit.bp,
         client_data.bp,
         calendar_feed.bp,
+        reminders.bp,
     ):
         app.register_blueprint(blueprint)
+    # Reminder links are authorised by their signed token, not the session (see web/reminders.py).
+    csrf.exempt(reminders.bp)
     plugin_ui.register_blueprints(app, plugins)
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items

@@ -14,13 +14,14 @@ from crossroads.core.schemas import (
     LoginSchema,
     NewPasswordSchema,
     ProfileSchema,
+    ReminderSettingsSchema,
     ResetRequestSchema,
     load,
 )
-from crossroads.core.services import accounts, invitations
+from crossroads.core.services import accounts, invitations, mail_settings, reminders
 
 from . import calendar_feed
-from .context import crossroads, db
+from .context import crossroads, db, scope
 from .devices import known_device, remember_device
 from .forms import Form, submit
 from .navigation import external_url, local_path
@@ -145,19 +146,30 @@ def request_reset():
     return redirect(url_for("auth.login"))
 
 
+def _reminder_form(user: User) -> Form | None:
+    """A client's daily reminder settings as a form; staff have none."""
+    if user.client is None:
+        return None
+    return Form({"reminders_on": user.client.reminders_on, "reminder_hour": user.client.reminder_hour})
+
+
 def render_account(
     user: User,
     profile: Form | None = None,
     password: Form | None = None,
     calendar: dict | None = None,
+    reminders: Form | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    """The account page: profile, password and calendar feed, each form with its own errors."""
+    """The account page: profile, password, calendar feed and a client's daily reminder, with errors."""
     return render_template(
         "auth/account.html",
         profile=profile or Form({"name": user.name, "timezone": user.timezone}),
         password=password or Form(),
         calendar=calendar or calendar_feed.section(user),
+        reminders=reminders or _reminder_form(user),
+        can_email=mail_settings.can_send_email(scope()) if user.client is not None else False,
+        hours=[(h, f"{h:02d}:00") for h in range(24)],
     ), status  # fmt: skip
 
 
@@ -172,6 +184,22 @@ def account():
             return redirect(url_for("auth.account"))
         return render_account(user, profile=profile, status=422)
     return render_account(user)
+
+
+@bp.post("/account/reminders")
+@login_required
+def reminder_settings():
+    user = current_user._get_current_object()
+    if user.client is None:
+        raise NotFound("reminders are for clients")
+    saved, form = submit(ReminderSettingsSchema(), lambda data: reminders.update_settings(scope(), data))
+    if saved is None:
+        return render_account(user, reminders=form, status=422)
+    if saved.reminders_on:
+        notify(f"Your daily reminder is on, from {saved.reminder_hour:02d}:00 your time.")
+    else:
+        notify("Your daily reminder is off. Your coach can see that it is off.")
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/password")

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, delete, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
@@ -409,10 +409,14 @@ def pending_suggestions(scope: Scope, client_id: int) -> list[Contact]:
     )
 
 
+#: The stages in which something can fall due (a follow-up, a thank-you): see core/followups.py.
+OPEN_STAGES = (Stage.REQUESTED, Stage.TALKED)
+
+
 def _open_contacts(scope: Scope, client_ids: list[int]):
     return scope.session.scalars(
         scope.select(Contact)
-        .where(Contact.client_id.in_(client_ids), Contact.stage.in_([Stage.REQUESTED, Stage.TALKED]))
+        .where(Contact.client_id.in_(client_ids), Contact.stage.in_(OPEN_STAGES))
         .options(joinedload(Contact.client).joinedload(Client.user))
     ).all()
 
@@ -423,6 +427,45 @@ def due_for_client(scope: Scope, client_id: int, today=None) -> list[DueItem]:
     zone = ZoneInfo(client.timezone)
     today = today or utcnow().astimezone(zone).date()
     return due_items(_open_contacts(scope, [client.id]), client.practice, zone, today)
+
+
+#: The columns of a contact that the follow-up rhythm and a reminder line read.
+DUE_COLUMNS = (
+    Contact.id,
+    Contact.client_id,
+    Contact.name,
+    Contact.organisation,
+    Contact.stage,
+    Contact.stage_changed_at,
+    Contact.follow_ups_sent,
+    Contact.last_follow_up_at,
+    Contact.quiet_until,
+)
+
+
+def due_by_client(session: Session, clients: list[Client], now: datetime) -> dict[int, list[DueItem]]:
+    """What is due today or overdue for each of ``clients``, each in their own zone, as
+    :func:`due_for_client` has it, read in one query per thousand clients (the daily reminders).
+
+    Not through a ``Scope``: the reminder run is nobody's request. ``clients`` come with their
+    user and practice loaded. Each item's ``contact`` is a row of :data:`DUE_COLUMNS` rather than
+    a whole ``Contact`` (as in :func:`overdue_counts`): reading 500 clients' contacts as objects
+    cost more than the rest of the run.
+    """
+    by_client: dict[int, list[Any]] = {c.id: [] for c in clients}
+    ids = list(by_client)
+    for start in range(0, len(ids), 1000):
+        for row in session.execute(
+            select(*DUE_COLUMNS).where(
+                Contact.client_id.in_(ids[start : start + 1000]), Contact.stage.in_(OPEN_STAGES)
+            )
+        ):
+            by_client[row.client_id].append(row)
+    due = {}
+    for client in clients:
+        zone = ZoneInfo(client.timezone)
+        due[client.id] = due_items(by_client[client.id], client.practice, zone, now.astimezone(zone).date())
+    return due
 
 
 def overdue_counts(scope: Scope, clients: list[Client]) -> dict[int, int]:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from .. import events
 from ..db import utcnow
@@ -17,6 +17,7 @@ from ..errors import Forbidden, InvalidInput
 from ..locking import refuse_stale
 from ..models import (
     CareerTheme,
+    Client,
     Contact,
     Conversation,
     ConversationStatus,
@@ -365,6 +366,37 @@ def conversation_event(
     if conversation.status == ConversationStatus.CANCELLED or cancelled:
         event.add("status", "CANCELLED")
     return event
+
+
+def tomorrow_by_client(
+    session: Session, clients: list[Client], now: datetime
+) -> dict[int, list[Conversation]]:
+    """Each client's scheduled conversations on their tomorrow, in their own zone (the daily reminders).
+
+    One query for all ``clients`` (with their user loaded); not through a ``Scope``, since the
+    reminder run is nobody's request.
+    """
+    found: dict[int, list[Conversation]] = {c.id: [] for c in clients}
+    ids = list(found)
+    # Tomorrow ends at most 50 hours from now in any zone (UTC+14 just after midnight).
+    for start in range(0, len(ids), 1000):
+        for conversation in session.scalars(
+            select(Conversation)
+            .where(
+                Conversation.client_id.in_(ids[start : start + 1000]),
+                Conversation.status == ConversationStatus.SCHEDULED,
+                Conversation.starts_at >= now,
+                Conversation.starts_at < now + timedelta(hours=50),
+            )
+            .options(selectinload(Conversation.contact))
+            .order_by(Conversation.starts_at)
+        ):
+            found[conversation.client_id].append(conversation)
+    for client in clients:
+        zone = ZoneInfo(client.timezone)
+        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+        found[client.id] = [c for c in found[client.id] if c.starts_at.astimezone(zone).date() == tomorrow]
+    return found
 
 
 def ics(
