@@ -28,6 +28,7 @@ from . import (
     coach,
     contacts,
     conversations,
+    demo_mail,
     errors,
     filters,
     headers,
@@ -126,6 +127,9 @@ def create_app(
         client_data.bp,
     ):
         app.register_blueprint(blueprint)
+    if settings.demo_practice_id is not None:  # `crossroads serve --demo` only: its Sent mail page
+        app.register_blueprint(demo_mail.bp)
+    app.jinja_env.globals["demo_practice_id"] = settings.demo_practice_id
     plugin_ui.register_blueprints(app, plugins)
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
