@@ -321,3 +321,26 @@ def test_serve_without_demo_starts_no_catcher_and_has_no_sent_mail_page(tmp_path
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)
+
+
+def test_the_sent_mail_pages_are_valid_html(db, demo, demo_app, tmp_path):
+    import json
+
+    from tests.test_markup import VNU_JAR, checker_is_out_of_date
+
+    html = '<p>Hi</p><script>alert("caught")</script>'
+    mail = record(db, demo.id, "hello@northbridge.example", [OWNER_EMAIL], _message(OWNER_EMAIL, html=html))
+    db.commit()
+    owner = browser_for(demo_app, user(db, OWNER_EMAIL))
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name, url in (("index", "/demo/mail/"), ("show", f"/demo/mail/{mail.id}")):
+        (pages / f"{name}.html").write_text(owner.page(url).html)
+    result = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", str(pages)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    assert [m for m in messages if not checker_is_out_of_date(m)] == []
