@@ -75,6 +75,9 @@ class Settings:
                                (default ``http://localhost:5000``)
     ``CROSSROADS_LOG_FORMAT``  ``text`` or ``json`` (one JSON object a line,
                                with the request id; default ``text``)
+    ``CROSSROADS_DEMO_REPLY_SECONDS`` in ``serve --demo``: how long the
+                               answering demo contact takes to reply
+                               (default 30)
     ========================== ===============================================
     """
 
@@ -89,6 +92,10 @@ class Settings:
     base_url: str = "http://localhost:5000"
     log_format: str = "text"
     testing: bool = False
+    #: The demo practice when running ``crossroads serve --demo`` (its Sent mail page); never from the
+    #: environment: outside the demo there is no such page.
+    demo_practice_id: int | None = None
+    demo_reply_seconds: float = 30.0
 
     @property
     def queue_path(self) -> Path:
@@ -132,6 +139,15 @@ class Settings:
         settings.log_format = os.environ.get("CROSSROADS_LOG_FORMAT", "").strip().lower() or "text"
         if settings.log_format not in ("text", "json"):
             raise ValueError(f"CROSSROADS_LOG_FORMAT must be text or json, not {settings.log_format!r}")
+        delay = os.environ.get("CROSSROADS_DEMO_REPLY_SECONDS", "").strip() or "30"
+        try:
+            settings.demo_reply_seconds = float(delay)
+        except ValueError:
+            settings.demo_reply_seconds = -1.0
+        if not 0 <= settings.demo_reply_seconds <= 3600:
+            raise ValueError(
+                f"CROSSROADS_DEMO_REPLY_SECONDS must be a number of seconds (0-3600), not {delay!r}"
+            )
         if settings.uses_embedded_database:
             instance.mkdir(parents=True, exist_ok=True)
         return settings

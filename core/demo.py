@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .db import utcnow
+from .demo_mail import ANSWERING_DOMAIN
 from .models import (
     CareerTheme,
     Category,
@@ -47,6 +48,8 @@ from .services.goals import set_goal
 from .services.imports import import_linkedin
 
 DEMO_PASSWORD = "crossroads-demo"
+#: The client's contact who answers a first request by email (see :mod:`.demo_mail`).
+ANSWERING_CONTACT = "Rosa Lindgren"
 OWNER_EMAIL = "maya@northbridge.example"
 COACH_EMAIL = "tom@northbridge.example"
 CLIENT_EMAIL = "priya@northbridge.example"
@@ -634,6 +637,24 @@ def load_demo(session: Session, plugins: PluginManager | None = None) -> Practic
             "tags": ["coach network"],
             "theme_ids": [],
             "research_notes": "Edited my book club's anthology; generous with time. Mention my name.",
+        },
+    )
+    writing = next((t for t in priya.active_themes if t.title == "Technical writing"), None)
+    create_contact(  # the client's own, ready to write to
+        Scope(session, priya.user),
+        priya.id,
+        {
+            "name": ANSWERING_CONTACT,
+            "organisation": "Meridian Docs",
+            "position": "Senior Technical Writer",
+            "email": f"rosa.lindgren@{ANSWERING_DOMAIN}",
+            "linkedin_url": None,
+            "tags": ["meetup"],
+            "theme_ids": [writing.id] if writing else [],
+            "research_notes": (
+                "Wrote the style guide I keep quoting; answers quickly. "
+                "(In the demo, a first request by email gets her reply within a minute.)"
+            ),
         },
     )
     for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():

@@ -843,6 +843,29 @@ class InboundMail(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class DemoMail(Base):
+    """One message the demo's mail catcher received (``crossroads serve --demo`` only), kept as it arrived.
+
+    ``party_client_id`` is the client the message is to or from (by address), if any: that
+    client sees it on the demo's Sent mail page, as do the practice's staff.
+    """
+
+    __tablename__ = "demo_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    party_client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client.id", ondelete="CASCADE"), index=True
+    )
+    mail_from: Mapped[str] = mapped_column(String(254), default="")
+    #: The envelope's recipients, one a line.
+    rcpt_tos: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str] = mapped_column(String(250), default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MailSecurity(enum.StrEnum):
     STARTTLS = "starttls"
     TLS = "tls"  # implicit TLS, usually port 465

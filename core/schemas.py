@@ -307,6 +307,12 @@ class CaseloadQuerySchema(InputSchema):
             raise ValidationError("Search text cannot contain control characters.")
 
 
+class DemoMailQuerySchema(InputSchema):
+    """The demo's Sent mail page: which page of the caught messages."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
 class CreatePracticeSchema(InputSchema):
     """``crossroads create-practice``: a practice and its owner."""
 

@@ -14,7 +14,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
-from .models import Client, Question, QuestionBank, Reach, Reflection, Role, User, bank_client
+from .models import Client, DemoMail, Question, QuestionBank, Reach, Reflection, Role, User, bank_client
 
 M = TypeVar("M")
 
@@ -61,6 +61,8 @@ class Scope:
             raise TypeError(f"{model.__name__} has no practice_id and cannot be scoped")
         if model in (QuestionBank, Question):
             raise TypeError("banks have their own reach: use Scope.banks() and Scope.bank()")
+        if model is DemoMail:
+            raise TypeError("the demo's caught mail has its own reach: use Scope.demo_mail()")
         query = select(model).where(model.practice_id == self.practice_id)
         client_ids = self._client_ids()
         if model is Client:
@@ -108,6 +110,13 @@ class Scope:
         if bank is None:
             raise NotFound(f"QuestionBank {bank_id}")
         return bank
+
+    def demo_mail(self) -> Select[tuple[DemoMail]]:
+        """Mail the demo's catcher received: staff see the practice's, a client only mail to or from them."""
+        query = select(DemoMail).where(DemoMail.practice_id == self.practice_id)
+        if self.user.is_staff:
+            return query
+        return query.where(DemoMail.party_client_id == (self.own_client_id or 0))
 
     def coaches(self) -> Select[tuple[User]]:
         """Owners and coaches of this practice (for assigning a client)."""

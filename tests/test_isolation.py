@@ -16,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.routing import IntegerConverter
 
+from crossroads.core.demo_mail import record
 from crossroads.core.mail.outbox import queue_email
 from crossroads.core.models import (
     Client,
     Contact,
     Conversation,
     ConversationStatus,
+    DemoMail,
     MessageStatus,
     OutboxEmail,
     OutreachMessage,
@@ -39,6 +41,7 @@ from crossroads.plugins.alumni_offices.models import (
     Office,
 )
 from crossroads.plugins.alumni_offices.services import fill_institution
+from crossroads.web import create_app
 from tests.conftest import make_conversation, make_message
 
 
@@ -123,6 +126,31 @@ def _intro_request(client: Client) -> int:
     return found
 
 
+def _demo_mail(client: Client) -> int:
+    """A message the demo's mail catcher received for the client (the sweep's app runs the demo)."""
+    session = Session.object_session(client)
+    found = session.scalar(
+        select(DemoMail.id).where(DemoMail.party_client_id == client.id).order_by(DemoMail.id)
+    )
+    if found is None:
+        raw = f"To: {client.user.email}\r\nSubject: Welcome\r\n\r\nHi\r\n"
+        found = record(session, client.practice_id, "hello@x.example", [client.user.email], raw.encode()).id
+        session.commit()
+    return found
+
+
+@pytest.fixture
+def app(settings, plugins, db, world):
+    """The app as ``crossroads serve --demo`` builds it for the world's practice, so the demo's
+    Sent mail routes are swept too (another practice is simply not the demo)."""
+    settings.demo_practice_id = world.practice.id
+    app = create_app(settings, plugins=plugins)
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["SERVER_NAME"] = "localhost"
+    app.config["PREFERRED_URL_SCHEME"] = "https"
+    return app
+
+
 ID_PARAMS = {
     "client_id": lambda client: client.id,
     "conversation_id": lambda client: _first(client, Conversation, Conversation.client_id),
@@ -138,10 +166,12 @@ ID_PARAMS = {
     "institution_id": _institution,
     "affiliation_id": _affiliation,
     "intro_request_id": _intro_request,
+    "mail_id": _demo_mail,
 }
 #: Ids of rows a whole practice's staff share: a colleague's client names the same institution,
-#: so "a coach, for another coach's client" reaching it is the rule, not a leak.
-PRACTICE_WIDE = {"institution_id"}
+#: and the demo's Sent mail is the practice's, so "a coach, for another coach's client" reaching
+#: them is the rule, not a leak.
+PRACTICE_WIDE = {"institution_id", "mail_id"}
 OTHER_PARAMS = {
     "status": "dropped",
     "name": "theme_progress",
@@ -258,6 +288,7 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
     } <= endpoints
     # A client's data: the archive for them, and its erasure.
     assert {"client_data.export_client", "client_data.confirm_erase", "client_data.erase"} <= endpoints
+    assert {"demo_mail.show"} <= endpoints  # the app here runs the demo
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):
@@ -430,6 +461,7 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
         (CLIENT,),
         {"name": "Ivo Introduced", "organisation": "Port Authority"},
     ),
+    "demo_mail.show": (EITHER, {}),
 }
 
 

@@ -29,6 +29,7 @@ from . import (
     coach,
     contacts,
     conversations,
+    demo_mail,
     errors,
     filters,
     headers,
@@ -132,6 +133,9 @@ def create_app(
         app.register_blueprint(blueprint)
     # Reminder links are authorised by their signed token, not the session (see web/reminders.py).
     csrf.exempt(reminders.bp)
+    if settings.demo_practice_id is not None:  # `crossroads serve --demo` only: its Sent mail page
+        app.register_blueprint(demo_mail.bp)
+    app.jinja_env.globals["demo_practice_id"] = settings.demo_practice_id
     plugin_ui.register_blueprints(app, plugins)
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items

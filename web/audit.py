@@ -75,6 +75,7 @@ LABELS = {
     "outreach.show": "message {message_id}",
     "outreach.compose": "message draft to contact {contact_id}",
     "outreach.preview_template": "template preview ({channel_name}, {kind})",
+    "demo_mail.show": "demo's sent mail {mail_id}",
 }
 #: Blueprints that record for themselves (exports, erasures) or hold no client's data.
 NOT_RECORDED = {"audit", "client_data", "auth", "practice", "banks", "static"}

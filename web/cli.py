@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from crossroads.core import migrate
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
-from crossroads.core.demo import demo_logins, load_demo
+from crossroads.core.demo import ANSWERING_CONTACT, demo_logins, load_demo
 from crossroads.core.errors import InvalidInput, SchemaOutOfDate
 from crossroads.core.linkedin import ImportRefused
 from crossroads.core.models import Practice, User
@@ -98,22 +98,31 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
         if demo:
             with make_sessionmaker(engine)() as session:
                 practice = load_demo(session)
+            settings.demo_practice_id = practice.id  # the Sent mail page exists for it, in this run only
         app = create_app(settings)
+    # With --debug the reloader runs the app in a child process; the worker and catcher belong there.
+    serving = not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+    catcher = None
+    if demo and serving:
+        from crossroads.core.demo_mail import start_catcher
+
+        catcher = start_catcher(make_sessionmaker(engine), practice.id, settings.demo_reply_seconds)
     click.echo(f"Crossroads is running at http://{shown_host}:{port}/")
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     if demo:
         click.echo(f"Demo practice: {practice.name}. Sign in as:")
         for login in demo_logins():
             click.echo(f"  {login.role:<15} {login.email:<28} password: {login.password}")
+        for line in demo_mail_instructions(settings.base_url, catcher, settings.demo_reply_seconds):
+            click.echo(line)
     if settings.secure_cookies and shown_host != "localhost":
         click.echo(
             "Note: cookies are HTTPS-only. Over plain HTTP on another address, browsers will not keep "
             "you signed in; put Crossroads behind TLS, or set CROSSROADS_SECURE_COOKIES=0 on a private LAN.",
             err=True,
         )
-    # With --debug the reloader runs the app in a child process; the worker belongs there.
     consumer = None
-    if not no_worker and (not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
+    if not no_worker and serving:
         queue = app.extensions["crossroads"].queue
         consumer = queue.start_background(workers=2)
         click.echo(f"Sending email in the background; queue: {queue.backend}")
@@ -123,6 +132,27 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
         if consumer is not None:
             click.echo("Stopping the email worker (finishing messages being sent)...")
             consumer.stop(graceful=True)
+        if catcher is not None:  # after the worker: it may still be delivering to it
+            catcher.stop()
+
+
+def _after(seconds: float) -> str:
+    if seconds == 0:
+        return "at once"
+    return f"after about {seconds:g} second{'' if seconds == 1 else 's'}"
+
+
+def demo_mail_instructions(base_url: str, catcher: Any, reply_seconds: float) -> list[str]:
+    """What ``serve --demo`` prints about its email: the catcher, Sent mail, the answering contact."""
+    if catcher is None:  # the reloader's watching process: the serving child prints it
+        return []
+    return [
+        f"Demo email: the practice sends through a mail catcher on {catcher.host}:{catcher.port} "
+        "(nothing leaves this machine).",
+        f"  Sent mail: {base_url}/demo/mail/ shows each message as the catcher received it.",
+        f"  Try it: sign in as the client, open the contact {ANSWERING_CONTACT} and write a first request "
+        f"by email; {ANSWERING_CONTACT.split()[0]} answers {_after(reply_seconds)}.",
+    ]
 
 
 @main.command()

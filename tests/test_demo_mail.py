@@ -1,0 +1,346 @@
+"""The demo shows email working: ``serve --demo``'s mail catcher, its Sent mail page, and the contact
+who answers. Real parts: the catcher is a real SMTP server, the outbox is delivered by the queue's
+own delivery, and ``serve`` runs as a real process where it matters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from crossroads.core.db import make_sessionmaker
+from crossroads.core.demo import ANSWERING_CONTACT, CLIENT_EMAIL, COACH_EMAIL, OWNER_EMAIL, load_demo
+from crossroads.core.demo_mail import ANSWERING_DOMAIN, record, start_catcher
+from crossroads.core.inbox.receive import parse
+from crossroads.core.models import (
+    Contact,
+    DemoMail,
+    InboundMail,
+    MailSecurity,
+    MessageStatus,
+    OutreachMessage,
+    PracticeMail,
+    User,
+)
+from crossroads.testing.browser import browser_for
+from crossroads.web import create_app
+
+
+@pytest.fixture
+def demo(db):
+    """The demo practice, loaded as ``serve --demo`` loads it."""
+    return load_demo(db)
+
+
+@pytest.fixture
+def catcher(engine, demo):
+    """The mail catcher, started as ``serve --demo`` starts it, answering without delay."""
+    running = start_catcher(make_sessionmaker(engine), demo.id, reply_delay=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def demo_app(settings, plugins, demo, db):
+    """The app as ``serve --demo`` builds it: in demo mode for the demo practice."""
+    settings.demo_practice_id = demo.id
+    app = create_app(settings, plugins=plugins)
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def user(db, email: str) -> User:
+    return db.scalar(select(User).where(User.email == email))
+
+
+def send_first_request(db, app, contact: Contact) -> OutreachMessage:
+    """The client writes a first request to ``contact`` by email through the real form."""
+    browser = browser_for(app, contact.client.user)
+    response = browser.post(
+        f"/contacts/{contact.id}/write",
+        data={
+            "channel": "email",
+            "kind": "first_request",
+            "subject": "A question about technical writing",
+            "body": f"Dear {contact.name.split()[0]},\n\nWould you have 20 minutes for a call?\n\nPriya",
+        },
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    db.expire_all()
+    return db.scalars(
+        select(OutreachMessage).where(OutreachMessage.contact_id == contact.id).order_by(OutreachMessage.id)
+    ).all()[-1]
+
+
+def test_the_catcher_points_the_demo_practice_at_itself_on_a_free_local_port(db, demo, catcher):
+    settings = db.scalar(select(PracticeMail).where(PracticeMail.practice_id == demo.id))
+    assert (settings.host, settings.port) == ("127.0.0.1", catcher.port)
+    assert settings.security == MailSecurity.NONE and not settings.username
+    with smtplib.SMTP(catcher.host, catcher.port, timeout=5) as smtp:
+        assert smtp.noop()[0] == 250
+
+
+def test_a_first_request_is_delivered_shown_as_received_and_answered_through_the_reply_path(
+    db, demo, catcher, demo_app
+):
+    rosa = db.scalar(select(Contact).where(Contact.name == ANSWERING_CONTACT))
+    assert rosa.email.endswith(f"@{ANSWERING_DOMAIN}") and rosa.client.email == CLIENT_EMAIL
+    message = send_first_request(db, demo_app, rosa)
+    assert message.status == MessageStatus.QUEUED
+
+    queue = demo_app.extensions["crossroads"].queue
+    assert queue.sweep_now() >= 1  # the worker's own delivery, over SMTP to the catcher
+    db.expire_all()
+    assert db.get(OutreachMessage, message.id).status == MessageStatus.SENT
+
+    [caught] = db.scalars(select(DemoMail).where(DemoMail.practice_id == demo.id)).all()
+    assert caught.rcpt_tos == rosa.email and caught.message_id == message.outbox.message_id
+    assert caught.party_client_id == rosa.client_id
+
+    owner = browser_for(demo_app, user(db, OWNER_EMAIL))
+    listing = owner.page("/demo/mail/")
+    assert "A question about technical writing" in listing.html and f"/demo/mail/{caught.id}" in listing.html
+    shown = owner.page(f"/demo/mail/{caught.id}").html
+    assert f"Message-ID: {message.outbox.message_id}" in shown.replace("&lt;", "<").replace("&gt;", ">")
+    assert f"Reply-To: {CLIENT_EMAIL}" in shown and "Would you have 20 minutes for a call?" in shown
+    assert f"<h1>{caught.subject}</h1>" in shown
+
+    catcher.wait_for_answers()  # Rosa answers through core.inbox.receive
+    db.expire_all()
+    [inbound] = db.scalars(select(InboundMail).where(InboundMail.practice_id == demo.id)).all()
+    assert inbound.source == "post" and rosa.email in inbound.from_address
+    reply = parse(inbound.raw)
+    assert reply["In-Reply-To"] == message.outbox.message_id
+    assert message.outbox.message_id in reply["References"]
+    assert reply["To"].addresses[0].addr_spec == CLIENT_EMAIL
+    assert str(reply["Subject"]) == "Re: A question about technical writing"
+    assert "Hi Priya" in reply.get_body(("plain",)).get_content()
+
+
+def test_only_a_first_request_to_an_answering_address_is_answered(db, demo, catcher, demo_app):
+    other = db.scalar(
+        select(Contact).where(
+            Contact.client_id
+            == db.scalar(select(Contact.client_id).where(Contact.name == ANSWERING_CONTACT)),
+            Contact.email != "",
+            ~Contact.email.endswith(ANSWERING_DOMAIN),
+        )
+    )
+    if other is None:  # give a contact an ordinary address
+        other = db.scalar(select(Contact).where(Contact.name != ANSWERING_CONTACT, Contact.email == ""))
+        other.email = "someone@example.org"
+        db.commit()
+    send_first_request(db, demo_app, other)
+    demo_app.extensions["crossroads"].queue.sweep_now()
+    catcher.wait_for_answers()
+    assert db.scalar(select(DemoMail.rcpt_tos)) == other.email
+    assert db.scalars(select(InboundMail)).all() == []
+
+
+def _message(to: str, reply_to: str = "", subject: str = "Hello", html: str = "") -> bytes:
+    message = EmailMessage()
+    message["From"] = "Northbridge <hello@northbridge.example>"
+    message["To"] = to
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{uuid.uuid4().hex}@northbridge.example>"
+    message.set_content("Plain words.")
+    if html:
+        message.add_alternative(html, subtype="html")
+    return bytes(message)
+
+
+def test_staff_see_the_practices_mail_and_a_client_only_mail_to_or_from_them(db, demo, demo_app):
+    daniel = "daniel@northbridge.example"
+    rows = {
+        "to priya": record(db, demo.id, "hello@northbridge.example", [CLIENT_EMAIL], _message(CLIENT_EMAIL)),
+        "from priya": record(
+            db, demo.id, "x@northbridge.example", ["a@example.org"], _message("a@example.org", CLIENT_EMAIL)
+        ),
+        "from daniel": record(
+            db, demo.id, "x@northbridge.example", ["b@example.org"], _message("b@example.org", daniel)
+        ),
+        "to the coach": record(db, demo.id, "x@northbridge.example", [COACH_EMAIL], _message(COACH_EMAIL)),
+    }
+    db.commit()
+    ids = {name: row.id for name, row in rows.items()}
+
+    def listed(email: str) -> set[str]:
+        text = browser_for(demo_app, user(db, email)).page("/demo/mail/").html
+        return {name for name, mail_id in ids.items() if f'href="/demo/mail/{mail_id}"' in text}
+
+    assert listed(OWNER_EMAIL) == listed(COACH_EMAIL) == set(ids)
+    assert listed(CLIENT_EMAIL) == {"to priya", "from priya"}
+    priya = browser_for(demo_app, user(db, CLIENT_EMAIL))
+    assert priya.get(f"/demo/mail/{ids['from priya']}").status_code == 200
+    for name in ("from daniel", "to the coach"):
+        assert priya.get(f"/demo/mail/{ids[name]}").status_code == 404
+
+
+def test_html_parts_and_headers_are_shown_as_escaped_text_never_rendered(db, demo, demo_app):
+    html = '<p onclick="x()">Hi</p><script>alert("caught")</script>'
+    raw = _message(OWNER_EMAIL, subject="<b>bold</b> subject", html=html)
+    mail = record(db, demo.id, "hello@northbridge.example", [OWNER_EMAIL], raw)
+    db.commit()
+    page = browser_for(demo_app, user(db, OWNER_EMAIL)).page(f"/demo/mail/{mail.id}").html
+    assert "<script>alert" not in page and "<b>bold</b>" not in page and '<p onclick="x()">' not in page
+    assert "&lt;script&gt;alert(" in page and "&lt;p onclick=" in page
+    assert "text/html" in page and "HTML is shown as its source" in page
+    assert "&lt;b&gt;bold&lt;/b&gt; subject" in page
+
+
+def test_the_sent_mail_menu_item_is_there_in_the_demo_for_its_users(db, demo, demo_app):
+    for email in (OWNER_EMAIL, COACH_EMAIL, CLIENT_EMAIL):
+        assert 'href="/demo/mail/"' in browser_for(demo_app, user(db, email)).page("/account").html
+
+
+def test_outside_demo_mode_there_is_no_sent_mail_page_or_menu_item(db, demo, app):
+    assert not [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/demo")]
+    owner = browser_for(app, user(db, OWNER_EMAIL))
+    assert owner.get("/demo/mail/").status_code == 404
+    assert "/demo/mail/" not in owner.page("/account").html
+
+
+def test_in_demo_mode_another_practices_users_have_no_sent_mail_page(world, demo_app):
+    browser = browser_for(demo_app, world.owner)
+    assert browser.get("/demo/mail/").status_code == 404
+    assert "/demo/mail/" not in browser.page("/account").html
+
+
+# -- `crossroads serve`, as a real process --------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening_ports(pid: int) -> set[int]:
+    """The TCP ports process ``pid`` listens on (from /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _serve(tmp_path, *args: str) -> tuple[subprocess.Popen, int, str]:
+    """Start ``crossroads serve`` on a fresh instance; return it when /login answers, with its output."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSROADS_")}
+    env["CROSSROADS_INSTANCE"] = str(tmp_path / "instance")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from crossroads.web.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            *args,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = ""
+    deadline = time.monotonic() + 60
+    while "Crossroads is running" not in output or ("--demo" in args and "Try it:" not in output):
+        assert time.monotonic() < deadline and process.poll() is None, output
+        output += process.stdout.readline()
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login").close()
+            return process, port, output
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail(f"the server never answered\n{output}")
+
+
+def _status(url: str) -> int:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        with urllib.request.build_opener(NoRedirect).open(url) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_serve_demo_runs_a_catcher_on_the_port_it_prints_and_stops_it_on_ctrl_c(tmp_path):
+    process, port, output = _serve(tmp_path, "--demo")
+    try:
+        line = next(line for line in output.splitlines() if "mail catcher on 127.0.0.1:" in line)
+        catcher_port = int(line.split("127.0.0.1:")[1].split()[0])
+        assert catcher_port in _listening_ports(process.pid)
+        with smtplib.SMTP("127.0.0.1", catcher_port, timeout=5) as smtp:
+            assert smtp.ehlo()[0] == 250
+        assert f"http://localhost:{port}/demo/mail/" in output and ANSWERING_CONTACT in output
+        assert _status(f"http://127.0.0.1:{port}/demo/mail/") == 302  # there, behind the sign-in
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", catcher_port), timeout=2):
+        pass
+
+
+def test_serve_without_demo_starts_no_catcher_and_has_no_sent_mail_page(tmp_path):
+    process, port, output = _serve(tmp_path)
+    try:
+        assert "catcher" not in output.lower()
+        assert _listening_ports(process.pid) == {port}
+        assert _status(f"http://127.0.0.1:{port}/demo/mail/") == 404
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+
+
+def test_the_sent_mail_pages_are_valid_html(db, demo, demo_app, tmp_path):
+    import json
+
+    from tests.test_markup import VNU_JAR, checker_is_out_of_date
+
+    html = '<p>Hi</p><script>alert("caught")</script>'
+    mail = record(db, demo.id, "hello@northbridge.example", [OWNER_EMAIL], _message(OWNER_EMAIL, html=html))
+    db.commit()
+    owner = browser_for(demo_app, user(db, OWNER_EMAIL))
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name, url in (("index", "/demo/mail/"), ("show", f"/demo/mail/{mail.id}")):
+        (pages / f"{name}.html").write_text(owner.page(url).html)
+    result = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", str(pages)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    assert [m for m in messages if not checker_is_out_of_date(m)] == []
