@@ -203,12 +203,19 @@ class MailQueue:
     # -- plugins' scheduled jobs (the ``scheduled_jobs`` hook) --------------------------
 
     def _register_scheduled_jobs(self) -> dict[str, Callable[[], None]]:
-        """Register each plugin's :class:`~crossroads.core.jobs.ScheduledJob` as a Huey periodic task."""
-        if self.plugins is None:
-            return {}
+        """Register the core's jobs and each plugin's :class:`~crossroads.core.jobs.ScheduledJob` as
+        Huey periodic tasks (``job:core:<name>``, ``job:<plugin>:<name>``)."""
         from ..jobs import ScheduledJob
+        from ..services.notifications import STALLED_JOB
 
         registered: dict[str, Callable[[], None]] = {}
+        for job in (STALLED_JOB,):
+            name = f"job:core:{job.name}"
+            runner = self._job_runner(job, name)
+            self.huey.periodic_task(crontab(**job.cron), name=name)(runner)
+            registered[name] = runner
+        if self.plugins is None:
+            return registered
         results = self.plugins.call(
             "scheduled_jobs",
             None,
