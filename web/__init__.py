@@ -32,6 +32,7 @@ from . import (
     filters,
     headers,
     navigation,
+    notifications,
     ops,
     outreach,
     plugin_ui,
@@ -124,10 +125,12 @@ def create_app(
         practice.bp,
         audit.bp,
         client_data.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     plugin_ui.register_blueprints(app, plugins)
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
     app.jinja_env.globals["form_token"] = new_form_token
+    app.jinja_env.globals["unread_notifications"] = notifications.unread_notifications
     return app

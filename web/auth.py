@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crossroads.core.errors import InvalidInput, NotFound, TooManyAttempts
-from crossroads.core.models import InvitationPurpose, User
+from crossroads.core.models import (
+    DELIVERY_LABELS,
+    NOTIFICATION_KIND_LABELS,
+    Delivery,
+    InvitationPurpose,
+    User,
+)
 from crossroads.core.schemas import (
     ChangePasswordSchema,
     LoginSchema,
     NewPasswordSchema,
+    NotificationPreferencesSchema,
     ProfileSchema,
     ResetRequestSchema,
     load,
 )
-from crossroads.core.services import accounts, invitations
+from crossroads.core.services import accounts, invitations, notifications
+from crossroads.core.services.mail_settings import can_send_email
 
-from .context import crossroads, db
+from .context import crossroads, db, scope
 from .devices import known_device, remember_device
 from .forms import Form, submit
 from .navigation import external_url, local_path
@@ -144,18 +152,55 @@ def request_reset():
     return redirect(url_for("auth.login"))
 
 
+def _preferences_form(user: User) -> Form:
+    return Form(
+        {kind.value: delivery.value for kind, delivery in notifications.preferences(db(), user).items()}
+    )
+
+
+def render_account(status: int = 200, **forms: Form):
+    """The account page; ``forms`` carry a failed submit back onto it."""
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/account.html",
+        profile=forms.get("profile") or Form({"name": user.name, "timezone": user.timezone}),
+        password=forms.get("password") or Form(),
+        preferences=forms.get("preferences") or _preferences_form(user),
+        coach_kinds=list(notifications.COACH_DEFAULTS) if user.is_staff else [],
+        defaults=notifications.COACH_DEFAULTS,
+        delivery_options=[(d.value, DELIVERY_LABELS[d]) for d in Delivery],
+        KIND_LABELS=NOTIFICATION_KIND_LABELS,
+        DELIVERY_LABELS=DELIVERY_LABELS,
+        can_email=user.is_staff and can_send_email(scope()),
+    ), status
+
+
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
     user = current_user._get_current_object()
-    profile = Form({"name": user.name, "timezone": user.timezone})
     if request.method == "POST":
         saved, profile = submit(ProfileSchema(), lambda data: accounts.update_profile(db(), user, data))
         if saved:
             notify("Your account is saved.")
             return redirect(url_for("auth.account"))
-        return render_template("auth/account.html", profile=profile, password=Form()), 422
-    return render_template("auth/account.html", profile=profile, password=Form())
+        return render_account(422, profile=profile)
+    return render_account()
+
+
+@bp.post("/account/notifications")
+@login_required
+def notification_preferences():
+    """A coach's choice, per kind, of how notifications reach them."""
+    if not current_user.is_staff:
+        abort(404)  # clients' notifications are listed in Crossroads only
+    saved, form = submit(
+        NotificationPreferencesSchema(), lambda data: notifications.save_preferences(scope(), data)
+    )
+    if not saved:
+        return render_account(422, preferences=form)
+    notify("Your notification choices are saved.")
+    return redirect(url_for("auth.account") + "#notifications-heading")
 
 
 @bp.post("/account/password")
@@ -167,8 +212,7 @@ def change_password():
     )
     if not done:
         form.values = {}
-        profile = Form({"name": user.name, "timezone": user.timezone})
-        return render_template("auth/account.html", profile=profile, password=form), 422
+        return render_account(422, password=form)
     _sign_in(user)  # the version bump ended this session too; start a new one
     notify("Your password is changed. Other devices are signed out.")
     return redirect(url_for("auth.account"))
