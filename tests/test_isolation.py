@@ -23,6 +23,8 @@ from crossroads.core.models import (
     Conversation,
     ConversationStatus,
     MessageStatus,
+    Notification,
+    NotificationKind,
     OutboxEmail,
     OutreachMessage,
     PrepQuestion,
@@ -32,6 +34,7 @@ from crossroads.core.models import (
     Suggestion,
     bank_client,
 )
+from crossroads.core.services.notifications import notify
 from crossroads.plugins.alumni_offices.models import (
     Affiliation,
     Institution,
@@ -123,6 +126,18 @@ def _intro_request(client: Client) -> int:
     return found
 
 
+def _notification(client: Client) -> int:
+    """The client's own notification (a coach's suggestion, say), made on first use."""
+    session = Session.object_session(client)
+    found = session.scalar(
+        select(Notification.id).where(Notification.user_id == client.user_id).order_by(Notification.id)
+    )
+    if found is None:
+        found = notify(session, client.user, NotificationKind.SUGGESTION, "A suggestion", "/me/", client).id
+        session.commit()
+    return found
+
+
 ID_PARAMS = {
     "client_id": lambda client: client.id,
     "conversation_id": lambda client: _first(client, Conversation, Conversation.client_id),
@@ -138,6 +153,7 @@ ID_PARAMS = {
     "institution_id": _institution,
     "affiliation_id": _affiliation,
     "intro_request_id": _intro_request,
+    "notification_id": _notification,
 }
 #: Ids of rows a whole practice's staff share: a colleague's client names the same institution,
 #: so "a coach, for another coach's client" reaching it is the rule, not a leak.
@@ -256,6 +272,7 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
         "progress_report.client_download",
         "progress_report.save_note",
     } <= endpoints
+    assert {"notifications.open"} <= endpoints
     # A client's data: the archive for them, and its erasure.
     assert {"client_data.export_client", "client_data.confirm_erase", "client_data.erase"} <= endpoints
 
@@ -426,6 +443,7 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
     "alumni_offices.mark_answered": ((CLIENT,), {"note": "They sent two names."}),
     "alumni_offices.close_request": ((CLIENT,), {}),
     "alumni_offices.reopen_request": ((CLIENT,), {}),
+    "notifications.open": ((CLIENT,), {}),
     "alumni_offices.add_introduction": (
         (CLIENT,),
         {"name": "Ivo Introduced", "organisation": "Port Authority"},
