@@ -351,7 +351,10 @@ def test_a_clients_notifications_are_exported_and_erased_with_them(world, db, pl
     db.commit()
     [kind] = [k for k in export.KINDS if k.name == "notifications"]
     rows = kind.rows(Scope(db, world.client.user), world.client)
-    assert [r["user_id"] for r in rows] == [world.client.user_id]
+    assert [(r["user_id"], r["told"]) for r in rows] == [
+        (world.client.user_id, "you"),
+        (world.coach.id, "your coach"),
+    ]
     client_id = world.client.id
     erase_client(Scope(db, world.owner), client_id, "Clara Client", plugins)
     left = db.scalars(select(Notification)).all()

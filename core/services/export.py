@@ -299,13 +299,17 @@ def _invitations(scope: Scope, client: Client) -> Rows:
 
 
 def _notifications(scope: Scope, client: Client) -> Rows:
-    # The client's own, read by the account's id: the scope gives each user only theirs.
+    # Read by the client's id, not through the scope (which gives each user only their own): what
+    # Crossroads told the client, and what it told their coach about them.
     query = (
         select(Notification)
-        .where(Notification.practice_id == client.practice_id, Notification.user_id == client.user_id)
+        .where(Notification.practice_id == client.practice_id, Notification.client_id == client.id)
         .order_by(Notification.created_at, Notification.id)
     )
-    return [row_of(n) for n in scope.session.scalars(query)]
+    return [
+        row_of(n, told="you" if n.user_id == client.user_id else "your coach")
+        for n in scope.session.scalars(query)
+    ]
 
 
 def _sign_in_failures(scope: Scope, client: Client) -> Rows:
@@ -369,7 +373,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("follow_ups_due", "Follow-ups and thank-yous due today or overdue, as of the export.", _follow_ups),
     Kind(
         "notifications",
-        "What Crossroads told you (replies, comments, suggestions): when, and when you read it.",
+        "What Crossroads told you (replies, comments, suggestions) and your coach about you (replies, "
+        "shared reflections, a stall), when, and when it was read (column 'told').",
         _notifications,
     ),
     Kind("question_banks", "Question banks your coach chose for you.", _banks),
