@@ -34,6 +34,7 @@ class ScheduledJob:
 
 def core_jobs(settings: Settings) -> list[ScheduledJob]:
     """The core's own scheduled jobs, run by the mail worker exactly as plugins' jobs are."""
+    from .services.notifications import STALLED_JOB
     from .services.reminders import send_reminders
 
     def reminders(session: Session, now: datetime) -> None:
@@ -41,4 +42,4 @@ def core_jobs(settings: Settings) -> list[ScheduledJob]:
 
     # Every hour, a few minutes past: each client's hour in their own zone (and zones at :30 or :45
     # send at the next run after it).
-    return [ScheduledJob(name="daily_reminders", run=reminders, cron={"minute": "2"})]
+    return [ScheduledJob(name="daily_reminders", run=reminders, cron={"minute": "2"}), STALLED_JOB]

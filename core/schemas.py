@@ -29,6 +29,7 @@ from .models import (
     Category,
     ClientStatus,
     ContactSource,
+    Delivery,
     GoalMetric,
     GoalPeriod,
     MailSecurity,
@@ -649,3 +650,32 @@ class EraseClientSchema(InputSchema):
     """The owner's confirmation of an erasure: the client's name, typed as shown."""
 
     confirm_name = Text(required=True, validate=validate.Length(max=200))
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+class NotificationQuerySchema(InputSchema):
+    """The page of one's notifications, from the query string."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=10, max=100))
+
+
+def _delivery(**kwargs: Any) -> fields.Enum:
+    return fields.Enum(
+        Delivery,
+        by_value=True,
+        required=True,
+        error_messages={"unknown": "Choose at once by email, in the weekly digest, or only in Crossroads."},
+        **kwargs,
+    )
+
+
+class NotificationPreferencesSchema(InputSchema):
+    """A coach's delivery for each kind of notification they receive (the names are the kinds)."""
+
+    reply = _delivery()
+    reflection_shared = _delivery()
+    invitation_accepted = _delivery()
+    stalled = _delivery()

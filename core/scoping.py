@@ -14,7 +14,22 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
-from .models import Client, DemoMail, Question, QuestionBank, Reach, Reflection, Role, User, bank_client
+from .models import (
+    Client,
+    DemoMail,
+    Notification,
+    NotificationPreference,
+    Question,
+    QuestionBank,
+    Reach,
+    Reflection,
+    Role,
+    User,
+    bank_client,
+)
+
+#: Rows that belong to one user alone: each user reaches only their own, whatever their role.
+OWN_ROWS = (Notification, NotificationPreference)
 
 M = TypeVar("M")
 
@@ -65,6 +80,12 @@ class Scope:
             raise TypeError("the demo's caught mail has its own reach: use Scope.demo_mail()")
         query = select(model).where(model.practice_id == self.practice_id)
         client_ids = self._client_ids()
+        if model in OWN_ROWS:
+            query = query.where(model.user_id == self.user.id)
+            if hasattr(model, "client_id") and client_ids is not None:
+                # About a client no longer theirs (another coach's now): out of reach too.
+                query = query.where(or_(model.client_id.is_(None), model.client_id.in_(client_ids)))
+            return query
         if model is Client:
             if client_ids is not None:
                 query = query.where(Client.id.in_(client_ids))

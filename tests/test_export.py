@@ -28,6 +28,7 @@ from crossroads.core.models import (
     InvitationPurpose,
     LoginFailure,
     MessageStatus,
+    NotificationKind,
     OutboxEmail,
     OutreachMessage,
     Reflection,
@@ -39,6 +40,7 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.reports import Section
 from crossroads.core.scoping import Scope
 from crossroads.core.services import export
+from crossroads.core.services.notifications import notify
 from crossroads.plugins.alumni_offices.models import (
     Affiliation,
     Institution,
@@ -69,6 +71,7 @@ CORE_FILES = {
     "client_plugin_setting": "plugin_settings",
     "bank_client": "question_banks",
     "audit_event": "access_log",
+    "notification": "notifications",
 }
 PLUGIN_TABLES = {
     "alumni_introduction": "alumni_offices/introductions",
@@ -173,6 +176,8 @@ def seed_everything(db: Session, client: Client) -> None:
         )
     )
     db.add(LoginFailure(email=client.user.email, remote_addr="203.0.113.9"))
+    for told in (client.user, client.coach):
+        notify(db, told, NotificationKind.REPLY, f"A reply, told to {told.name}", "/me/", client)
     institution = db.scalar(select(Institution).where(Institution.practice_id == client.practice_id))
     if institution is None:
         institution = Institution(practice_id=client.practice_id)

@@ -25,6 +25,8 @@ from crossroads.core.models import (
     ConversationStatus,
     DemoMail,
     MessageStatus,
+    Notification,
+    NotificationKind,
     OutboxEmail,
     OutreachMessage,
     PrepQuestion,
@@ -34,6 +36,7 @@ from crossroads.core.models import (
     Suggestion,
     bank_client,
 )
+from crossroads.core.services.notifications import notify
 from crossroads.plugins.alumni_offices.models import (
     Affiliation,
     Institution,
@@ -139,6 +142,18 @@ def _demo_mail(client: Client) -> int:
     return found
 
 
+def _notification(client: Client) -> int:
+    """The client's own notification (a coach's suggestion, say), made on first use."""
+    session = Session.object_session(client)
+    found = session.scalar(
+        select(Notification.id).where(Notification.user_id == client.user_id).order_by(Notification.id)
+    )
+    if found is None:
+        found = notify(session, client.user, NotificationKind.SUGGESTION, "A suggestion", "/me/", client).id
+        session.commit()
+    return found
+
+
 @pytest.fixture
 def app(settings, plugins, db, world):
     """The app as ``crossroads serve --demo`` builds it for the world's practice, so the demo's
@@ -167,6 +182,7 @@ ID_PARAMS = {
     "affiliation_id": _affiliation,
     "intro_request_id": _intro_request,
     "mail_id": _demo_mail,
+    "notification_id": _notification,
 }
 #: Ids of rows a whole practice's staff share: a colleague's client names the same institution,
 #: and the demo's Sent mail is the practice's, so "a coach, for another coach's client" reaching
@@ -286,6 +302,7 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
         "progress_report.client_download",
         "progress_report.save_note",
     } <= endpoints
+    assert {"notifications.open"} <= endpoints
     # A client's data: the archive for them, and its erasure.
     assert {"client_data.export_client", "client_data.confirm_erase", "client_data.erase"} <= endpoints
     assert {"demo_mail.show"} <= endpoints  # the app here runs the demo
@@ -457,6 +474,7 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
     "alumni_offices.mark_answered": ((CLIENT,), {"note": "They sent two names."}),
     "alumni_offices.close_request": ((CLIENT,), {}),
     "alumni_offices.reopen_request": ((CLIENT,), {}),
+    "notifications.open": ((CLIENT,), {}),
     "alumni_offices.add_introduction": (
         (CLIENT,),
         {"name": "Ivo Introduced", "organisation": "Port Authority"},

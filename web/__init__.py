@@ -34,6 +34,7 @@ from . import (
     filters,
     headers,
     navigation,
+    notifications,
     ops,
     outreach,
     plugin_ui,
@@ -129,6 +130,7 @@ def create_app(
         client_data.bp,
         calendar_feed.bp,
         reminders.bp,
+        notifications.bp,
     ):
         app.register_blueprint(blueprint)
     # Reminder links are authorised by their signed token, not the session (see web/reminders.py).
@@ -140,4 +142,5 @@ def create_app(
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
     app.jinja_env.globals["form_token"] = new_form_token
+    app.jinja_env.globals["unread_notifications"] = notifications.unread_notifications
     return app

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crossroads.core.errors import InvalidInput, NotFound, TooManyAttempts
-from crossroads.core.models import InvitationPurpose, User
+from crossroads.core.models import (
+    DELIVERY_LABELS,
+    NOTIFICATION_KIND_LABELS,
+    Delivery,
+    InvitationPurpose,
+    User,
+)
 from crossroads.core.schemas import (
     ChangePasswordSchema,
     LoginSchema,
     NewPasswordSchema,
+    NotificationPreferencesSchema,
     ProfileSchema,
     ReminderSettingsSchema,
     ResetRequestSchema,
     load,
 )
-from crossroads.core.services import accounts, invitations, mail_settings, reminders
+from crossroads.core.services import accounts, invitations, mail_settings, notifications, reminders
 
 from . import calendar_feed
 from .context import crossroads, db, scope
@@ -153,23 +160,37 @@ def _reminder_form(user: User) -> Form | None:
     return Form({"reminders_on": user.client.reminders_on, "reminder_hour": user.client.reminder_hour})
 
 
+def _preferences_form(user: User) -> Form:
+    return Form(
+        {kind.value: delivery.value for kind, delivery in notifications.preferences(db(), user).items()}
+    )
+
+
 def render_account(
     user: User,
     profile: Form | None = None,
     password: Form | None = None,
     calendar: dict | None = None,
     reminders: Form | None = None,
+    preferences: Form | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    """The account page: profile, password, calendar feed and a client's daily reminder, with errors."""
+    """The account page: profile, password, calendar feed, a client's daily reminder and a coach's
+    notification choices, each form with its own errors (a failed submit comes back in its form)."""
     return render_template(
         "auth/account.html",
         profile=profile or Form({"name": user.name, "timezone": user.timezone}),
         password=password or Form(),
         calendar=calendar or calendar_feed.section(user),
         reminders=reminders or _reminder_form(user),
-        can_email=mail_settings.can_send_email(scope()) if user.client is not None else False,
         hours=[(h, f"{h:02d}:00") for h in range(24)],
+        preferences=preferences or _preferences_form(user),
+        coach_kinds=list(notifications.COACH_DEFAULTS) if user.is_staff else [],
+        defaults=notifications.COACH_DEFAULTS,
+        delivery_options=[(d.value, DELIVERY_LABELS[d]) for d in Delivery],
+        KIND_LABELS=NOTIFICATION_KIND_LABELS,
+        DELIVERY_LABELS=DELIVERY_LABELS,
+        can_email=mail_settings.can_send_email(scope()),
     ), status  # fmt: skip
 
 
@@ -200,6 +221,22 @@ def reminder_settings():
     else:
         notify("Your daily reminder is off. Your coach can see that it is off.")
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/notifications")
+@login_required
+def notification_preferences():
+    """A coach's choice, per kind, of how notifications reach them."""
+    user = current_user._get_current_object()
+    if not user.is_staff:
+        abort(404)  # clients' notifications are listed in Crossroads only
+    saved, form = submit(
+        NotificationPreferencesSchema(), lambda data: notifications.save_preferences(scope(), data)
+    )
+    if not saved:
+        return render_account(user, preferences=form, status=422)
+    notify("Your notification choices are saved.")
+    return redirect(url_for("auth.account") + "#notifications-heading")
 
 
 @bp.post("/account/password")

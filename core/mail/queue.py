@@ -203,8 +203,8 @@ class MailQueue:
     # -- plugins' scheduled jobs (the ``scheduled_jobs`` hook) --------------------------
 
     def _register_scheduled_jobs(self) -> dict[str, Callable[[], None]]:
-        """Register the core's and each plugin's :class:`~crossroads.core.jobs.ScheduledJob` as a
-        Huey periodic task (``job:core:<name>``, ``job:<plugin>:<name>``)."""
+        """Register the core's jobs and each plugin's :class:`~crossroads.core.jobs.ScheduledJob` as
+        Huey periodic tasks (``job:core:<name>``, ``job:<plugin>:<name>``)."""
         from ..jobs import ScheduledJob, core_jobs
 
         registered: dict[str, Callable[[], None]] = {}

@@ -27,6 +27,7 @@ from ..models import (
 from ..pagination import Page, paginate
 from ..scoping import Scope
 from ..text import fold, like_pattern, words
+from . import notifications
 from .activity import touch
 
 END_STAGES = frozenset({Stage.DECLINED, Stage.NO_RESPONSE})
@@ -149,6 +150,8 @@ def add_contact(scope: Scope, client_id: int, data: dict[str, Any]) -> Contact:
             suggested_by_id=scope.user.id,
             suggestion=Suggestion.PENDING,
         )
+        scope.session.flush()
+        notifications.notify_suggestion(scope.session, contact, scope.user)
     else:
         contact = _new_contact(scope, client, data, ContactSource(data.get("source", "manual")))
     scope.session.flush()

@@ -32,6 +32,7 @@ from ..models import (
     Goal,
     Invitation,
     LoginFailure,
+    Notification,
     OutboxEmail,
     OutreachMessage,
     PrepQuestion,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 #: both SQLite and PostgreSQL). ``contact_theme``, invitations, sign-in failures, the client
 #: row and the user account are handled around them.
 CLIENT_TABLES: tuple[Any, ...] = (
+    Notification,
     OutreachMessage,
     OutboxEmail,
     ReflectionComment,
@@ -156,6 +158,8 @@ def erase_client(
         session.execute(delete(Invitation).where(Invitation.user_id == user_id))
         session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
         session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+        # The client's own notifications (each names them as client_id too, so this is a safety net).
+        session.execute(delete(Notification).where(Notification.user_id == user_id))
         # Emails not filed under the client still name or reach them: a coach's digest, an invitation.
         forget_client(session, client.practice_id, name, email)
         session.execute(delete(User).where(User.id == user_id))

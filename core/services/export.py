@@ -42,6 +42,7 @@ from ..models import (
     Invitation,
     InvitationPurpose,
     LoginFailure,
+    Notification,
     OutboxEmail,
     OutreachMessage,
     PrepQuestion,
@@ -297,6 +298,20 @@ def _invitations(scope: Scope, client: Client) -> Rows:
     return [row_of(i) for i in scope.session.scalars(query.order_by(Invitation.id))]
 
 
+def _notifications(scope: Scope, client: Client) -> Rows:
+    # Read by the client's id, not through the scope (which gives each user only their own): what
+    # Crossroads told the client, and what it told their coach about them.
+    query = (
+        select(Notification)
+        .where(Notification.practice_id == client.practice_id, Notification.client_id == client.id)
+        .order_by(Notification.created_at, Notification.id)
+    )
+    return [
+        row_of(n, told="you" if n.user_id == client.user_id else "your coach")
+        for n in scope.session.scalars(query)
+    ]
+
+
 def _sign_in_failures(scope: Scope, client: Client) -> Rows:
     if scope.user.is_staff:
         return []  # shown to no one in the practice; the client's own
@@ -356,6 +371,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("outreach_messages", "Requests, follow-ups, thank-yous and introduction requests.", _messages),
     Kind("emails", "Emails sent (or queued) on your behalf through the practice's mail server.", _emails),
     Kind("follow_ups_due", "Follow-ups and thank-yous due today or overdue, as of the export.", _follow_ups),
+    Kind(
+        "notifications",
+        "What Crossroads told you (replies, comments, suggestions) and your coach about you (replies, "
+        "shared reflections, a stall), when, and when it was read (column 'told').",
+        _notifications,
+    ),
     Kind("question_banks", "Question banks your coach chose for you.", _banks),
     Kind(
         "plugin_settings",

@@ -37,6 +37,7 @@ from ..models import (
 )
 from ..scoping import Scope
 from ..security import LinkSigner, digest, new_link_secret
+from . import notifications
 from .accounts import set_password
 
 LIFETIMES = {
@@ -314,5 +315,7 @@ def accept(
     set_password(user, password)
     if user.client is not None and user.client.status == ClientStatus.ONBOARDING:
         user.client.last_activity_at = invitation.used_at
+    if purpose == InvitationPurpose.INVITE:
+        notifications.notify_invitation_accepted(session, user, invitation.invited_by)
     session.commit()
     return user

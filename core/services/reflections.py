@@ -11,6 +11,7 @@ from ..models import Conversation, Reflection, ReflectionComment, Role
 from ..scoping import Scope
 from ..text import fold
 from . import contacts as contact_service
+from . import notifications
 from .activity import touch
 
 FIELDS = ("energy", "fit", "body", "thoughts", "feelings", "surprises", "less_shiny", "insights",
@@ -64,6 +65,7 @@ def save(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Reflection
         contact_service.new_referral(scope, conversation.contact, {**blank, **person})
     if newly_shared:
         scope.session.flush()
+        notifications.notify_reflection_shared(scope.session, reflection)
         events.fire(scope.session, "reflection_shared", reflection.practice_id, reflection=reflection)
     scope.session.commit()  # the reflection and its referrals together, or neither
     return reflection
@@ -76,6 +78,7 @@ def set_shared(scope: Scope, reflection_id: int, shared: bool) -> Reflection:
     newly_shared = shared and reflection.shared_at is None
     reflection.shared_at = (reflection.shared_at or utcnow()) if shared else None
     if newly_shared:
+        notifications.notify_reflection_shared(scope.session, reflection)
         events.fire(scope.session, "reflection_shared", reflection.practice_id, reflection=reflection)
     scope.session.commit()
     return reflection
@@ -96,5 +99,7 @@ def comment(scope: Scope, reflection_id: int, text: str) -> ReflectionComment:
         text=text,
     )
     scope.session.add(entry)
+    scope.session.flush()
+    notifications.notify_comment(scope.session, entry)
     scope.session.commit()
     return entry

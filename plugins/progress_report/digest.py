@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from crossroads.core.jobs import ScheduledJob
 from crossroads.core.mail.outbox import queue_email
-from crossroads.core.models import PracticeMail, User
+from crossroads.core.models import Notification, PracticeMail, User
 from crossroads.core.reports import Period, PeriodChoice
 from crossroads.core.scoping import Scope
+from crossroads.core.services.notifications import take_for_digest
 from crossroads.core.services.practices import plugin_states
 
 from .figures import PLUGIN, CaseloadRow, caseload_counts, caseload_rows, stalled_days
@@ -31,8 +32,16 @@ log = logging.getLogger(__name__)
 SEND_FROM_HOUR = 7
 
 
-def digest_text(user: User, period: Period, rows: list[CaseloadRow], threshold: int) -> tuple[str, str]:
-    """The digest's subject and plain-text body."""
+def digest_text(
+    user: User,
+    period: Period,
+    rows: list[CaseloadRow],
+    threshold: int,
+    news: list[Notification] | None = None,
+    more: int = 0,
+) -> tuple[str, str]:
+    """The digest's subject and plain-text body; ``news`` are the coach's notifications chosen for
+    the digest (and ``more`` how many were left out)."""
     counts = caseload_counts(rows)
     subject = f"Your caseload, {period.range_text}: {counts['stalled']} stalled, {counts['overdue']} overdue"
     lines = [
@@ -43,6 +52,12 @@ def digest_text(user: User, period: Period, rows: list[CaseloadRow], threshold: 
         f"{counts['overdue']} follow-ups and thank-yous overdue.",
         "",
     ]
+    if news:
+        lines.append("Since last week:")
+        lines += [f"- {n.text}" for n in news]
+        if more:
+            lines.append(f"- and {more} more, listed under Notifications in Crossroads")
+        lines.append("")
     stalled = [r for r in rows if r.stalled]
     if stalled:
         lines.append(f"Stalled (no activity of their own in {threshold} days or more):")
@@ -122,7 +137,8 @@ def send_digests(session: Session, now: datetime) -> int:
         period = Period.of(PeriodChoice.LAST_WEEK, user.timezone or "UTC", today=local.date())
         scope = Scope(session, user)
         rows = caseload_rows(scope, period, now, coach_id=user.id if user.role == "coach" else None)
-        subject, body = digest_text(user, period, rows, stalled_days(session, practice_id))
+        news, more = take_for_digest(session, user, now)
+        subject, body = digest_text(user, period, rows, stalled_days(session, practice_id), news, more)
         queue_email(
             session,
             practice_id=practice_id,
