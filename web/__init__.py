@@ -31,6 +31,7 @@ from . import (
     errors,
     filters,
     headers,
+    inbound,
     navigation,
     ops,
     outreach,
@@ -106,7 +107,8 @@ def create_app(
 
     navigation.refuse_other_hosts(app, settings.trusted_hosts)
     login_manager.init_app(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(inbound.bp)  # authenticated by the practice's secret, posted by mail providers
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
@@ -124,6 +126,7 @@ def create_app(
         practice.bp,
         audit.bp,
         client_data.bp,
+        inbound.bp,
     ):
         app.register_blueprint(blueprint)
     plugin_ui.register_blueprints(app, plugins)

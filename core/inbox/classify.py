@@ -96,13 +96,13 @@ def _dsn(message: Message) -> Bounce | None:
             continue
         for block in _status_blocks(part):
             action = _header(block, "Action").lower()
-            recipient = _header(block, "Final-Recipient") or _header(block, "Original-Recipient")
-            if not action or not recipient:
-                continue
-            if action != "failed":
+            # The address as sent (Original-Recipient) first: the final one may be a rewrite.
+            named = [_header(block, "Original-Recipient"), _header(block, "Final-Recipient")]
+            addresses = [n.rpartition(";")[2].strip().strip("<>").lower() for n in named if n]
+            if action != "failed" or not addresses:
                 continue
             bounce.failed = True
-            bounce.recipients.append(recipient.rpartition(";")[2].strip().strip("<>").lower())
+            bounce.recipients += [a for a in addresses if a not in bounce.recipients]
             reasons.append(
                 " ".join(x for x in (_header(block, "Status"), _header(block, "Diagnostic-Code")) if x)
             )
