@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..mail.compose import one_line
 from ..models import OutreachMessage, PracticeMail
+from .headers import header_values
 
 #: Headers that may carry the address a message was delivered to.
 DELIVERY_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
@@ -66,7 +67,7 @@ def delivered_to(message: EmailMessage) -> list[str]:
     """Every address ``message`` says it was sent or delivered to, lowercased."""
     values: list[str] = []
     for header in DELIVERY_HEADERS:
-        values += [one_line(str(v)) for v in message.get_all(header, [])]
+        values += header_values(message, header)
     found = []
     for _, address in getaddresses(values):
         address = address.strip().lower()

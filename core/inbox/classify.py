@@ -14,14 +14,15 @@ from dateutil import parser as date_parser
 from flufl.bounce import all_failures
 
 from ..mail.compose import one_line
+from .headers import header
 
 # -- spam ------------------------------------------------------------------------------------
 
 
 def is_spam(message: EmailMessage) -> bool:
     """The receiving server's filter marked it (``X-Spam-Flag: YES``, ``X-Spam-Status: Yes…``)."""
-    flag = one_line(str(message.get("X-Spam-Flag", ""))).lower()
-    status = one_line(str(message.get("X-Spam-Status", ""))).lower()
+    flag = header(message, "X-Spam-Flag").lower()
+    status = header(message, "X-Spam-Status").lower()
     return flag.startswith("yes") or status.startswith("yes")
 
 
@@ -52,7 +53,7 @@ UNREACHABLE = "the address could not be reached"
 
 
 def _header(message: Message, name: str) -> str:
-    return one_line(str(message.get(name, "") or ""))
+    return header(message, name)
 
 
 def _status_blocks(report: Message) -> list[Message]:
@@ -114,7 +115,7 @@ def _dsn(message: Message) -> Bounce | None:
 def looks_like_bounce(message: Message) -> bool:
     """From a mail server, or titled like a failure report, or naming failed recipients."""
     return bool(
-        message.get("X-Failed-Recipients")
+        header(message, "X-Failed-Recipients")
         or _BOUNCE_SENDER.search(_header(message, "From"))
         or _BOUNCE_SUBJECT.search(_header(message, "Subject"))
         or message.get_content_type() == "multipart/report"
@@ -172,7 +173,7 @@ def is_auto_reply(message: EmailMessage, text: str) -> bool:
     auto_submitted = _header(message, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
         return True
-    if message.get("X-Autoreply") or message.get("X-Autorespond") or message.get("X-Autoresponse"):
+    if any(header(message, name) for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponse")):
         return True
     if _header(message, "Precedence").lower() == "auto_reply":
         return True

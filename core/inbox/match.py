@@ -22,6 +22,7 @@ from ..mail.compose import one_line
 from ..models import Contact, MessageStatus, OutboxEmail, OutreachMessage, PracticeMail
 from ..text import fold
 from .addresses import plain_address, tokens_for
+from .headers import header
 
 #: Messages that went (or may have): a reply proves it.
 WENT = (MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.SENDING, MessageStatus.QUEUED)
@@ -63,8 +64,9 @@ def is_forward_subject(subject: str) -> bool:
 
 def sender(message: EmailMessage) -> tuple[str, str]:
     """The sender's display name and bare address (lowercased; "" when not an address)."""
-    name, _ = parseaddr(one_line(str(message.get("From", "") or "")))
-    return one_line(name), plain_address(str(message.get("From", "") or ""))
+    value = header(message, "From")
+    name, _ = parseaddr(value)
+    return one_line(name), plain_address(value)
 
 
 def _by_token(session: Session, practice_id: int, message: EmailMessage) -> Match | None:
@@ -85,9 +87,7 @@ def _by_token(session: Session, practice_id: int, message: EmailMessage) -> Matc
 
 
 def _by_thread(session: Session, practice_id: int, message: EmailMessage) -> Match | None:
-    ids = _IDS.findall(
-        " ".join(one_line(str(message.get(h, "") or "")) for h in ("In-Reply-To", "References"))
-    )
+    ids = _IDS.findall(" ".join(header(message, h) for h in ("In-Reply-To", "References")))
     if not ids:
         return None
     found = session.scalar(
@@ -162,7 +162,7 @@ def match(session: Session, practice_id: int, message: EmailMessage) -> Match | 
     of no message of this practice: it answers something else, and nothing is guessed.
     """
     name, address = sender(message)
-    subject = str(message.get("Subject", "") or "")
+    subject = header(message, "Subject")
     return (
         _by_token(session, practice_id, message)
         or _by_thread(session, practice_id, message)
