@@ -29,6 +29,7 @@ from ..models import (
     Contact,
     Conversation,
     Goal,
+    InboundMail,
     Invitation,
     LoginFailure,
     OutboxEmail,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 #: both SQLite and PostgreSQL). ``contact_theme``, invitations, sign-in failures, the client
 #: row and the user account are handled around them.
 CLIENT_TABLES: tuple[Any, ...] = (
+    InboundMail,
     OutreachMessage,
     OutboxEmail,
     ReflectionComment,
