@@ -180,7 +180,9 @@ def render_email(
         )
     if reply_form is None:
         reply_form = Form(
-            {"reply_address": stored.reply_address, "plus_addressing": stored.plus_addressing} if stored else {}
+            {"reply_address": stored.reply_address, "plus_addressing": stored.plus_addressing}
+            if stored
+            else {}
         )
     return render_template(
         "practice/email.html",
