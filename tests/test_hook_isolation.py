@@ -142,11 +142,11 @@ def message_replied(ctx: Ctx) -> None:
     contact = message.contact
     contact.email, contact.stage = "zoe.ng@acme.example", Stage.REQUESTED
     message.to_address, message.status = contact.email, MessageStatus.SENT
-    server = PracticeMail(practice_id=ctx.world.practice.id, host="smtp.a.example", from_address="a@a.example")
+    server = PracticeMail(practice_id=ctx.world.practice.id, host="smtp.a.example", from_address="a@a.ex")
     ctx.db.add(server)
     ctx.db.commit()
     secret = mail_settings.new_inbound_secret(Scope(ctx.db, ctx.world.owner))
-    raw = b"From: Zoe Ng <zoe.ng@acme.example>\r\nSubject: Re: hello\r\nMessage-ID: <r1@a.example>\r\n\r\nYes!\r\n"
+    raw = b"From: Zoe <zoe.ng@acme.example>\r\nSubject: Re: hi\r\nMessage-ID: <r1@a.ex>\r\n\r\nYes!\r\n"
     response = ctx.as_user(ctx.world.owner).post(
         f"/inbound/{ctx.world.practice.id}/mail", data=raw, headers={"Authorization": f"Bearer {secret}"}
     )
