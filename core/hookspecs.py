@@ -35,7 +35,16 @@ if TYPE_CHECKING:
 
     from .channels import Channel, Draft, Warning
     from .jobs import ScheduledJob
-    from .models import CareerTheme, Client, Conversation, OutreachMessage, Practice, Reflection, User
+    from .models import (
+        CareerTheme,
+        Client,
+        Conversation,
+        InboundMail,
+        OutreachMessage,
+        Practice,
+        Reflection,
+        User,
+    )
     from .plugin_settings import PluginSettings
     from .plugins import MenuItem, Panel
     from .reports import ReportFormat, ReportRequest, Section
@@ -108,6 +117,22 @@ def message_sent(session: Session, message: OutreachMessage) -> None:
     through ``session`` commit with it. Do not commit here.
 
     Since: 0.2.
+    """
+
+
+@hookspec
+def message_replied(session: Session, message: OutreachMessage, reply: InboundMail) -> None:
+    """Event: the person an outreach message went to answered it, and the answer came back by email.
+
+    ``reply`` is the incoming email as recorded (``reply.text`` is its own words, quoted
+    history and signature trimmed; ``reply.raw`` the whole original). Fires inside the
+    transaction that records it, before the commit, after ``message.replied_at`` is set and
+    the contact moved to "replied"; changes made through ``session`` commit with it. Not fired
+    for automatic replies, delivery failures, or an answer from someone else (a colleague the
+    message was forwarded to). The alumni offices plugin marks its introduction request
+    answered here. Do not commit here.
+
+    Since: 0.3.
     """
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     Enum,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -375,6 +377,10 @@ class Contact(Base):
     #: Nothing is due for this contact before this date (the client's calendar): set when the
     #: client snoozes a follow-up, or when the contact's auto-reply says they are away until then.
     quiet_until: Mapped[date | None] = mapped_column(Date)
+    #: Why mail to ``email`` came back (a delivery failure report), and when; cleared when the
+    #: address is edited.
+    email_problem: Mapped[str] = mapped_column(Text, default="", server_default="")
+    email_problem_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -781,6 +787,9 @@ class OutreachMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The random part of the reply address (``replies+<token>@…``) that brings an answer back to
+    #: this message; given when an email is queued (older messages have none).
+    reply_token: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     client: Mapped[Client] = relationship()
     contact: Mapped[Contact | None] = relationship()
@@ -844,6 +853,21 @@ class InboundMail(Base):
     kind: Mapped[InboundKind] = mapped_column(_enum(InboundKind, "inbound_kind"), default=InboundKind.PENDING)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What it was matched to (a reply or automatic reply: the message, its contact and client).
+    outreach_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outreach_message.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    #: The answer itself: the plain text with quoted history and signature trimmed.
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: An automatic reply's "back on" date, if it gave one.
+    away_until: Mapped[date | None] = mapped_column(Date)
+    #: In words, why it was read as it was (a bounce's diagnostic, how a reply was matched).
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    outreach_message: Mapped[OutreachMessage | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
 
 
 class DemoMail(Base):
@@ -890,6 +914,14 @@ class PracticeMail(Base):
     username: Mapped[str] = mapped_column(String(254), default="")
     password_encrypted: Mapped[str] = mapped_column(Text, default="")
     from_address: Mapped[str] = mapped_column(String(254))
+    #: Where answers come back (``replies@…``); empty: Reply-To is the client's own address.
+    reply_address: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    #: Write ``replies+<token>@…`` so that each answer names its message (the mailbox must
+    #: deliver subaddresses, e.g. Postfix ``recipient_delimiter = +``).
+    plus_addressing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: SHA-256 of the inbound endpoint's secret (shown once to the owner); empty: endpoint closed.
+    inbound_secret_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    inbound_secret_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -637,6 +637,28 @@ class MailSettingsSchema(InputSchema):
     from_address = Email(required=True, validate=validate.Length(max=254))
 
 
+class ReplySettingsSchema(InputSchema):
+    """Where answers to clients' emails come back: a reply address (blank: straight to the client)
+    and whether to write a plus address per message."""
+
+    reply_address = Email(
+        load_default="",
+        validate=[
+            validate.Length(max=200),
+            validate.Regexp(r"^[^+]*$", error="Give the address without a + part; Crossroads adds it."),
+        ],
+        error_messages={"invalid": "Give an email address, such as replies@your-practice.example."},
+    )
+    plus_addressing = fields.Boolean(load_default=False)
+
+    @pre_load
+    def _blank_is_off(self, data: Any, **kwargs: Any) -> Any:
+        value = data.get("reply_address") if isinstance(data, dict) else None
+        if isinstance(value, str) and not value.strip():
+            data = {key: v for key, v in data.items() if key != "reply_address"}
+        return data
+
+
 class AuditQuerySchema(InputSchema):
     """The audit log's filters and page, from the query string."""
 

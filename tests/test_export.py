@@ -24,6 +24,8 @@ from crossroads.core.models import (
     Goal,
     GoalMetric,
     GoalPeriod,
+    InboundKind,
+    InboundMail,
     Invitation,
     InvitationPurpose,
     LoginFailure,
@@ -68,6 +70,7 @@ CORE_FILES = {
     "reflection_comment": "reflection_comments",
     "outreach_message": "outreach_messages",
     "outbox_email": "emails",
+    "inbound_mail": "replies",
     "client_plugin_setting": "plugin_settings",
     "bank_client": "question_banks",
     "audit_event": "access_log",
@@ -233,6 +236,21 @@ def seed_everything(db: Session, client: Client) -> None:
             client_id=client.id,
             action=AuditAction.VIEWED,
             what="client page",
+        )
+    )
+    db.add(
+        InboundMail(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            contact_id=contact.id,
+            outreach_message_id=message.id,
+            message_id=f"<reply-{client.id}@beacon.example>",
+            source="post",
+            from_address="Pat <pat@beacon.example>",
+            subject="Re: Twenty minutes?",
+            raw=b"From: Pat <pat@beacon.example>\r\n\r\nYes, gladly.\r\n",
+            kind=InboundKind.REPLY,
+            text="Yes, gladly.",
         )
     )
     db.commit()

@@ -133,6 +133,28 @@ def message_sent(ctx: Ctx) -> None:
     assert ctx.db.get(OutreachMessage, message.id).status == MessageStatus.SENT
 
 
+def message_replied(ctx: Ctx) -> None:
+    from crossroads.core.models import PracticeMail, Stage
+    from crossroads.core.scoping import Scope
+    from crossroads.core.services import mail_settings
+
+    message = first(ctx, OutreachMessage)
+    contact = message.contact
+    contact.email, contact.stage = "zoe.ng@acme.example", Stage.REQUESTED
+    message.to_address, message.status = contact.email, MessageStatus.SENT
+    server = PracticeMail(practice_id=ctx.world.practice.id, host="smtp.a.example", from_address="a@a.ex")
+    ctx.db.add(server)
+    ctx.db.commit()
+    secret = mail_settings.new_inbound_secret(Scope(ctx.db, ctx.world.owner))
+    raw = b"From: Zoe <zoe.ng@acme.example>\r\nSubject: Re: hi\r\nMessage-ID: <r1@a.ex>\r\n\r\nYes!\r\n"
+    response = ctx.as_user(ctx.world.owner).post(
+        f"/inbound/{ctx.world.practice.id}/mail", data=raw, headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert response.status_code == 202 and response.json["kind"] == "reply"
+    ctx.db.expire_all()
+    assert ctx.db.get(Contact, contact.id).stage == Stage.REPLIED
+
+
 def conversation_changed(ctx: Ctx) -> None:
     conversation = scheduled_conversation(ctx)
     response = ctx.as_user(ctx.world.client.user).post(f"/conversations/{conversation.id}/cancel")
@@ -241,6 +263,7 @@ TRIGGERS: dict[str, Callable[[Ctx], None]] = {
         outreach_channels,
         message_checks,
         message_sent,
+        message_replied,
         conversation_changed,
         conversation_held,
         reflection_shared,

@@ -199,6 +199,7 @@ OTHER_PARAMS = {
     "token": "not-a-real-token",
     "channel_name": "email",
     "kind": "first_request",
+    "practice_ref": "1",  # the inbound endpoint: authenticated by the practice's secret, not a session
 }
 
 

@@ -33,6 +33,7 @@ from . import (
     errors,
     filters,
     headers,
+    inbound,
     navigation,
     notifications,
     ops,
@@ -111,6 +112,7 @@ def create_app(
     navigation.refuse_other_hosts(app, settings.trusted_hosts)
     login_manager.init_app(app)
     csrf = CSRFProtect(app)
+    csrf.exempt(inbound.bp)  # authenticated by the practice's secret, posted by mail providers
     app.teardown_appcontext(close_session)
     filters.register(app)
     errors.register(app)
@@ -131,6 +133,7 @@ def create_app(
         calendar_feed.bp,
         reminders.bp,
         notifications.bp,
+        inbound.bp,
     ):
         app.register_blueprint(blueprint)
     # Reminder links are authorised by their signed token, not the session (see web/reminders.py).

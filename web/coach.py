@@ -16,7 +16,7 @@ from crossroads.core.schemas import (
     InviteClientSchema,
     load,
 )
-from crossroads.core.services import clients, contacts, goals, invitations
+from crossroads.core.services import clients, contacts, goals, invitations, outreach
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
@@ -102,6 +102,7 @@ def render_client_page(client: Client, status: int = 200, **forms):
         edit_forms=forms.get("edit_forms") or {},
         pending=[i for i in invitations.pending_invitations(scope()) if i.user_id == client.user_id],
         due=contacts.due_for_client(scope(), client.id),
+        recent_replies=outreach.recent_replies(scope(), client.id),
         progress=goals.progress(scope(), client.id),
         periods=list(GoalPeriod),
         metrics=list(GoalMetric),

@@ -119,7 +119,8 @@ def render_contact(contact: Contact, status: int = 200, **forms):
         themes=[t for t in contact.client.themes if t.status.value != "dropped"],
         edit_form=forms.get("edit_form") or Form(contact_form_values(contact)),
         referral_form=forms.get("referral_form") or Form(),
-        messages=outreach.for_contact(scope(), contact),
+        messages=(messages := outreach.for_contact(scope(), contact)),
+        replies=outreach.replies_to(scope(), [m.id for m in messages]),
     ), status
 
 

@@ -202,7 +202,8 @@ def show(message_id: int):
         channel=channel,
         handoff=handoff,
         fmt_json=fmt,
-        thread=outreach.thread(scope(), message),
+        thread=(thread := outreach.thread(scope(), message)),
+        replies=outreach.replies_to(scope(), [m.id for m in thread]),
     )
 
 

@@ -15,6 +15,7 @@ from crossroads.core.schemas import (
     InviteCoachSchema,
     MailSettingsSchema,
     PracticeSettingsSchema,
+    ReplySettingsSchema,
 )
 from crossroads.core.services import invitations, mail_settings, practices
 
@@ -160,7 +161,9 @@ SECURITY_CHOICES = [
 ]
 
 
-def render_email(form: Form | None = None, status: int = 200):
+def render_email(
+    form: Form | None = None, status: int = 200, reply_form: Form | None = None, new_secret: str = ""
+):
     """The email server page; ``form`` carries a failed submit back (the password is never shown)."""
     stored = mail_settings.mail_settings(scope())
     if form is None:
@@ -175,9 +178,18 @@ def render_email(form: Form | None = None, status: int = 200):
             if stored
             else {"port": 587, "security": MailSecurity.STARTTLS.value}
         )
+    if reply_form is None:
+        reply_form = Form(
+            {"reply_address": stored.reply_address, "plus_addressing": stored.plus_addressing}
+            if stored
+            else {}
+        )
     return render_template(
         "practice/email.html",
         form=form,
+        reply_form=reply_form,
+        new_secret=new_secret,
+        inbound_url=external_url("inbound.receive_mail", practice_ref=str(current_user.practice_id)),
         stored=stored,
         has_password=bool(stored and stored.password_encrypted),
         security_choices=SECURITY_CHOICES,
@@ -215,3 +227,27 @@ def send_test_email():
         return redirect(url_for("practice.email_settings"))
     notify(f"A test email is on its way to {email.to_address}. How it went shows below; reload to see.")
     return redirect(url_for("practice.email_settings"))
+
+
+@bp.post("/email/replies")
+def save_reply_settings():
+    """Where answers to clients' emails come back (the "Replies" section)."""
+    saved, form = submit(ReplySettingsSchema(), lambda data: mail_settings.save_reply_settings(scope(), data))
+    if saved is None:
+        return render_email(status=422, reply_form=form)
+    if saved.reply_address:
+        notify(f"Replies will come back to {saved.reply_address}.")
+    else:
+        notify("Replies go straight to each client's own address.")
+    return redirect(url_for("practice.email_settings"))
+
+
+@bp.post("/email/inbound-secret")
+def new_inbound_secret():
+    """Make (or renew) the inbound endpoint's secret and show it this once."""
+    try:
+        secret = mail_settings.new_inbound_secret(scope())
+    except InvalidInput as exc:
+        notify(" ".join(exc.errors["_schema"]), level="error")
+        return redirect(url_for("practice.email_settings"))
+    return render_email(new_secret=secret)

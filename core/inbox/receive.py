@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..mail.compose import one_line
 from ..models import InboundMail
+from .headers import header
 from .process import process
 
 MAX_RAW_BYTES = 10 * 1024 * 1024
@@ -24,7 +24,7 @@ def parse(raw: bytes) -> EmailMessage:
 
 def message_id_of(message: EmailMessage, raw: bytes) -> str:
     """The message's own ``Message-ID``, or a stable stand-in derived from its bytes."""
-    value = one_line(str(message.get("Message-ID", "") or "")).strip()
+    value = header(message, "Message-ID").strip()
     if value:
         return value[:250]
     return f"<sha256-{hashlib.sha256(raw).hexdigest()}@crossroads.invalid>"
@@ -58,8 +58,8 @@ def receive(
         message_id=message_id,
         source=source,
         source_ref=source_ref[:60],
-        from_address=one_line(str(message.get("From", "") or ""))[:254],
-        subject=one_line(str(message.get("Subject", "") or ""))[:300],
+        from_address=header(message, "From")[:254],
+        subject=header(message, "Subject")[:300],
         raw=raw,
     )
     try:

@@ -181,6 +181,9 @@ def update_contact(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conta
     refuse_stale(scope.session, contact, data.pop("version", None), ["research_notes"], "this contact")
     _check_unique_url(scope, contact.client, data.get("linkedin_url"), contact.id)
     contact.themes = _themes(scope, contact.client, data.get("theme_ids", []))
+    if "email" in data and (data["email"] or "").lower() != (contact.email or "").lower():
+        # Whatever bounced was the old address.
+        contact.email_problem, contact.email_problem_at = "", None
     for key, value in data.items():
         if key not in ("theme_ids", "source"):
             setattr(contact, key, value)

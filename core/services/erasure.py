@@ -30,6 +30,7 @@ from ..models import (
     Contact,
     Conversation,
     Goal,
+    InboundMail,
     Invitation,
     LoginFailure,
     Notification,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 #: both SQLite and PostgreSQL). ``contact_theme``, invitations, sign-in failures, the client
 #: row and the user account are handled around them.
 CLIENT_TABLES: tuple[Any, ...] = (
+    InboundMail,
     Notification,
     OutreachMessage,
     OutboxEmail,

@@ -39,6 +39,7 @@ from ..models import (
     Contact,
     Conversation,
     Goal,
+    InboundMail,
     Invitation,
     InvitationPurpose,
     LoginFailure,
@@ -257,6 +258,11 @@ def _messages(scope: Scope, client: Client) -> Rows:
     return [row_of(m) for m in _all(scope, OutreachMessage, client)]
 
 
+def _replies(scope: Scope, client: Client) -> Rows:
+    rows = _all(scope, InboundMail, client, InboundMail.received_at, InboundMail.id)
+    return [row_of(m, raw=m.raw.decode("utf-8", "replace")) for m in rows]
+
+
 def _emails(scope: Scope, client: Client) -> Rows:
     return [row_of(e) for e in _all(scope, OutboxEmail, client)]
 
@@ -370,6 +376,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("reflection_comments", "Your coach's comments on reflections you shared.", _comments),
     Kind("outreach_messages", "Requests, follow-ups, thank-yous and introduction requests.", _messages),
     Kind("emails", "Emails sent (or queued) on your behalf through the practice's mail server.", _emails),
+    Kind(
+        "replies",
+        "Emails that came back to your messages: answers, automatic replies, delivery failures; "
+        "each whole (column 'raw') and its own words (column 'text').",
+        _replies,
+    ),
     Kind("follow_ups_due", "Follow-ups and thank-yous due today or overdue, as of the export.", _follow_ups),
     Kind(
         "notifications",

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
+from ..inbox import inbound
 from ..mail import smtp
 from ..mail.outbox import queue_email
 from ..mail.secrets import encrypt
@@ -123,3 +124,33 @@ def last_test_email(scope: Scope) -> OutboxEmail | None:
         .order_by(OutboxEmail.id.desc())
         .limit(1)
     )
+
+
+# -- replies: the reply address and the inbound endpoint's secret ------------------------------
+
+
+def save_reply_settings(scope: Scope, data: dict[str, Any]) -> PracticeMail:
+    """Save where answers come back (data from ``ReplySettingsSchema``); commits. Needs the server."""
+    settings = mail_settings(scope)
+    if settings is None:
+        raise InvalidInput({"_schema": ["Save the email server's settings first."]})
+    if data["plus_addressing"] and not data["reply_address"]:
+        raise InvalidInput({"reply_address": ["Give the reply address that plus addresses are made from."]})
+    settings.reply_address = data["reply_address"]
+    settings.plus_addressing = bool(data["plus_addressing"]) and bool(data["reply_address"])
+    settings.updated_at = utcnow()
+    scope.session.commit()
+    return settings
+
+
+def new_inbound_secret(scope: Scope) -> str:
+    """A new secret for the inbound endpoint, replacing the old one; only its hash is kept, so the
+    owner sees it this once. Commits."""
+    settings = mail_settings(scope)
+    if settings is None:
+        raise InvalidInput({"_schema": ["Save the email server's settings first."]})
+    secret = inbound.new_secret()
+    settings.inbound_secret_hash = inbound.secret_hash(secret)
+    settings.inbound_secret_at = utcnow()
+    scope.session.commit()
+    return secret

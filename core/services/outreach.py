@@ -30,6 +30,8 @@ from ..models import (
     ContactSource,
     Conversation,
     ConversationStatus,
+    InboundKind,
+    InboundMail,
     MessageKind,
     MessageStatus,
     MessageTemplate,
@@ -510,4 +512,37 @@ def preview_context(scope: Scope, kind: MessageKind) -> DraftContext | None:
         format="",
         contact=contact,
         theme=theme,
+    )
+
+
+# Answers that came back by email (crossroads.core.inbox)
+
+#: The kinds of incoming email shown with a thread: answers and automatic replies.
+SHOWN_REPLIES = (InboundKind.REPLY, InboundKind.AUTO_REPLY)
+
+
+def replies_to(scope: Scope, message_ids: list[int]) -> list[InboundMail]:
+    """The answers and automatic replies to these messages that the user may see, oldest first."""
+    if not message_ids:
+        return []
+    return list(
+        scope.session.scalars(
+            scope.select(InboundMail)
+            .where(InboundMail.outreach_message_id.in_(message_ids), InboundMail.kind.in_(SHOWN_REPLIES))
+            .order_by(InboundMail.received_at, InboundMail.id)
+        )
+    )
+
+
+def recent_replies(scope: Scope, client_id: int, limit: int = 5) -> list[InboundMail]:
+    """A client's latest answers that came back by email, newest first."""
+    client = scope.get(Client, client_id)
+    return list(
+        scope.session.scalars(
+            scope.select(InboundMail)
+            .where(InboundMail.client_id == client.id, InboundMail.kind == InboundKind.REPLY)
+            .options(selectinload(InboundMail.contact), selectinload(InboundMail.outreach_message))
+            .order_by(InboundMail.received_at.desc(), InboundMail.id.desc())
+            .limit(limit)
+        )
     )

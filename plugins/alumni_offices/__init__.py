@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import Client, Practice, User
+from crossroads.core.models import Client, InboundMail, OutreachMessage, Practice, User
 from crossroads.core.plugins import MenuItem
 from crossroads.core.scoping import Scope
 
 from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo
-from .services import CHANNEL
+from .services import CHANNEL, answered_by_email
 from .views import bp
 
 __all__ = ["load_demo"]
@@ -70,3 +70,9 @@ def export_client_data(scope: Scope, client: Client) -> dict[str, list[dict]]:
 def erase_client_data(session: Session, client: Client) -> None:
     """Delete the client's affiliations, introduction requests and introductions (an erasure)."""
     client_data.erase_rows(session, client)
+
+
+@hookimpl
+def message_replied(session: Session, message: OutreachMessage, reply: InboundMail) -> None:
+    """An office answered an introduction request by email: the request counts as answered."""
+    answered_by_email(session, message, reply)

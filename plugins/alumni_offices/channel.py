@@ -27,6 +27,7 @@ from crossroads.core.channels import (
     TemplateText,
     Warning,
 )
+from crossroads.core.inbox.addresses import reply_to_for
 from crossroads.core.mail.outbox import queue_email
 from crossroads.core.models import MessageKind, OutreachMessage, PracticeMail
 from crossroads.core.templating import Variable
@@ -177,7 +178,8 @@ class AlumniOfficeChannel(Channel):
         return found
 
     def deliver(self, message: OutreachMessage, context: DraftContext) -> Delivery:
-        """Queue the request in the outbox: from "Client via Practice", Reply-To the client, to the office."""
+        """Queue the request in the outbox: from "Client via Practice", Reply-To the client (or the
+        practice's reply address, which brings the answer back here), to the office."""
         assert isinstance(context, IntroductionContext) and context.institution is not None
         institution = context.institution
         message.to_address = institution.office_email(context.office)
@@ -189,7 +191,7 @@ class AlumniOfficeChannel(Channel):
             practice_id=context.practice.id,
             client_id=context.client.id,
             sender_name=f"{context.client.name} via {context.practice.name}",
-            reply_to=context.client.user.email,
+            reply_to=reply_to_for(context.session, context.practice.id, message, context.client.user.email),
             to_address=message.to_address,
             to_name=message.to_name,
             subject=message.subject,

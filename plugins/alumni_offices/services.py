@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from crossroads.core.channels import Draft, TemplateText, Warning
 from crossroads.core.db import utcnow
@@ -23,6 +23,7 @@ from crossroads.core.models import (
     CareerTheme,
     Client,
     Contact,
+    InboundMail,
     MessageKind,
     MessageStatus,
     OutreachMessage,
@@ -505,6 +506,17 @@ def add_introduction(scope: Scope, request_id: int, data: dict[str, Any]) -> Int
     _count_reply(request)
     scope.session.commit()
     return introduction
+
+
+def answered_by_email(session: Session, message: OutreachMessage, reply: InboundMail) -> None:
+    """The office's answer to the request sent as ``message`` came back by email: mark it answered
+    (unless the client closed it), when the answer arrived. Does not commit."""
+    request = session.scalar(select(IntroductionRequest).where(IntroductionRequest.message_id == message.id))
+    if request is None or request.status != RequestStatus.SENT:
+        return
+    request.status = RequestStatus.ANSWERED
+    request.answered_at = request.answered_at or reply.received_at or utcnow()
+    _count_reply(request)
 
 
 def _count_reply(request: IntroductionRequest) -> None:

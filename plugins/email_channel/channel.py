@@ -15,6 +15,7 @@ from crossroads.core.channels import (
     MessageFormat,
     TemplateText,
 )
+from crossroads.core.inbox.addresses import reply_to_for
 from crossroads.core.mail.outbox import queue_email
 from crossroads.core.models import MessageKind, OutreachMessage, PracticeMail
 
@@ -106,7 +107,7 @@ class EmailChannel(Channel):
             practice_id=context.practice.id,
             client_id=context.client.id,
             sender_name=sender_name(context),
-            reply_to=context.client.user.email,
+            reply_to=reply_to_for(context.session, context.practice.id, message, context.client.user.email),
             to_address=contact.email,
             to_name=contact.name,
             subject=message.subject,
