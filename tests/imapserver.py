@@ -221,7 +221,21 @@ service anvil {{
         os.chown(home, self.uid, self.gid)
         with open(self.directory / "passwd", "a") as passwd:
             passwd.write(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}\n")
-        return MailUser(self, name, password)
+        user = MailUser(self, name, password)
+        self._wait_for_login(user)
+        return user
+
+    def _wait_for_login(self, user: MailUser) -> None:
+        """Dovecot looks at a changed password file at most once a second: wait until it has."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                user.imap().logout()
+                return
+            except imaplib.IMAP4.error:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def set_password(self, user: MailUser, password: str) -> None:
         path = self.directory / "passwd"
@@ -235,6 +249,7 @@ service anvil {{
         ]
         path.write_text("\n".join(lines) + "\n")
         user.password = password
+        self._wait_for_login(user)
 
 
 def configure_mailbox(
