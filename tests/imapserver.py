@@ -157,6 +157,8 @@ first_valid_uid = 100
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Answer a wrong password at once (a real server waits 2 to 15 seconds, growing per address).
+auth_failure_delay = 0
 log_path = {d}/dovecot.log
 mail_location = maildir:~/Maildir
 passdb {{
@@ -179,6 +181,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 """
         )

@@ -75,6 +75,14 @@ class MailboxError(Exception):
         self.reason = reason
 
 
+class UnknownHost(MailboxError):
+    """The server's name does not resolve (now)."""
+
+
+class ClearTextRefused(MailboxError):
+    """A login without TLS to a server on a public address."""
+
+
 @dataclass
 class ImapServer:
     """Where and how to connect: a practice's mailbox, with its password already decrypted."""
@@ -156,16 +164,16 @@ class _Client(IMAPClient):
         return _PinnedIMAP4(self.host, self.port, self._addresses, timeout)
 
 
-def _addresses(server: ImapServer) -> list[str]:
+def checked_addresses(server: ImapServer) -> list[str]:
     """The server's checked addresses: no private one unless allowed, no public one without TLS."""
     try:
         addresses = smtp.check_host(server.host, server.port, server.allow_private)
     except smtp.PermanentFailure as exc:
         raise MailboxError(exc.reason) from None
     except (OSError, UnicodeError):
-        raise MailboxError(f"The server name {server.host} cannot be found.") from None
+        raise UnknownHost(f"The server name {server.host} cannot be found.") from None
     if server.security == MailSecurity.NONE and any(_public(a) for a in addresses):
-        raise MailboxError(NO_PASSWORD_IN_CLEAR)
+        raise ClearTextRefused(NO_PASSWORD_IN_CLEAR)
     return addresses
 
 
@@ -206,7 +214,7 @@ def connect(server: ImapServer) -> Iterator[tuple[IMAPClient, dict]]:
     Raises :class:`MailboxError` when the server cannot be reached, refuses the
     login or has no such folder.
     """
-    addresses = _addresses(server)
+    addresses = checked_addresses(server)
     try:
         context = smtp.tls_context(server.ca_file) if server.security != MailSecurity.NONE else None
     except OSError as exc:
