@@ -14,12 +14,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.inbox.imap import poll
 from crossroads.core.mail.secrets import encrypt
-from crossroads.core.models import InboundMail, PracticeMailbox
+from crossroads.core.models import InboundMail, MailSecurity, PracticeMailbox
 from tests.imapserver import configure_mailbox, reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,3 +248,28 @@ def test_a_plain_connection_to_a_public_server_is_refused_before_connecting(
     db.commit()
     failed = poll(db, world.practice.id, settings.secret_key, allow_private=True, timeout=2)
     assert "Logging in sends the password" in failed.error
+
+
+@pytest.mark.parametrize(
+    ("security", "reason"),
+    [
+        (MailSecurity.TLS, "the encrypted connection failed"),  # TLS spoken to a plain IMAP port
+        (MailSecurity.STARTTLS, "answered with an error"),  # a server that does not offer STARTTLS
+    ],
+)
+def test_a_tls_mismatch_is_recorded_and_nothing_is_sent_in_clear(
+    db, world, settings, mailbox_user, security, reason
+):
+    configure_mailbox(db, world.practice.id, mailbox_user, settings.secret_key)
+    db.execute(update(PracticeMailbox).values(security=security))
+    db.commit()
+    log = mailbox_user.server.directory / "dovecot.log"
+    before = log.stat().st_size
+    failed = poll_once(db, settings, world.practice.id)
+    assert reason in failed.error
+    mailbox = mailbox_of(db, world.practice.id)
+    assert mailbox.failing_since is not None and mailbox.uidvalidity is None
+    time.sleep(0.2)  # let Dovecot write its log line
+    with log.open() as written:
+        written.seek(before)
+        assert f"user=<{mailbox_user.name}>" not in written.read()  # no login was attempted

@@ -368,6 +368,7 @@ def poll(
             return result
         started = utcnow()
         result.last_uid = mailbox.last_uid
+        server = _unknown(mailbox)
         try:
             server = server_for(mailbox, secret_key, ca_file, allow_private, timeout)
             with connect(server) as (client, selected):
@@ -390,7 +391,7 @@ def poll(
             return result
         except Exception as exc:
             session.rollback()
-            reason = _reason(exc, server) if "server" in locals() else _reason(exc, _unknown(mailbox))
+            reason = _reason(exc, server)
             if not isinstance(exc, MailboxError | IMAPClientError | OSError | imaplib.IMAP4.error):
                 log.exception("mailbox of practice %s: poll failed", practice_id)
             result.error = reason
