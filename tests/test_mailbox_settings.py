@@ -72,6 +72,8 @@ def test_owner_saves_the_mailbox_with_the_password_encrypted_and_never_shown(wor
     html = owner.get("/practice/email").get_data(as_text=True)
     assert "Reply mailbox (IMAP)" in html and 'value="imap.northbridge.example"' in html
     assert "A password is stored" in html and PASSWORD not in html and mailbox.password_encrypted not in html
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # the two forms' fields do not share ids
 
 
 def test_a_blank_password_keeps_the_stored_one_and_a_new_password_keeps_the_read_position(world, db, as_user):
