@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -922,6 +923,40 @@ class PracticeMail(Base):
     #: SHA-256 of the inbound endpoint's secret (shown once to the owner); empty: endpoint closed.
     inbound_secret_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     inbound_secret_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PracticeMailbox(Base):
+    """The IMAP mailbox a practice's replies arrive in, and how far the poller has read it.
+
+    The password is encrypted like :class:`PracticeMail`'s. ``uidvalidity`` is None
+    until the first connection, which starts reading after the messages already
+    there (``last_uid`` = UIDNEXT - 1). ``lease_token`` and ``lease_until`` are the
+    poller's claim (one poller per mailbox at a time); ``last_error`` and
+    ``failing_since`` say why the last poll failed, and since when polls fail.
+    """
+
+    __tablename__ = "practice_mailbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), unique=True)
+    host: Mapped[str] = mapped_column(String(253))
+    port: Mapped[int] = mapped_column(Integer, default=993)
+    security: Mapped[MailSecurity] = mapped_column(
+        _enum(MailSecurity, "mailbox_security"), default=MailSecurity.TLS
+    )
+    username: Mapped[str] = mapped_column(String(254))
+    password_encrypted: Mapped[str] = mapped_column(Text, default="")
+    folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    #: IMAP UIDVALIDITY and UIDs are unsigned 32-bit numbers: beyond an INTEGER's range.
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str] = mapped_column(String(32), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -13,6 +13,7 @@ import enum
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,9 +26,11 @@ from sqlalchemy.orm import Session
 
 from . import migrate
 from .config import Settings
+from .db import utcnow
+from .inbox import imap
 from .mail import smtp
 from .mail.secrets import SecretKeyMismatch, decrypt
-from .models import MailSecurity, Practice, PracticeMail
+from .models import MailSecurity, Practice, PracticeMail, PracticeMailbox
 
 #: Seconds to wait for the database, Redis or an email server before calling it unreachable.
 DEFAULT_TIMEOUT = 5.0
@@ -294,6 +297,53 @@ def check_mail_servers(
     return [check_mail_server(name, mail, settings, timeout) for name, mail in rows]
 
 
+#: A mailbox not read for this long suggests that no worker is running.
+MAILBOX_QUIET = timedelta(minutes=10)
+
+
+def check_mailbox(
+    practice_name: str, mailbox: PracticeMailbox, settings: Settings, timeout: float = DEFAULT_TIMEOUT
+) -> CheckResult:
+    """Log in to a practice's reply mailbox and open its folder (nothing read); say how polling goes."""
+    name = f"reply mailbox of {practice_name}"
+    where = (
+        f"{mailbox.username} at {mailbox.host}:{mailbox.port} ({mailbox.security.value}), {mailbox.folder}"
+    )
+    try:
+        server = imap.server_for(
+            mailbox, settings.secret_key, settings.smtp_ca_file, settings.smtp_allow_private, timeout
+        )
+        imap.test_connection(server)
+    except imap.MailboxError as exc:
+        since = (
+            f"; polls fail since {mailbox.failing_since:%Y-%m-%d %H:%M} UTC" if mailbox.failing_since else ""
+        )
+        return fail(name, f"{where}: {exc.reason}{since}")
+    if mailbox.last_error:
+        return warn(name, f"{where} answers now, but the last poll failed: {mailbox.last_error}")
+    if mailbox.last_polled_at is None or mailbox.last_polled_at < utcnow() - MAILBOX_QUIET:
+        when = f"since {mailbox.last_polled_at:%Y-%m-%d %H:%M} UTC" if mailbox.last_polled_at else "yet"
+        return warn(name, f"{where} answers, but has not been read {when}: is `crossroads worker` running?")
+    return ok(name, f"{where} answers; last read {mailbox.last_polled_at:%Y-%m-%d %H:%M} UTC")
+
+
+def check_mailboxes(
+    settings: Settings, engine: Engine, timeout: float = DEFAULT_TIMEOUT
+) -> list[CheckResult]:
+    try:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(Practice.name, PracticeMailbox)
+                .join(PracticeMailbox, PracticeMailbox.practice_id == Practice.id)
+                .order_by(Practice.id)
+            ).all()
+    except SQLAlchemyError as exc:
+        return [fail("reply mailboxes", f"cannot read the practices' mailbox settings: {_first_line(exc)}")]
+    if not rows:
+        return [ok("reply mailboxes", "no practice has set up a reply mailbox yet")]
+    return [check_mailbox(name, mailbox, settings, timeout) for name, mailbox in rows]
+
+
 # -- all of them ------------------------------------------------------------------------------
 
 
@@ -317,8 +367,10 @@ def run_checks(
         results.append(check_queue(settings, timeout))
         if schema is not None and schema.status == Status.OK:
             results.extend(check_mail_servers(settings, engine, timeout))
+            results.extend(check_mailboxes(settings, engine, timeout))
         else:
             results.append(warn("email servers", "not checked until the database is reachable and current"))
+            results.append(warn("reply mailboxes", "not checked until the database is reachable and current"))
     return results
 
 

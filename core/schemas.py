@@ -659,6 +659,41 @@ class ReplySettingsSchema(InputSchema):
         return data
 
 
+class MailboxSettingsSchema(InputSchema):
+    """The IMAP mailbox replies arrive in. A blank password keeps the stored one."""
+
+    host = Text(
+        required=True,
+        validate=[
+            validate.Length(max=253),
+            validate.Regexp(
+                r"^[A-Za-z0-9._:\[\]-]+$", error="Give the server's name, such as imap.example.com."
+            ),
+        ],
+    )
+    port = fields.Integer(
+        load_default=993,
+        strict=False,
+        validate=validate.Range(min=1, max=65535, error="Give a port from {min} to {max}, such as 993."),
+        error_messages={"invalid": "Give a port number, such as 993."},
+    )
+    security = fields.Enum(
+        MailSecurity,
+        by_value=True,
+        load_default=MailSecurity.TLS,
+        error_messages={"unknown": "Choose TLS, STARTTLS or none."},
+    )
+    username = Text(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(load_default="", validate=validate.Length(max=1000))
+    folder = Text(
+        load_default="INBOX",
+        validate=[
+            validate.Length(min=1, max=200),
+            validate.Regexp(r"^[^\x00-\x1f\x7f]+$", error="Give the folder's name, such as INBOX."),
+        ],
+    )
+
+
 class AuditQuerySchema(InputSchema):
     """The audit log's filters and page, from the query string."""
 

@@ -46,7 +46,7 @@ from crossroads.core.services.contacts import refresh_search_columns
 from crossroads.testing.browser import Browser, browser_for
 from crossroads.web import create_app
 
-pytest_plugins = ["tests.mailserver"]
+pytest_plugins = ["tests.mailserver", "tests.imapserver"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

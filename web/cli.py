@@ -191,6 +191,61 @@ def worker(workers: int) -> None:
 
 
 @main.group()
+def inbox() -> None:
+    """The practices' reply mailboxes (IMAP)."""
+
+
+@inbox.command("poll")
+@click.option(
+    "--practice", "practice_id", type=int, help="Only this practice's mailbox (default: every one)."
+)
+def inbox_poll(practice_id: int | None) -> None:
+    """Read new messages in the reply mailboxes once, in the foreground (the worker does it every minute).
+
+    Exits with 1 when a mailbox could not be read; a mailbox another worker is
+    reading at the moment is left to it.
+    """
+    from crossroads.core.inbox.imap import mailbox_practices, poll
+
+    settings = _settings()
+    with user_errors():
+        engine = make_engine(settings.database_url)
+        migrate.ensure_current(engine)
+        with make_sessionmaker(engine)() as session:
+            practice_ids = mailbox_practices(session)
+            if practice_id is not None:
+                if practice_id not in practice_ids:
+                    raise click.ClickException(f"Practice {practice_id} has no reply mailbox.")
+                practice_ids = [practice_id]
+            failed = False
+            for pid in practice_ids:
+                result = poll(
+                    session,
+                    pid,
+                    settings.secret_key,
+                    ca_file=settings.smtp_ca_file,
+                    allow_private=settings.smtp_allow_private,
+                )
+                if result.busy:
+                    click.echo(f"practice {pid}: another worker is reading it; left to it")
+                elif result.error:
+                    failed = True
+                    click.echo(f"practice {pid}: FAILED: {result.error}", err=True)
+                elif result.first_connection:
+                    click.echo(f"practice {pid}: first connection; reading from UID {result.last_uid + 1} on")
+                else:
+                    click.echo(
+                        f"practice {pid}: {result.received} new, {result.duplicates} seen before; "
+                        f"last UID {result.last_uid}"
+                    )
+        engine.dispose()
+    if not practice_ids:
+        click.echo("No practice has a reply mailbox.")
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
 def db() -> None:
     """Manage the database schema."""
 

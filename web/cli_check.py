@@ -18,15 +18,17 @@ _COLOURS = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red"}
     default=DEFAULT_TIMEOUT,
     show_default=True,
     type=click.FloatRange(0.5, 60),
-    help="Seconds to wait for the database, Redis and each email server.",
+    help="Seconds to wait for the database, Redis and each email server and mailbox.",
 )
 def check(timeout: float) -> None:
     """Check that the configuration is safe for production (exit 1 when a check fails).
 
     One line per check, OK, WARN or FAIL with the reason: the secret key, secure
     cookies, the database (reachable, schema current, not SQLite), the queue
-    (Redis reachable when CROSSROADS_REDIS_URL is set) and each practice's email
-    server (a connection and EHLO with its security setting; nothing is sent).
+    (Redis reachable when CROSSROADS_REDIS_URL is set), each practice's email
+    server (a connection and EHLO with its security setting; nothing is sent) and
+    each practice's reply mailbox (a login and the folder opened; nothing is read;
+    the last poll's error, and a mailbox no worker has read for ten minutes).
     Run it with the same environment as the web processes.
     """
     try:

@@ -13,11 +13,12 @@ from crossroads.core.models import MESSAGE_STATUS_LABELS, MailSecurity, Role
 from crossroads.core.schemas import (
     CadenceSchema,
     InviteCoachSchema,
+    MailboxSettingsSchema,
     MailSettingsSchema,
     PracticeSettingsSchema,
     ReplySettingsSchema,
 )
-from crossroads.core.services import invitations, mail_settings, practices
+from crossroads.core.services import invitations, mail_settings, mailbox_settings, practices
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit
@@ -162,9 +163,14 @@ SECURITY_CHOICES = [
 
 
 def render_email(
-    form: Form | None = None, status: int = 200, reply_form: Form | None = None, new_secret: str = ""
+    form: Form | None = None,
+    status: int = 200,
+    reply_form: Form | None = None,
+    new_secret: str = "",
+    mailbox_form: Form | None = None,
 ):
-    """The email server page; ``form`` carries a failed submit back (the password is never shown)."""
+    """The email server page; ``form`` (or ``reply_form``, ``mailbox_form``) carries a failed submit
+    back (passwords are never shown)."""
     stored = mail_settings.mail_settings(scope())
     if form is None:
         form = Form(
@@ -195,6 +201,7 @@ def render_email(
         security_choices=SECURITY_CHOICES,
         test_email=mail_settings.last_test_email(scope()),
         status_labels=MESSAGE_STATUS_LABELS,
+        **mailbox_section(mailbox_form),
     ), status
 
 
@@ -251,3 +258,59 @@ def new_inbound_secret():
         notify(" ".join(exc.errors["_schema"]), level="error")
         return redirect(url_for("practice.email_settings"))
     return render_email(new_secret=secret)
+
+
+# -- the reply mailbox (IMAP) -------------------------------------------------------------
+
+MAILBOX_SECURITY_CHOICES = [
+    (MailSecurity.TLS.value, "TLS from the start (usually port 993)"),
+    (MailSecurity.STARTTLS.value, "STARTTLS (usually port 143)"),
+    (MailSecurity.NONE.value, "None: only for a server on this same machine or network"),
+]
+
+
+def mailbox_section(form: Form | None = None) -> dict:
+    """What ``practice/_mailbox.html`` needs: the stored mailbox and its form."""
+    stored = mailbox_settings.mailbox_settings(scope())
+    if form is None:
+        form = Form(
+            {
+                "host": stored.host,
+                "port": stored.port,
+                "security": stored.security.value,
+                "username": stored.username,
+                "folder": stored.folder,
+            }
+            if stored
+            else {"port": 993, "security": MailSecurity.TLS.value, "folder": "INBOX"}
+        )
+    return {"mailbox": stored, "mailbox_form": form, "mailbox_security_choices": MAILBOX_SECURITY_CHOICES}
+
+
+@bp.post("/email/mailbox")
+def save_mailbox_settings():
+    settings = crossroads().settings
+    saved, form = submit(
+        MailboxSettingsSchema(),
+        lambda data: mailbox_settings.save_mailbox_settings(
+            scope(), data, settings.secret_key, settings.smtp_allow_private
+        ),
+    )
+    if saved is None:
+        return render_email(status=422, mailbox_form=form)
+    notify(f"Reply mailbox saved. Crossroads reads {saved.folder} on {saved.host} from now on.")
+    return redirect(url_for("practice.email_settings", _anchor="mailbox"))
+
+
+@bp.post("/email/mailbox/test")
+def test_mailbox():
+    settings = crossroads().settings
+    try:
+        count = mailbox_settings.test_mailbox(
+            scope(), settings.secret_key, settings.smtp_ca_file, settings.smtp_allow_private
+        )
+    except InvalidInput as exc:
+        notify(" ".join(exc.errors["_schema"]), level="error")
+        return redirect(url_for("practice.email_settings", _anchor="mailbox"))
+    notify(f"Connected: the folder holds {count} message{'s' if count != 1 else ''}. Nothing was read.")
+    return redirect(url_for("practice.email_settings", _anchor="mailbox"))

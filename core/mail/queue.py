@@ -5,7 +5,9 @@ a request commits, :meth:`MailQueue.attach`'s listener enqueues a task per
 new row; a worker thread runs :func:`~.outbox.deliver` for it. Every minute,
 and once when a worker starts, a sweep marks rows left ``sending`` by a dead
 worker as ``unknown`` and delivers every row that is due (retries, and rows
-whose wake-up was lost because the queue was unreachable).
+whose wake-up was lost because the queue was unreachable). Every minute, too,
+each practice's reply mailbox is read (:mod:`crossroads.core.inbox.imap`),
+one task per mailbox.
 
 The queue lives in a SQLite file in the instance folder by default, or on
 Redis when ``CROSSROADS_REDIS_URL`` is set (then web and worker processes may
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session
 from .. import events
 from ..config import Settings
 from ..db import make_engine, make_sessionmaker
+from ..inbox.imap import PollResult, mailbox_practices, poll
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
 if TYPE_CHECKING:
@@ -89,6 +92,8 @@ class MailQueue:
         self.deliver_task = self.huey.task(name="deliver")(self._deliver)
         self._handed_out: dict[int, float] = {}  # outbox id -> when this process last enqueued it
         self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_to_workers)
+        self.poll_task = self.huey.task(name="poll-mailbox")(self.poll_mailbox)
+        self.inbox_task = self.huey.periodic_task(crontab(minute="*"), name="inbox")(self.poll_mailboxes)
         self.jobs = self._register_scheduled_jobs()
 
     def _make_huey(self) -> Huey:
@@ -199,6 +204,44 @@ class MailQueue:
                     self._deliver(outbox_id)
                 except Exception:
                     log.exception("outbox %s: delivery failed unexpectedly", outbox_id)
+
+    # -- the reply mailboxes (IMAP) -----------------------------------------------------
+
+    def poll_mailbox(self, practice_id: int) -> PollResult:
+        """Read one practice's reply mailbox (:func:`~crossroads.core.inbox.imap.poll`)."""
+        with self.sessionmaker() as session:
+            self.attach(session)
+            return poll(
+                session,
+                practice_id,
+                self.settings.secret_key,
+                ca_file=self.settings.smtp_ca_file,
+                allow_private=self.settings.smtp_allow_private,
+            )
+
+    def poll_mailboxes(self) -> int:
+        """The minute's task: hand each practice's mailbox to the queue, so worker threads share them.
+
+        A mailbox still being read from the minute before is claimed by that poll,
+        so the new one returns at once. A mailbox the queue cannot take is read here.
+        Returns how many were handed out.
+        """
+        with self.sessionmaker() as session:
+            practice_ids = mailbox_practices(session)
+        handed = 0
+        for practice_id in practice_ids:
+            try:
+                self.poll_task(practice_id)
+                handed += 1
+            except Exception:
+                log.warning(
+                    "could not hand the mailbox of practice %s to the queue", practice_id, exc_info=True
+                )
+                try:
+                    self.poll_mailbox(practice_id)
+                except Exception:
+                    log.exception("mailbox of practice %s: poll failed unexpectedly", practice_id)
+        return handed
 
     # -- plugins' scheduled jobs (the ``scheduled_jobs`` hook) --------------------------
 
