@@ -22,6 +22,8 @@ from crossroads.core.models import (
     InboundMail,
     MessageKind,
     MessageStatus,
+    Notification,
+    NotificationKind,
     OutboxEmail,
     OutreachMessage,
     PracticeMail,
@@ -171,6 +173,22 @@ def test_the_client_gets_the_reply_in_their_own_inbox_reply_to_the_contact(
     assert str(parsed["Subject"]) == f"Zoë Ng replied: Re: {SUBJECT}"
     body = parsed.get_body(preferencelist=("plain",)).get_content()
     assert "Happy to talk" in body and "Would you have 20 minutes" not in body
+
+
+def test_a_reply_notifies_the_client_and_their_coach_in_crossroads_and_a_forward_notifies_nobody(
+    db, world, zoe, practice_mail
+):
+    message = send_request(db, world, zoe)
+    take(db, world, incoming("forwarded_by_colleague.eml", **values_for(message)))
+    assert db.scalar(select(func.count()).select_from(Notification)) == 0
+    take(db, world, incoming("reply_in_reply_to.eml", **values_for(message)))
+    told = db.execute(select(Notification.user_id, Notification.kind, Notification.link)).all()
+    assert sorted(told) == sorted(
+        [
+            (world.client.user_id, NotificationKind.REPLY, f"/messages/{message.id}"),
+            (world.coach.id, NotificationKind.REPLY, f"/messages/{message.id}"),
+        ]
+    )
 
 
 def test_a_reply_without_in_reply_to_is_matched_by_the_senders_address(db, world, zoe, practice_mail):

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crossroads.core import events
 from crossroads.core.config import Settings
-from crossroads.core.inbox.apply import attach_thread_links
 from crossroads.core.mail.queue import MailQueue
 from crossroads.core.models import Role, User
 from crossroads.core.plugins import PluginManager
@@ -36,18 +35,11 @@ def crossroads() -> Crossroads:
     return current_app.extensions["crossroads"]
 
 
-def _thread_link(message_id: int) -> str:
-    from .navigation import external_url  # navigation imports this module
-
-    return external_url("outreach.show", message_id=message_id)
-
-
 def db() -> Session:
     """This request's database session, opened on first use and closed at teardown."""
     if "db_session" not in g:
         g.db_session = crossroads().sessionmaker()
         events.attach(g.db_session, crossroads().plugins)
-        attach_thread_links(g.db_session, _thread_link)
         crossroads().queue.attach(g.db_session)
     return g.db_session
 

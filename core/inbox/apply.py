@@ -2,13 +2,12 @@
 the client's own inbox; an automatic reply quiets the follow-up until the person is back; a
 delivery failure marks the message failed and the address as a problem.
 
-:func:`on_reply` is the one place a recorded reply takes effect (the place to hook anything
-else a reply should do, such as in-app notifications).
+:func:`on_reply` is the one place a recorded reply takes effect: the thread, the contact's stage,
+the ``message_replied`` event, the client's and coach's notifications and the client's copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import events
+from .. import events, links
 from ..db import utcnow
 from ..followups import add_business_days
 from ..locking import lock_client
@@ -35,26 +34,14 @@ from ..models import (
 )
 from ..scoping import Scope
 from ..services import contacts as contact_service
+from ..services import notifications
 from .classify import Bounce
 from .match import latest_sent_to, sender
 
-#: ``session.info`` key of a function ``(outreach message id) -> absolute link`` to the thread in
-#: Crossroads; the web layer attaches ``web.navigation.external_url`` (workers may too).
-THREAD_LINK_KEY = "crossroads.inbox.thread_link"
 #: An automatic reply without a return date quiets the follow-up for this many business days.
 AWAY_DEFAULT_BUSINESS_DAYS = 3
 #: Longest reply text copied into the client's email.
 MAX_FORWARDED = 10_000
-
-
-def attach_thread_links(session: Session, link: Callable[[int], str]) -> None:
-    """Let replies processed on ``session`` link to their thread (``link(message_id)``)."""
-    session.info[THREAD_LINK_KEY] = link
-
-
-def _link(session: Session, message_id: int) -> str:
-    link = session.info.get(THREAD_LINK_KEY)
-    return link(message_id) if link is not None else ""
 
 
 def _client_today(message: OutreachMessage) -> date:
@@ -94,6 +81,7 @@ def on_reply(session: Session, reply: InboundMail, message: OutreachMessage, cou
                 )
                 client.last_activity_at = own_activity
         events.fire(session, "message_replied", message.practice_id, message=message, reply=reply)
+        notifications.notify_reply(session, message)
     forward_to_client(session, reply, message)
 
 
@@ -109,7 +97,7 @@ def forward_to_client(session: Session, reply: InboundMail, message: OutreachMes
     who = one_line(who)[:100] or "Someone"
     client = message.client
     practice = session.get(Practice, message.practice_id)
-    link = _link(session, message.id)
+    link = links.absolute(session, links.message(message.id))
     text = reply.text[:MAX_FORWARDED] or "(The reply has no text of its own.)"
     body = (
         f'{who} replied to your message "{one_line(message.subject)[:200]}":\n\n'
