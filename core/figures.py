@@ -9,6 +9,10 @@ are counted", says the same in a coach's words):
   request sent to an alumni office counts as a request too (an office, not yet a person);
 - a **reply**: a request whose contact answered (moved on from "requested" to replied, scheduled,
   talked, thanked or declined, or whose message was marked replied), whenever the answer came;
+  the request is *answered at* the first of those moments (:func:`_answers` is the one rule for
+  both). Counted two ways, never mixed up: :attr:`Figures.replied` counts the requests *made* in
+  a period that were answered (the reply rate's numerator), :func:`replies_received` the requests
+  *answered* in a period, whenever made (what came in: the caseload's recent replies);
 - a **follow-up**: a follow-up recorded on a contact still waiting for a reply (by message or by
   hand), on time when sent within the practice's follow-up days (business days, the client's
   calendar) of the request or the follow-up before it;
@@ -21,7 +25,8 @@ activity* is :attr:`Client.last_activity_at`: the last step of any kind the clie
 workspace (signing in does not count); before the first one, the moment they joined.
 
 :func:`steps` reads the steps of many clients at once in a fixed number of statements (whatever
-the number of clients or steps); :func:`tally` counts them over a period.
+the number of clients or steps); :func:`tally` counts them over a period; :func:`replies_received`
+counts the replies that came in over a period for many clients in one statement.
 """
 
 from __future__ import annotations
@@ -180,6 +185,80 @@ def _requests(scope: Scope, ids: list[int], since: datetime, until: datetime) ->
     )
 
 
+def _answers(scope: Scope, ids: Sequence[int] | None) -> Select:
+    """SQL: (client id, key, moment) of every answer to a request, keyed as :func:`_requests` keys
+    requests (the contact's id, or minus an introduction request's message id).
+
+    An answer is the contact moving on from "requested" to one of :data:`ANSWERED`, or a request,
+    follow-up or introduction request that went and was marked replied (by hand or by a reply by
+    email). A request may have several; it was answered at the first. ``ids`` narrows to those
+    clients (None: every client of the practice, for a query that joins the clients itself).
+    """
+    moved = select(
+        StageChange.client_id, StageChange.contact_id.label("key"), StageChange.at.label("at")
+    ).where(
+        StageChange.practice_id == scope.practice_id,
+        StageChange.from_stage == Stage.REQUESTED,
+        StageChange.to_stage.in_(ANSWERED),
+    )
+    marked = select(
+        OutreachMessage.client_id,
+        func.coalesce(OutreachMessage.contact_id, -OutreachMessage.id).label("key"),
+        OutreachMessage.replied_at.label("at"),
+    ).where(
+        OutreachMessage.practice_id == scope.practice_id,
+        OutreachMessage.replied_at.is_not(None),
+        OutreachMessage.status.in_(GONE),
+        OutreachMessage.kind.in_(
+            [MessageKind.FIRST_REQUEST, MessageKind.FOLLOW_UP, MessageKind.INTRODUCTION_REQUEST]
+        ),
+    )
+    if ids is not None:
+        moved = moved.where(StageChange.client_id.in_(ids))
+        marked = marked.where(OutreachMessage.client_id.in_(ids))
+    return union_all(moved, marked)
+
+
+def replies_select(
+    scope: Scope, since: datetime, until: datetime, client_ids: Sequence[int] | None = None
+) -> Select:
+    """SQL: (client_id, replies, last_reply_at) per client with a request answered in
+    ``[since, until)`` (at its first answer, however old the request); a client with none has no
+    row. ``client_ids`` narrows to those clients; None leaves the caller's query to (a join on
+    ``client_id``, for sorting and filtering a page of clients by it)."""
+    answers = _answers(scope, client_ids).subquery()
+    first_at = func.min(answers.c.at)
+    answered = (
+        select(answers.c.client_id, first_at.label("at"))
+        .group_by(answers.c.client_id, answers.c.key)
+        .having(first_at >= since, first_at < until)
+        .subquery()
+    )
+    return select(
+        answered.c.client_id,
+        func.count().label("replies"),
+        func.max(answered.c.at).label("last_reply_at"),
+    ).group_by(answered.c.client_id)
+
+
+@dataclass(frozen=True)
+class Replies:
+    """The replies that came in over a period: how many requests were answered, and the latest."""
+
+    count: int = 0
+    last_at: datetime | None = None
+
+
+def replies_received(
+    scope: Scope, client_ids: Sequence[int], since: datetime, until: datetime
+) -> dict[int, Replies]:
+    """Client id → the replies that came in during ``[since, until)``, in one statement: each
+    request counted once, at its first answer, whenever it was made (see :func:`_answers`)."""
+    rows = scope.session.execute(replies_select(scope, since, until, list(client_ids))).all()
+    found = {client_id: Replies(count, _utc(last)) for client_id, count, last in rows}
+    return {i: found.get(i, Replies()) for i in client_ids}
+
+
 def _held(scope: Scope, ids: list[int], since: datetime, until: datetime) -> list[ColumnElement[bool]]:
     """SQL: the conditions of a conversation held in ``[since, until)``."""
     return [
@@ -225,10 +304,9 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
 
     gone_at = _gone_at()
     requested = session.execute(_requests(scope, ids, since, until)).all()
-    requested_ids = [key for _, key, _ in requested if key > 0]
 
-    # The messages of the period (and a minute after, for a queued email's move): channels, replies,
-    # and the alumni offices' introduction requests.
+    # The messages of the period (and a minute after, for a queued email's move): the channels of
+    # its steps, and the alumni offices' introduction requests.
     messages = session.execute(
         select(
             OutreachMessage.id,
@@ -237,7 +315,6 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
             OutreachMessage.channel,
             OutreachMessage.kind,
             gone_at,
-            OutreachMessage.replied_at,
         )
         .where(
             OutreachMessage.practice_id == scope.practice_id,
@@ -252,25 +329,18 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
         .order_by(gone_at, OutreachMessage.id)
     ).all()
     sent: dict[tuple[MessageKind, int], list[tuple[datetime, str]]] = defaultdict(list)
-    replied_by_message: set[int] = set()
-    introductions: dict[int, tuple[str, bool]] = {}  # message id → channel, replied
-    for message_id, _, contact_id, channel, kind, at, replied_at in messages:
+    introductions: dict[int, str] = {}  # message id → channel
+    for message_id, _, contact_id, channel, kind, at in messages:
         if kind == MessageKind.INTRODUCTION_REQUEST:
-            introductions[message_id] = (channel, replied_at is not None)
+            introductions[message_id] = channel
             continue
         sent[(kind, contact_id)].append((_utc(at), channel))
-        if replied_at is not None:
-            replied_by_message.add(contact_id)
 
+    # Which of the period's requests were answered, whenever: by the one rule of an answer.
+    answers = _answers(scope, ids).subquery()
     answered = set(
         session.scalars(
-            select(StageChange.contact_id).where(
-                StageChange.practice_id == scope.practice_id,
-                StageChange.client_id.in_(ids),
-                StageChange.contact_id.in_(requested_ids),
-                StageChange.from_stage == Stage.REQUESTED,
-                StageChange.to_stage.in_(ANSWERED),
-            )
+            select(answers.c.key).where(answers.c.key.in_([key for _, key, _ in requested])).distinct()
         )
     )
 
@@ -285,8 +355,8 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
     for client_id, key, at in requested:
         at, contact_id = _utc(at), key
         if key < 0:  # an introduction request to an office: the key is minus its message's id
-            channel, replied = introductions.get(-key, (BY_HAND, False))
-            found.append(Step(client_id, StepKind.REQUEST, at, channel, replied=replied))
+            channel = introductions.get(-key, BY_HAND)
+            found.append(Step(client_id, StepKind.REQUEST, at, channel, replied=key in answered))
             continue
         found.append(
             Step(
@@ -294,7 +364,7 @@ def steps(scope: Scope, clients: Sequence[Client], since: datetime, until: datet
                 StepKind.REQUEST,
                 at,
                 channel_of(MessageKind.FIRST_REQUEST, contact_id, at),
-                replied=contact_id in answered or contact_id in replied_by_message,
+                replied=contact_id in answered,
             )
         )
 

@@ -286,7 +286,7 @@ class PracticeSettingsSchema(InputSchema):
 
 SORTS = (
     *("name", "-name", "status", "-status", "activity", "-activity", "coach", "-coach"),
-    *("stalled", "-stalled"),
+    *("stalled", "-stalled", "replies", "-replies"),
 )
 
 
@@ -298,6 +298,8 @@ class CaseloadQuerySchema(InputSchema):
     coach_id = Id(load_default=None)
     #: Only the stalled clients (true) or only the others (false).
     stalled = fields.Boolean(load_default=None)
+    #: Only the clients with replies in the last ``RECENT_REPLY_DAYS`` (true) or only the others (false).
+    new_replies = fields.Boolean(load_default=None)
     sort = fields.String(load_default="-activity", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=5, max=100))

@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crossroads.core import figures
+from crossroads.core.db import utcnow
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import Client, ClientStatus, GoalMetric, GoalPeriod, Role
 from crossroads.core.schemas import (
@@ -47,9 +48,10 @@ def caseload():
     except InvalidInput as exc:
         params, errors = load(CaseloadQuerySchema(), {}), exc.errors
     threshold = figures.stalled_days(scope().session, scope().practice_id)
-    page = clients.caseload(scope(), params, threshold=threshold)
+    now = utcnow()  # one moment for the sort, the filters and the figures shown
+    page = clients.caseload(scope(), params, now=now, threshold=threshold)
     overdue = contacts.overdue_counts(scope(), list(page.items))
-    details = clients.caseload_details(scope(), list(page.items), threshold=threshold)
+    details = clients.caseload_details(scope(), list(page.items), now=now, threshold=threshold)
     # Only the owner filters by coach.
     coaches = scope().session.scalars(scope().coaches()).all() if current_user.role == Role.OWNER else []
     return render_template(
@@ -62,6 +64,7 @@ def caseload():
         statuses=list(ClientStatus),
         coaches=coaches,
         invite_form=Form({"coach_id": current_user.id}),
+        reply_days=clients.RECENT_REPLY_DAYS,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,17 +19,26 @@ from ..reports import Period, PeriodChoice
 from ..scoping import Scope
 from ..text import like_pattern
 
+#: The caseload's recent replies: those that came in over this many days, up to now.
+RECENT_REPLY_DAYS = 7
+
+
+def recent_replies_since(now: datetime) -> datetime:
+    """The start of the caseload's recent replies window (the same for the column, sort and filter)."""
+    return now - timedelta(days=RECENT_REPLY_DAYS)
+
 
 def caseload(
     scope: Scope, params: dict[str, Any], now: datetime | None = None, threshold: int | None = None
 ) -> Page[Client]:
     """One page of the clients this user may see (params from ``CaseloadQuerySchema``).
 
-    Searches name, email and theme titles; filters by status, coach and stalled;
-    sorts by name, status, coach, last activity or stalled (the client's own activity,
-    by :func:`crossroads.core.figures.activity`'s rule). Themes, accounts and coaches
-    are loaded with the page in a fixed number of queries, whatever its length. ``threshold``
-    is the practice's stalled days (read here unless given).
+    Searches name, email and theme titles; filters by status, coach, stalled and new replies;
+    sorts by name, status, coach, last activity, stalled (the client's own activity,
+    by :func:`crossroads.core.figures.activity`'s rule) or replies received in the last
+    ``RECENT_REPLY_DAYS`` days (by :func:`crossroads.core.figures.replies_select`). Themes,
+    accounts and coaches are loaded with the page in a fixed number of queries, whatever its
+    length. ``threshold`` is the practice's stalled days (read here unless given).
     """
     now = now or utcnow()
     if threshold is None:
@@ -62,8 +71,16 @@ def caseload(
     if params.get("stalled") is not None:
         stalled = figures.stalled_clause(now, threshold)
         query = query.where(stalled if params["stalled"] else not_(stalled))
-
     sort = params.get("sort", "-activity")
+    recent = None
+    if params.get("new_replies") is not None or sort.lstrip("-") == "replies":
+        recent = figures.replies_select(scope, recent_replies_since(now), now).subquery()
+        query = query.outerjoin(recent, recent.c.client_id == Client.id)
+        if params.get("new_replies") is not None:
+            query = query.where(
+                recent.c.replies.is_not(None) if params["new_replies"] else recent.c.replies.is_(None)
+            )
+
     descending = sort.startswith("-")
     column = {
         "name": func.lower(person.name),
@@ -72,34 +89,43 @@ def caseload(
         "coach": func.lower(coach.name),
         "activity": Client.last_activity_at,
         "stalled": figures.stalled_order(now, threshold),
+        "replies": func.coalesce(recent.c.replies, 0) if recent is not None else None,
     }[sort.lstrip("-")]
     order = nulls_last(column.desc() if descending else column.asc())
-    # Among the stalled (and the others), the longest quiet first.
-    then = (figures.last_activity_column().asc(),) if sort.lstrip("-") == "stalled" else ()
+    then: tuple = ()
+    if sort.lstrip("-") == "stalled":  # among the stalled (and the others), the longest quiet first
+        then = (figures.last_activity_column().asc(),)
+    elif recent is not None and sort.lstrip("-") == "replies":  # the latest reply first
+        then = (nulls_last(recent.c.last_reply_at.desc()),)
     query = query.order_by(order, *then, func.lower(person.name), Client.id)
     return paginate(scope.session, query, params.get("page", 1), params.get("per_page", 25))
 
 
 @dataclass(frozen=True)
 class CaseloadDetails:
-    """What the caseload shows beside each client: own activity and stalled, and this week's figures."""
+    """What the caseload shows beside each client: own activity and stalled, this week's figures, and
+    the replies that came in over the last ``RECENT_REPLY_DAYS`` days."""
 
     activity: dict[int, figures.Activity]
     this_week: dict[int, figures.Headline]
+    replies: dict[int, figures.Replies]
 
 
 def caseload_details(
     scope: Scope, clients: list[Client], now: datetime | None = None, threshold: int | None = None
 ) -> CaseloadDetails:
-    """Activity, and this week's figures in the viewer's zone, for a page of the caseload (a few queries)."""
+    """Activity, this week's figures in the viewer's zone and recent replies, for a page of the
+    caseload (a few queries, whatever the page's length)."""
     now = now or utcnow()
     if threshold is None:
         threshold = figures.stalled_days(scope.session, scope.practice_id)
     zone = scope.user.timezone or "UTC"
     week = Period.of(PeriodChoice.THIS_WEEK, zone, today=now.astimezone(ZoneInfo(zone)).date())
+    ids = [c.id for c in clients]
     return CaseloadDetails(
         activity={c.id: figures.activity(c, now, threshold) for c in clients},
-        this_week=figures.headlines(scope, [c.id for c in clients], week.since, week.until),
+        this_week=figures.headlines(scope, ids, week.since, week.until),
+        replies=figures.replies_received(scope, ids, recent_replies_since(now), now),
     )
 
 
