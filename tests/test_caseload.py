@@ -9,12 +9,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from crossroads.core.db import utcnow
-from crossroads.core.models import ClientStatus
+from crossroads.core.models import ClientStatus, Stage
 from crossroads.core.schemas import CaseloadQuerySchema, load
 from crossroads.core.scoping import Scope
+from crossroads.core.services import contacts
 from crossroads.core.services.clients import caseload
 
-from .conftest import make_client
+from .conftest import make_client, make_contact
 
 
 def names(db, user, **params) -> list[str]:
@@ -85,19 +86,42 @@ def test_pagination_and_a_page_past_the_end_shows_the_last_page(world, db):
     assert beyond.page == 4 and len(beyond.items) == 2
 
 
+def asked_and_answered(db, client, name: str) -> None:
+    """A contact of ``client``'s asked two days ago and answered yesterday (a reply in the last 7 days)."""
+    person = make_contact(db, client, name, "Acme", "Writer")
+    db.commit()
+    scope = Scope(db, client.user)
+    contacts.move_to_stage(scope, person.id, Stage.REQUESTED, utcnow() - timedelta(days=2))
+    contacts.move_to_stage(scope, person.id, Stage.REPLIED, utcnow() - timedelta(days=1))
+
+
+#: The caseload as it opens, and sorted by and filtered on new replies (the replies' join).
+CASELOAD_URLS = ("/coach/", "/coach/?sort=-replies&new_replies=true", "/coach/?new_replies=false")
+
+
 def test_caseload_page_runs_the_same_number_of_queries_for_5_or_25_clients(world, db, as_user, engine):
+    asked_and_answered(db, world.client, "First Reply")
     browser = as_user(world.coach)
     browser.get("/coach/")  # warm up: the first request loads the user and the plugin states
-    with count_queries() as few:
-        assert browser.get("/coach/").status_code == 200
+    few = {}
+    for url in CASELOAD_URLS:
+        with count_queries() as few[url]:
+            assert browser.get(url).status_code == 200
     for i in range(23):
-        make_client(db, world.coach, f"more{i}@a.example", themes=("One", "Two"))
+        more = make_client(db, world.coach, f"more{i}@a.example", themes=("One", "Two"))
+        if i % 2:  # contacts with replies for half of them, more than one for some
+            for n in range(1 + i % 3):
+                asked_and_answered(db, more, f"Reply {i}.{n}")
     db.commit()
-    with count_queries() as many:
-        page = browser.get("/coach/")
-    assert page.get_data(as_text=True).count('href="/coach/clients/') == 25
-    assert few, "no statement was seen: the count would prove nothing"
-    assert len(many) == len(few), many
+    many = {}
+    for url in CASELOAD_URLS:
+        with count_queries() as many[url]:
+            page = browser.get(url)
+            if url == "/coach/":
+                assert page.get_data(as_text=True).count('href="/coach/clients/') == 25
+    for url in CASELOAD_URLS:
+        assert few[url], "no statement was seen: the count would prove nothing"
+        assert len(many[url]) == len(few[url]), (url, many[url])
 
 
 def test_caseload_page_shows_themes_status_and_invitation_state(world, db, as_user):
