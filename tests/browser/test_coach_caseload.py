@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from crossroads.core import demo
-from tests.conftest import PASSWORD
+from crossroads.core.db import utcnow
+from crossroads.core.models import Stage
+from crossroads.core.scoping import Scope
+from crossroads.core.services import contacts
+from tests.conftest import PASSWORD, make_contact
 
 from .conftest import screenshot, sign_in
 
@@ -123,3 +129,29 @@ def test_coach_searches_the_caseload_by_name(page: Page, server, world):
     expect(page.get_by_text("Some filters were not understood")).to_have_count(0, timeout=3_000)
     expect(page.get_by_role("link", name="Clara Client", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Otto Other", exact=True)).to_have_count(0, timeout=3_000)
+
+
+def test_a_coach_finds_new_replies_on_the_caseload_on_a_phone(phone_page: Page, server, world, db):
+    """A reply to a request from 12 days ago: on the card at 390 px, axe clean, and filtered on."""
+    person = make_contact(db, world.client, "Rosa Lindgren", "Riverside Press", "Editor")
+    db.commit()
+    scope = Scope(db, world.client.user)
+    contacts.move_to_stage(scope, person.id, Stage.REQUESTED, utcnow() - timedelta(days=12))
+    contacts.move_to_stage(scope, person.id, Stage.REPLIED)
+    page = phone_page
+    sign_in(page, world.coach.email, PASSWORD)
+
+    cell = caseload_row(page, "Clara Client").locator('td[data-label="Replies, last 7 days"]')
+    expect(cell).to_have_text(re.compile(r"^1, latest \d\d \w{3}$"))
+    expect(caseload_row(page, "Otto Other").locator("td[data-replies]")).to_have_text("0")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    violations = Axe().run(page).response["violations"]
+    assert not violations, [v["id"] for v in violations]
+
+    search = page.get_by_role("search", name="Search the caseload")
+    search.get_by_role("combobox", name="New replies").select_option("true")
+    search.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"[?&]new_replies=true"))
+    expect(page.get_by_role("link", name="Clara Client", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Otto Other", exact=True)).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
