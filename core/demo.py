@@ -46,6 +46,7 @@ from .services.contacts import add_referral, create_contact
 from .services.conversations import add_prep_question, schedule, to_utc
 from .services.goals import set_goal
 from .services.imports import import_linkedin
+from .services.reflections import comment, set_shared
 
 DEMO_PASSWORD = "crossroads-demo"
 #: The client's contact who answers a first request by email (see :mod:`.demo_mail`).
@@ -358,6 +359,10 @@ def _demo_conversations(session: Session, client: Client, now: datetime) -> None
         .where(Contact.client_id == client.id, Contact.stage.in_([Stage.TALKED, Stage.THANKED]))
         .order_by(Contact.id)
     ).all()
+    # The last reflection the client shares is shared through the service, so their coach has
+    # the notification a real share makes.
+    shared_indexes = [i for i in range(len(talked)) if REFLECTIONS[i % len(REFLECTIONS)][4]]
+    share_now = None
     for index, contact in enumerate(talked):
         held_at = contact.stage_changed_at - timedelta(hours=2)
         start = held_at.astimezone(zone).replace(tzinfo=None, minute=0, second=0, microsecond=0)
@@ -379,19 +384,23 @@ def _demo_conversations(session: Session, client: Client, now: datetime) -> None
         conversation.goals = "Understand what a normal week looks like."
         conversation.status, conversation.held_at = ConversationStatus.HELD, held_at
         energy, fit, insights, less_shiny, shared = REFLECTIONS[index % len(REFLECTIONS)]
-        session.add(
-            Reflection(
-                practice_id=client.practice_id,
-                client_id=client.id,
-                conversation=conversation,
-                energy=energy,
-                fit=fit,
-                insights=insights,
-                less_shiny=less_shiny,
-                open_questions="How do people move up?",
-                shared_at=held_at + timedelta(hours=1) if shared else None,
-            )
+        reflection = Reflection(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            conversation=conversation,
+            energy=energy,
+            fit=fit,
+            insights=insights,
+            less_shiny=less_shiny,
+            open_questions="How do people move up?",
+            shared_at=held_at + timedelta(hours=1) if shared else None,
         )
+        if shared and index == shared_indexes[-1]:
+            reflection.shared_at, share_now = None, reflection
+        session.add(reflection)
+    if share_now is not None:
+        session.flush()
+        set_shared(scope, share_now.id, True)
     scheduled = session.scalars(
         select(Contact).where(Contact.client_id == client.id, Contact.stage == Stage.SCHEDULED)
     ).first()
@@ -544,6 +553,24 @@ def _demo_message(
     return message
 
 
+#: What the demo's coaches say on a reflection their client shared (a notification for the client).
+COMMENT = "Good catch on how the work really splits up. Who could tell you more about the deadlines side?"
+
+
+def _demo_comments(session: Session, clients: list[Client]) -> None:
+    """Each client's coach comments on the client's latest shared reflection, through the service."""
+    for client in clients:
+        latest = session.scalar(
+            select(Reflection)
+            .join(Conversation, Reflection.conversation_id == Conversation.id)
+            .where(Reflection.client_id == client.id, Reflection.shared_at.is_not(None))
+            .order_by(Conversation.held_at.desc(), Reflection.id.desc())
+            .limit(1)
+        )
+        if latest is not None:
+            comment(Scope(session, client.coach), latest.id, COMMENT)
+
+
 def _demo_plugins(session: Session, practice: Practice, plugins: PluginManager) -> None:
     """Let each plugin add its own demo rows (the ``load_demo_data`` hook), each in a savepoint."""
     plugins.call("load_demo_data", None, isolate=session.begin_nested, session=session, practice=practice)
@@ -657,6 +684,8 @@ def load_demo(session: Session, plugins: PluginManager | None = None) -> Practic
             ),
         },
     )
+    aisha = session.scalar(select(User).where(User.email == "aisha@northbridge.example")).client
+    _demo_comments(session, [priya, aisha])
     for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
         client.last_activity_at = last_step[client.email]  # building the demo touched them all
     session.commit()

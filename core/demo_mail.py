@@ -7,10 +7,17 @@ deliver real SMTP to it. Each message received is stored as a
 :class:`~crossroads.core.models.DemoMail` row (:func:`record`), which the
 web process's Sent mail page reads, whichever process the worker runs in.
 
+The demo practice has a reply address with plus addressing
+(:data:`DEMO_REPLY_ADDRESS`), so each email's ``Reply-To`` carries its token.
 When the catcher receives a first request to a contact at
 :data:`ANSWERING_DOMAIN`, it writes that contact's reply (:func:`reply_to`),
 threaded under the request and addressed to its ``Reply-To``, and after a
-short while hands it to the real reply path (:func:`hand_over`).
+short while hands it to the real reply path (:func:`hand_over`): the contact
+moves to Replied, the client and their coach are notified, and the client gets
+a copy, as with any reply that a practice's mailbox receives.
+
+:func:`remind_now` sends the day's reminder at once to the demo clients with
+something due, so that one shows on the Sent mail page from the start.
 """
 
 from __future__ import annotations
@@ -21,14 +28,16 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .db import utcnow
 from .inbox import message_id_of, receive
@@ -36,6 +45,7 @@ from .inbox.receive import MAX_RAW_BYTES, parse
 from .mail.compose import new_message_id, one_line
 from .models import (
     Client,
+    ClientStatus,
     Contact,
     DemoMail,
     InboundMail,
@@ -47,6 +57,9 @@ from .models import (
     Role,
     User,
 )
+from .services import contacts as contact_service
+from .services import conversations as conversation_service
+from .services.reminders import send_reminders
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +68,8 @@ T = TypeVar("T")
 ANSWERING_DOMAIN = "answers.example"
 #: The demo practice's sending address when it has none yet.
 DEMO_FROM_ADDRESS = "hello@northbridge.example"
+#: The demo practice's reply address (with plus addressing) when it has none yet.
+DEMO_REPLY_ADDRESS = "replies@northbridge.example"
 #: How the catcher names itself in its SMTP greeting (no DNS lookup at start).
 CATCHER_NAME = "crossroads-demo-catcher"
 #: Longest part of a message shown on the Sent mail page, in characters.
@@ -65,15 +80,57 @@ MAX_SHOWN = 200_000
 
 
 def point_practice_at(session: Session, practice_id: int, host: str, port: int) -> PracticeMail:
-    """Make the practice send through ``host:port``: plain SMTP without a login. Commits."""
+    """Make the practice send through ``host:port``: plain SMTP without a login. Commits.
+
+    A practice without a reply address gets :data:`DEMO_REPLY_ADDRESS` with plus addressing, so
+    the demo contact's answer is matched by its token like any reply (an owner's own choice stays).
+    """
     settings = session.scalar(select(PracticeMail).where(PracticeMail.practice_id == practice_id))
     if settings is None:
         settings = PracticeMail(practice_id=practice_id, from_address=DEMO_FROM_ADDRESS)
         session.add(settings)
+    if not settings.reply_address:
+        settings.reply_address, settings.plus_addressing = DEMO_REPLY_ADDRESS, True
     settings.host, settings.port, settings.security = host, port, MailSecurity.NONE
     settings.username, settings.password_encrypted = "", ""
     session.commit()
     return settings
+
+
+# -- a reminder from the start ---------------------------------------------------------------
+
+
+def remind_now(session: Session, practice_id: int, now: datetime, secret_key: str, base_url: str) -> int:
+    """Queue the daily reminder now for the practice's clients with something due today.
+
+    Each such client whose reminder hour is later in their day gets the hour it is now, so the
+    real reminder run (:func:`~crossroads.core.services.reminders.send_reminders`, for this
+    practice only) finds them ready; a client reminded today already is not reminded again.
+    Returns how many were queued. Commits. For ``serve --demo`` only.
+    """
+    clients = list(
+        session.scalars(
+            select(Client)
+            .join(User, Client.user_id == User.id)
+            .where(
+                Client.practice_id == practice_id,
+                Client.reminders_on,
+                Client.status != ClientStatus.PAUSED,
+                User.is_active,
+                User.password_hash.is_not(None),
+            )
+            .options(joinedload(Client.user), joinedload(Client.practice))
+            .order_by(Client.id)
+        ).unique()
+    )
+    due = contact_service.due_by_client(session, clients, now)
+    tomorrow = conversation_service.tomorrow_by_client(session, clients, now)
+    for client in clients:
+        hour = now.astimezone(ZoneInfo(client.timezone)).hour
+        if (due[client.id] or tomorrow[client.id]) and client.reminder_hour > hour:
+            client.reminder_hour = hour
+    session.commit()
+    return send_reminders(session, now, secret_key, base_url, practice_id=practice_id)
 
 
 # -- what the catcher received --------------------------------------------------------------
@@ -103,6 +160,19 @@ def _party_client_id(session: Session, practice_id: int, addresses: list[str]) -
     )
 
 
+def _outreach_client_id(session: Session, practice_id: int, message_id: str) -> int | None:
+    """The client whose outreach message this is (its Reply-To is the practice's reply address,
+    not the client's own), found by its Message-ID."""
+    if not message_id:
+        return None
+    return session.scalar(
+        select(OutreachMessage.client_id)
+        .join(OutboxEmail, OutreachMessage.outbox_id == OutboxEmail.id)
+        .where(OutboxEmail.practice_id == practice_id, OutboxEmail.message_id == message_id)
+        .limit(1)
+    )
+
+
 def _safely(read: Callable[[], T], default: T) -> T:
     try:
         return read()
@@ -113,18 +183,21 @@ def _safely(read: Callable[[], T], default: T) -> T:
 def record(
     session: Session, practice_id: int, mail_from: str, rcpt_tos: Sequence[str], raw: bytes
 ) -> DemoMail:
-    """Store one received message as it arrived, with whom it concerns. Does not commit."""
+    """Store one received message as it arrived, with whom it concerns (the client it is to or from,
+    or whose outreach it is). Does not commit."""
     raw = raw[:MAX_RAW_BYTES]
     message = parse(raw)
     # Header parsing can fail on a malformed header (the standard library raises, now and then):
     # the message is still kept, as it came, with whom it concerns found from the envelope alone.
     addresses = _safely(lambda: _addresses(message, rcpt_tos), _addresses(EmailMessage(), rcpt_tos))
+    message_id = _safely(lambda: message_id_of(message, raw), "")[:250]
     mail = DemoMail(
         practice_id=practice_id,
-        party_client_id=_party_client_id(session, practice_id, addresses),
+        party_client_id=_party_client_id(session, practice_id, addresses)
+        or _outreach_client_id(session, practice_id, message_id),
         mail_from=one_line(mail_from)[:254],
         rcpt_tos="\n".join(one_line(r)[:254] for r in rcpt_tos[:100]),
-        message_id=_safely(lambda: message_id_of(message, raw), "")[:250],
+        message_id=message_id,
         subject=_safely(lambda: one_line(str(message.get("Subject", "") or "")), "")[:300],
         raw=raw,
         received_at=utcnow(),

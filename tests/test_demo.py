@@ -75,3 +75,34 @@ def test_demo_has_sent_failed_and_handed_off_messages_with_threads(db):
     assert failed.error.startswith("550")
     thanks = [m for m in messages if m.kind == MessageKind.THANK_YOU]
     assert thanks and all(m.outbox.in_reply_to == m.in_reply_to.outbox.message_id for m in thanks)
+
+
+def test_the_demo_logins_find_notifications_made_by_the_real_services_waiting(db, app):
+    from sqlalchemy import select
+
+    from crossroads.core.demo import CLIENT_EMAIL, COACH_EMAIL
+    from crossroads.core.models import (
+        MessageStatus,
+        Notification,
+        NotificationKind,
+        OutboxEmail,
+        ReflectionComment,
+    )
+    from crossroads.testing.browser import browser_for
+
+    load_demo(db)
+    expected = {
+        OWNER_EMAIL: {NotificationKind.REFLECTION_SHARED},  # Priya's coach: her clients shared
+        COACH_EMAIL: {NotificationKind.REFLECTION_SHARED},
+        CLIENT_EMAIL: {NotificationKind.COMMENT, NotificationKind.SUGGESTION},
+    }
+    for email, kinds in expected.items():
+        user = db.scalar(select(User).where(User.email == email))
+        rows = db.scalars(select(Notification).where(Notification.user_id == user.id)).all()
+        assert {row.kind for row in rows} == kinds and all(row.read_at is None for row in rows)
+        page = browser_for(app, user).page("/notifications/").html
+        assert f'<span class="nav-count">({len(rows)}<' in page
+        assert all(row.text.replace("'", "&#39;") in page for row in rows)
+    assert db.query(ReflectionComment).count() == 2  # the coaches' comments, through the service
+    # No email server while the demo loads: nothing waits to be emailed when the catcher starts.
+    assert db.query(OutboxEmail).filter(OutboxEmail.status == MessageStatus.QUEUED).count() == 0

@@ -4,7 +4,9 @@ own delivery, and ``serve`` runs as a real process where it matters."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -12,29 +14,46 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
+from http.cookiejar import CookieJar
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crossroads.core.db import make_sessionmaker
+from crossroads.core.db import make_engine, make_sessionmaker, utcnow
 from crossroads.core.demo import ANSWERING_CONTACT, CLIENT_EMAIL, COACH_EMAIL, OWNER_EMAIL, load_demo
-from crossroads.core.demo_mail import ANSWERING_DOMAIN, record, start_catcher
+from crossroads.core.demo_mail import (
+    ANSWERING_DOMAIN,
+    DEMO_REPLY_ADDRESS,
+    record,
+    remind_now,
+    start_catcher,
+)
 from crossroads.core.inbox.receive import parse
 from crossroads.core.models import (
+    Client,
+    ClientStatus,
     Contact,
     DemoMail,
     InboundMail,
     MailSecurity,
     MessageStatus,
+    Notification,
+    NotificationKind,
+    OutboxEmail,
     OutreachMessage,
     PracticeMail,
+    Stage,
     User,
 )
 from crossroads.testing.browser import browser_for
 from crossroads.web import create_app
+from tests.mailserver import configure_mail
 
 
 @pytest.fixture
@@ -44,20 +63,21 @@ def demo(db):
 
 
 @pytest.fixture
-def catcher(engine, demo):
-    """The mail catcher, started as ``serve --demo`` starts it, answering without delay."""
-    running = start_catcher(make_sessionmaker(engine), demo.id, reply_delay=0)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def demo_app(settings, plugins, demo, db):
     """The app as ``serve --demo`` builds it: in demo mode for the demo practice."""
     settings.demo_practice_id = demo.id
     app = create_app(settings, plugins=plugins)
     app.config["WTF_CSRF_ENABLED"] = False
     return app
+
+
+@pytest.fixture
+def catcher(demo_app, demo):
+    """The mail catcher, started as ``serve --demo`` starts it (with the worker's sessions),
+    answering without delay."""
+    running = start_catcher(demo_app.extensions["crossroads"].queue.session, demo.id, reply_delay=0)
+    yield running
+    running.stop()
 
 
 def user(db, email: str) -> User:
@@ -113,19 +133,141 @@ def test_a_first_request_is_delivered_shown_as_received_and_answered_through_the
     assert "A question about technical writing" in listing.html and f"/demo/mail/{caught.id}" in listing.html
     shown = owner.page(f"/demo/mail/{caught.id}").html
     assert f"Message-ID: {message.outbox.message_id}" in shown.replace("&lt;", "<").replace("&gt;", ">")
-    assert f"Reply-To: {CLIENT_EMAIL}" in shown and "Would you have 20 minutes for a call?" in shown
+    plus_address = DEMO_REPLY_ADDRESS.replace("@", f"+{message.reply_token}@")
+    assert f"Reply-To: {plus_address}" in shown and "Would you have 20 minutes for a call?" in shown
     assert f"<h1>{caught.subject}</h1>" in shown
 
     catcher.wait_for_answers()  # Rosa answers through core.inbox.receive
     db.expire_all()
     [inbound] = db.scalars(select(InboundMail).where(InboundMail.practice_id == demo.id)).all()
     assert inbound.source == "post" and rosa.email in inbound.from_address
+    assert inbound.reason == "Matched by reply address." and inbound.outreach_message_id == message.id
     reply = parse(inbound.raw)
     assert reply["In-Reply-To"] == message.outbox.message_id
     assert message.outbox.message_id in reply["References"]
-    assert reply["To"].addresses[0].addr_spec == CLIENT_EMAIL
+    assert reply["To"].addresses[0].addr_spec == plus_address
     assert str(reply["Subject"]) == "Re: A question about technical writing"
     assert "Hi Priya" in reply.get_body(("plain",)).get_content()
+
+
+def notified(db, email: str, kind: NotificationKind) -> list[str]:
+    """The texts of ``email``'s notifications of ``kind``."""
+    return list(
+        db.scalars(
+            select(Notification.text)
+            .join(User, Notification.user_id == User.id)
+            .where(User.email == email, Notification.kind == kind)
+        )
+    )
+
+
+def test_the_demo_reply_moves_rosa_to_replied_notifies_priya_and_her_coach_and_copies_it_to_priya(
+    db, demo, catcher, demo_app
+):
+    rosa = db.scalar(select(Contact).where(Contact.name == ANSWERING_CONTACT))
+    coach_email = rosa.client.coach.email
+    message = send_first_request(db, demo_app, rosa)
+    queue = demo_app.extensions["crossroads"].queue
+    queue.sweep_now()
+    db.expire_all()
+    assert db.get(Contact, rosa.id).stage == Stage.REQUESTED
+    assert notified(db, CLIENT_EMAIL, NotificationKind.REPLY) == []
+
+    catcher.wait_for_answers()
+    db.expire_all()
+    assert db.get(Contact, rosa.id).stage == Stage.REPLIED
+    assert db.get(OutreachMessage, message.id).replied_at is not None
+    assert notified(db, CLIENT_EMAIL, NotificationKind.REPLY) == [
+        f"{ANSWERING_CONTACT} replied to your first request."
+    ]
+    assert notified(db, coach_email, NotificationKind.REPLY) == [
+        f"Priya Raman: {ANSWERING_CONTACT} replied to their first request."
+    ]
+    queue.sweep_now()  # the client's copy and the coach's notice, over SMTP to the catcher
+    subjects = {
+        (mail.rcpt_tos, mail.subject)
+        for mail in db.scalars(select(DemoMail).where(DemoMail.practice_id == demo.id))
+    }
+    assert (CLIENT_EMAIL, f"{ANSWERING_CONTACT} replied: Re: A question about technical writing") in subjects
+    assert (coach_email, "A contact replied: Priya Raman") in subjects
+
+
+def test_the_demo_practice_gets_a_plus_addressed_reply_address_once_and_keeps_the_owners_own(db, demo):
+    from crossroads.core.demo_mail import point_practice_at
+
+    settings = point_practice_at(db, demo.id, "127.0.0.1", 2525)
+    assert (settings.reply_address, settings.plus_addressing) == (DEMO_REPLY_ADDRESS, True)
+    settings.reply_address, settings.plus_addressing = "answers@northbridge.example", False
+    db.commit()
+    settings = point_practice_at(db, demo.id, "127.0.0.1", 2526)
+    assert (settings.reply_address, settings.plus_addressing, settings.port) == (
+        "answers@northbridge.example",
+        False,
+        2526,
+    )
+
+
+def test_remind_now_sends_the_demo_clients_with_something_due_todays_reminder_once(
+    db, demo, catcher, demo_app, world, smtp_server
+):
+    configure_mail(db, world.practice.id, smtp_server)  # another practice, whose clients are not touched
+    make_due(db, world.client)
+    world.client.reminder_hour = 0  # their hour has come: only the demo's run leaves them out
+    db.commit()
+    now = utcnow()
+    demo_clients = db.scalars(select(Client).where(Client.practice_id == demo.id)).all()
+    hours_before = {c.id: c.reminder_hour for c in demo_clients}
+
+    sent = remind_now(db, demo.id, now, demo_app.config["SECRET_KEY"], "http://localhost:5000")
+
+    db.expire_all()
+    reminded = {c.id for c in db.scalars(select(Client).where(Client.last_reminded_on.is_not(None)))}
+    priya = db.scalar(select(User).where(User.email == CLIENT_EMAIL)).client
+    kenji = db.scalar(select(User).where(User.email == "kenji@northbridge.example")).client
+    assert sent >= 1 and priya.id in reminded and kenji.status == ClientStatus.PAUSED
+    assert kenji.id not in reminded and world.client.id not in reminded
+    for client in db.scalars(select(Client).where(Client.practice_id == demo.id)):
+        local_hour = now.astimezone(ZoneInfo(client.timezone)).hour
+        assert client.reminder_hour in {hours_before[client.id], local_hour}  # only ever brought to now
+    assert priya.reminder_hour <= now.astimezone(ZoneInfo(priya.timezone)).hour
+
+    demo_app.extensions["crossroads"].queue.sweep_now()  # to the catcher: the Sent mail page shows it
+    [caught] = db.scalars(
+        select(DemoMail).where(
+            DemoMail.rcpt_tos == CLIENT_EMAIL, DemoMail.subject.startswith("Crossroads today")
+        )
+    ).all()
+    assert "Send a polite follow-up" in parse(caught.raw).get_body(("plain",)).get_content()
+    client_view = browser_for(demo_app, user(db, CLIENT_EMAIL)).page("/demo/mail/").html
+    assert f'href="/demo/mail/{caught.id}"' in client_view
+    assert smtp_server.received == []
+
+    # Started again the same day: the day is taken, nobody gets a second one.
+    assert remind_now(db, demo.id, now + timedelta(minutes=5), demo_app.config["SECRET_KEY"], "http://x") == 0
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.subject.startswith("Crossroads today"))
+        )
+        == sent
+    )
+
+
+def make_due(db, client: Client) -> Contact:
+    """A contact of ``client`` asked three weeks ago and never answered: a follow-up is due."""
+    from tests.conftest import make_contact
+
+    contact = make_contact(
+        db,
+        client,
+        "Long Silent",
+        "Acme",
+        stage=Stage.REQUESTED,
+        stage_changed_at=utcnow() - timedelta(days=21),
+    )
+    db.commit()
+    return contact
 
 
 def test_only_a_first_request_to_an_answering_address_is_answered(db, demo, catcher, demo_app):
@@ -248,11 +390,13 @@ def _listening_ports(pid: int) -> set[int]:
     return ports
 
 
-def _serve(tmp_path, *args: str) -> tuple[subprocess.Popen, int, str]:
-    """Start ``crossroads serve`` on a fresh instance; return it when /login answers, with its output."""
+def _serve(tmp_path, *args: str, **environment: str) -> tuple[subprocess.Popen, int, str]:
+    """Start ``crossroads serve`` on a fresh instance (with ``environment`` as CROSSROADS_ variables);
+    return it when /login answers, with its output."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSROADS_")}
     env["CROSSROADS_INSTANCE"] = str(tmp_path / "instance")
+    env.update({f"CROSSROADS_{name.upper()}": value for name, value in environment.items()})
     process = subprocess.Popen(
         [
             sys.executable,
@@ -310,6 +454,95 @@ def test_serve_demo_runs_a_catcher_on_the_port_it_prints_and_stops_it_on_ctrl_c(
         process.wait(30)
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", catcher_port), timeout=2):
         pass
+
+
+class Visitor:
+    """A browser without JavaScript over real HTTP: cookies kept, forms sent with their hidden fields."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def submit(self, path: str, action: str, **fields: str) -> str:
+        """Open ``path``, and send its form posting to ``action`` with ``fields`` filled in."""
+        page = self.get(path)
+        form = page[page.index(f'action="{action}"') :]
+        form = form[: form.index("</form>")]
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+        data = urllib.parse.urlencode({**{k: html.unescape(v) for k, v in hidden.items()}, **fields}).encode()
+        with self.opener.open(self.base + action, data=data, timeout=30) as response:
+            return response.read().decode()
+
+
+def _wait_for(check, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not happen within {timeout} seconds")
+
+
+def test_serve_demo_end_to_end_rosa_answers_at_once_is_replied_both_are_notified_and_reminders_went(
+    tmp_path,
+):
+    process, port, output = _serve(tmp_path, "--demo", demo_reply_seconds="0", secure_cookies="0")
+    database = make_engine(f"sqlite:///{tmp_path / 'instance' / 'crossroads.sqlite3'}")
+    try:
+        output += process.stdout.readline()  # the line after "Try it:"
+        assert "Daily reminders:" in output and "sent today's reminder email" in output
+        with make_sessionmaker(database)() as session:
+            # At the start: today's reminder reached the catcher, so Sent mail shows it.
+            _wait_for(
+                lambda: session.scalar(
+                    select(DemoMail.id).where(
+                        DemoMail.rcpt_tos == CLIENT_EMAIL, DemoMail.subject.startswith("Crossroads today")
+                    )
+                ),
+                "the reminder's delivery to the catcher",
+            )
+            rosa = session.scalar(select(Contact).where(Contact.name == ANSWERING_CONTACT))
+            coach_email = rosa.client.coach.email
+
+        priya = Visitor(f"http://127.0.0.1:{port}")
+        home = priya.submit("/login", "/login", email=CLIENT_EMAIL, password="crossroads-demo")
+        assert 'Notifications <span class="nav-count">(2' in home  # a comment and a suggestion
+        sent = priya.submit(
+            f"/contacts/{rosa.id}/write?channel=email&kind=first_request",
+            f"/contacts/{rosa.id}/write",
+            subject="A question about technical writing",
+            body="Dear Rosa,\n\nWould you have 20 minutes for a call?\n\nPriya",
+        )
+        assert "is on its way" in sent
+
+        def replied() -> bool:
+            with make_sessionmaker(database)() as session:
+                return session.scalar(select(Contact.stage).where(Contact.id == rosa.id)) == Stage.REPLIED
+
+        _wait_for(replied, "Rosa's answer moving her to Replied")
+        with make_sessionmaker(database)() as session:
+            assert notified(session, CLIENT_EMAIL, NotificationKind.REPLY) == [
+                f"{ANSWERING_CONTACT} replied to your first request."
+            ]
+            assert notified(session, coach_email, NotificationKind.REPLY) == [
+                f"Priya Raman: {ANSWERING_CONTACT} replied to their first request."
+            ]
+        assert 'Notifications <span class="nav-count">(3' in priya.get("/me/")
+        # The worker delivers the client's copy at once (the catcher's sessions wake it).
+        _wait_for(
+            lambda: "replied: Re: A question about technical writing" in priya.get("/demo/mail/"),
+            "the client's copy of the answer on Sent mail",
+            timeout=30,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+        database.dispose()
 
 
 def test_serve_without_demo_starts_no_catcher_and_has_no_sent_mail_page(tmp_path):

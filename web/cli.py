@@ -103,17 +103,24 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
     # With --debug the reloader runs the app in a child process; the worker and catcher belong there.
     serving = not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"
     catcher = None
+    reminded = 0
     if demo and serving:
-        from crossroads.core.demo_mail import start_catcher
+        from crossroads.core.db import utcnow
+        from crossroads.core.demo_mail import remind_now, start_catcher
 
-        catcher = start_catcher(make_sessionmaker(engine), practice.id, settings.demo_reply_seconds)
+        # The catcher's sessions are the worker's: plugins hear of the demo reply, and the emails it
+        # makes (the client's copy, the coach's notice) go at once; so do the reminders below.
+        queue = app.extensions["crossroads"].queue
+        catcher = start_catcher(queue.session, practice.id, settings.demo_reply_seconds)
+        with queue.session() as session:
+            reminded = remind_now(session, practice.id, utcnow(), settings.secret_key, settings.base_url)
     click.echo(f"Crossroads is running at http://{shown_host}:{port}/")
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     if demo:
         click.echo(f"Demo practice: {practice.name}. Sign in as:")
         for login in demo_logins():
             click.echo(f"  {login.role:<15} {login.email:<28} password: {login.password}")
-        for line in demo_mail_instructions(settings.base_url, catcher, settings.demo_reply_seconds):
+        for line in demo_mail_instructions(settings.base_url, catcher, settings.demo_reply_seconds, reminded):
             click.echo(line)
     if settings.secure_cookies and shown_host != "localhost":
         click.echo(
@@ -142,17 +149,25 @@ def _after(seconds: float) -> str:
     return f"after about {seconds:g} second{'' if seconds == 1 else 's'}"
 
 
-def demo_mail_instructions(base_url: str, catcher: Any, reply_seconds: float) -> list[str]:
-    """What ``serve --demo`` prints about its email: the catcher, Sent mail, the answering contact."""
+def demo_mail_instructions(base_url: str, catcher: Any, reply_seconds: float, reminded: int = 0) -> list[str]:
+    """What ``serve --demo`` prints about its email: the catcher, Sent mail, the answering contact,
+    and the reminders sent at the start."""
     if catcher is None:  # the reloader's watching process: the serving child prints it
         return []
-    return [
+    lines = [
         f"Demo email: the practice sends through a mail catcher on {catcher.host}:{catcher.port} "
         "(nothing leaves this machine).",
         f"  Sent mail: {base_url}/demo/mail/ shows each message as the catcher received it.",
         f"  Try it: sign in as the client, open the contact {ANSWERING_CONTACT} and write a first request "
-        f"by email; {ANSWERING_CONTACT.split()[0]} answers {_after(reply_seconds)}.",
+        f"by email; {ANSWERING_CONTACT.split()[0]} answers {_after(reply_seconds)}, and the client "
+        "and the coach are notified.",
     ]
+    if reminded:
+        lines.append(
+            f"  Daily reminders: {reminded} demo client{'' if reminded == 1 else 's'} with something due "
+            f"{'was' if reminded == 1 else 'were'} sent today's reminder email (on Sent mail)."
+        )
+    return lines
 
 
 @main.command()

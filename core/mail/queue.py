@@ -315,6 +315,13 @@ class MailQueue:
             return False
         return True
 
+    def session(self) -> Session:
+        """A session as the worker's own: the plugins' event bus on, and its committed emails sent
+        at once (:meth:`attach`)."""
+        made = self.sessionmaker()
+        self.attach(made)
+        return made
+
     def attach(self, session: Session) -> None:
         """Enqueue the rows queued on ``session`` once its transaction commits; forget them on rollback."""
         if session.info.get(ATTACHED_KEY) is self:

@@ -222,13 +222,15 @@ def _claim_days(session: Session, client_ids: list[int], today: date) -> set[int
     return set(claimed.scalars())
 
 
-def ready_clients(session: Session, now: datetime) -> list[Client]:
+def ready_clients(session: Session, now: datetime, practice_id: int | None = None) -> list[Client]:
     """Clients whose reminder hour has come today in their zone and who have not had today's check.
 
     Only clients with the reminder on, an account they use (invitation accepted, active), not
-    paused, in a practice that has an email server.
+    paused, in a practice that has an email server (``practice_id``: in that practice only).
     """
     with_mail = select(PracticeMail.practice_id)
+    if practice_id is not None:
+        with_mail = with_mail.where(PracticeMail.practice_id == practice_id)
     candidates = session.scalars(
         select(Client)
         .join(User, Client.user_id == User.id)
@@ -255,8 +257,11 @@ def ready_clients(session: Session, now: datetime) -> list[Client]:
     return ready
 
 
-def send_reminders(session: Session, now: datetime, secret_key: str, base_url: str) -> int:
-    """Queue today's reminder for every client whose hour has come; returns how many were queued.
+def send_reminders(
+    session: Session, now: datetime, secret_key: str, base_url: str, practice_id: int | None = None
+) -> int:
+    """Queue today's reminder for every client whose hour has come (``practice_id``: of that practice
+    only); returns how many were queued.
 
     Clients' days are claimed and their emails queued in transactions of :data:`BATCH` clients:
     the write lock is never held for the whole run, and a failing batch is rolled back and
@@ -264,7 +269,7 @@ def send_reminders(session: Session, now: datetime, secret_key: str, base_url: s
     does not hold up the others.
     A client with nothing due is claimed too: the day's check is done, and nothing is sent.
     """
-    clients = ready_clients(session, now)
+    clients = ready_clients(session, now, practice_id)
     if not clients:
         return 0
     due = contact_service.due_by_client(session, clients, now)
