@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -85,3 +89,36 @@ def make_engine(url: str) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit (views render after saving)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+#: ``session.info`` key of the values :func:`per_transaction` remembers.
+_MEMO_KEY = "crossroads.per_transaction"
+
+
+def per_transaction(session: Session, key: object, load: Callable[[], T]) -> T:
+    """``load()``, called once per transaction of ``session`` for ``key`` and remembered until it ends.
+
+    For settings read again and again by one unit of work (a batch of incoming mail reads the
+    practice's email settings for every message): the value is what the transaction first saw,
+    and a commit or rollback forgets it.
+    """
+    memo = session.info.setdefault(_MEMO_KEY, {})
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]
+
+
+def forget_per_transaction(session: Session, key: object | None = None) -> None:
+    """Forget one remembered value (after changing what it was read from), or all of them."""
+    memo = session.info.get(_MEMO_KEY)
+    if memo:
+        if key is None:
+            memo.clear()
+        else:
+            memo.pop(key, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        forget_per_transaction(session)

@@ -22,8 +22,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     true,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base, UTCDateTime, utcnow
@@ -344,6 +346,8 @@ class Contact(Base):
         UniqueConstraint("client_id", "linkedin_url"),
         Index("ix_contact_client_stage", "client_id", "stage"),
         Index("ix_contact_client_name", "client_id", "sort_name"),
+        # Incoming mail finds the contact who wrote by address (core/inbox/match.py).
+        Index("ix_contact_practice_email", "practice_id", func.lower(sql_text("email"))),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -762,6 +766,10 @@ class OutreachMessage(Base):
     """
 
     __tablename__ = "outreach_message"
+    __table_args__ = (
+        # Incoming mail finds the latest message sent to an address (core/inbox/match.py).
+        Index("ix_outreach_message_practice_to", "practice_id", func.lower(sql_text("to_address"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))

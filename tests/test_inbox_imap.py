@@ -273,3 +273,40 @@ def test_a_tls_mismatch_is_recorded_and_nothing_is_sent_in_clear(
     with log.open() as written:
         written.seek(before)
         assert f"user=<{mailbox_user.name}>" not in written.read()  # no login was attempted
+
+
+RECEIVING_POLLER = POLLER.replace("after_message=after", "after_receive=after")
+
+
+def test_a_worker_killed_before_its_batch_commits_leaves_none_of_the_batch_and_it_is_read_again_once(
+    db, world, settings, mailbox_user, database_url
+):
+    configure_mailbox(db, world.practice.id, mailbox_user, settings.secret_key)
+    poll_once(db, settings, world.practice.id)  # first connection: from now on
+    mailbox_user.append([reply(n) for n in range(1, 31)])
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RECEIVING_POLLER,
+            database_url,
+            str(world.practice.id),
+            settings.secret_key,
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    # Batches of 7: messages 1-7 committed together; 8, 9 and 10 received, their batch not committed.
+    received = [worker.stdout.readline().strip() for _ in range(10)]
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert received == [str(n) for n in range(1, 11)]
+    assert mailbox_of(db, world.practice.id).last_uid == 7
+    assert recorded(db, world.practice.id) == ids(range(1, 8))
+    db.execute(update(PracticeMailbox).values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.commit()
+    result = poll_once(db, settings, world.practice.id)
+    assert (result.received, result.duplicates, result.error) == (23, 0, "")
+    assert recorded(db, world.practice.id) == ids(range(1, 31))

@@ -405,3 +405,36 @@ def test_a_hostile_subject_and_sender_cannot_add_headers_to_the_forwarded_email(
     assert parsed["Reply-To"] is None or parsed["Reply-To"].addresses[0].addr_spec == ZOE
     assert "evil" not in "".join(f"{name}: {value}" for name, value in parsed.items() if name != "Subject")
     assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
+
+
+# -- cost ------------------------------------------------------------------------------------
+
+
+def test_every_reply_of_a_batch_runs_the_same_few_statements(db, world, practice_mail):
+    """The IMAP poller's batch: the practice's settings and the client's rows are read once, then each
+    reply costs the same statements, however many come (no look-up grows with the batch)."""
+    from crossroads.core.inbox.imap import keep_loaded
+
+    from .test_caseload import count_queries
+
+    messages = []
+    for n in range(6):
+        contact = make_contact(db, world.client, f"Person {n}", "Acme", "Editor", email=f"p{n}@acme.example")
+        db.commit()
+        messages.append(send_request(db, world, contact, subject=f"{SUBJECT} ({n})"))
+    raws = [
+        incoming("reply_in_reply_to.eml", **values_for(m)).replace(b"CAzoe-reply-0001", b"reply-%d" % n)
+        for n, m in enumerate(messages)
+    ]
+    db.commit()
+    per_reply = []
+    with keep_loaded(db):
+        for raw in raws:
+            with count_queries() as statements:
+                receive(db, world.practice.id, raw, source="imap")
+            per_reply.append(len(statements))
+        db.commit()
+    kinds = db.scalars(select(InboundMail.kind).order_by(InboundMail.id)).all()
+    assert kinds == [InboundKind.REPLY] * 6
+    first, *rest = per_reply
+    assert rest == [rest[0]] * 5 and rest[0] <= 21 and first <= rest[0] + 6, per_reply

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from ..db import utcnow
 from ..followups import add_business_days
 from ..locking import lock_client
 from ..mail.compose import one_line
-from ..mail.outbox import queue_email
+from ..mail.outbox import practice_mail, queue_email
 from ..models import (
     Contact,
     InboundKind,
@@ -29,7 +30,6 @@ from ..models import (
     OutboxEmail,
     OutreachMessage,
     Practice,
-    PracticeMail,
     Stage,
 )
 from ..scoping import Scope
@@ -54,14 +54,20 @@ def _link_mail(reply: InboundMail, message: OutreachMessage) -> None:
     reply.client_id = message.client_id
 
 
-def on_reply(session: Session, reply: InboundMail, message: OutreachMessage, counted: bool = True) -> None:
+def on_reply(
+    session: Session,
+    reply: InboundMail,
+    message: OutreachMessage,
+    counted: bool = True,
+    email: EmailMessage | None = None,
+) -> None:
     """A reply to ``message`` was recorded: keep it on the thread and forward it to the client.
 
     When ``counted`` (the person asked wrote it), the message counts as replied, the contact moves
     from "requested" to "replied" as the client's own "They replied" would (every follow-up timer
     stops), and the ``message_replied`` hook fires. A reply from someone else (a colleague it was
     forwarded to) is kept and forwarded, but moves nothing: only the client can tell what it means.
-    Does not commit.
+    ``email`` is the reply already parsed (else it is parsed again from ``reply.raw``). Does not commit.
     """
     reply.kind = InboundKind.REPLY
     _link_mail(reply, message)
@@ -82,16 +88,21 @@ def on_reply(session: Session, reply: InboundMail, message: OutreachMessage, cou
                 client.last_activity_at = own_activity
         events.fire(session, "message_replied", message.practice_id, message=message, reply=reply)
         notifications.notify_reply(session, message)
-    forward_to_client(session, reply, message)
+    forward_to_client(session, reply, message, email)
 
 
-def forward_to_client(session: Session, reply: InboundMail, message: OutreachMessage) -> OutboxEmail | None:
+def forward_to_client(
+    session: Session, reply: InboundMail, message: OutreachMessage, email: EmailMessage | None = None
+) -> OutboxEmail | None:
     """Queue the reply to the client's own address, Reply-To the person who wrote it; None without
-    an email server. Every header is written from checked, one-line values."""
-    settings = session.scalar(select(PracticeMail).where(PracticeMail.practice_id == message.practice_id))
+    an email server. Every header is written from checked, one-line values. ``email`` is the reply
+    already parsed (else it is parsed again from ``reply.raw``)."""
+    settings = practice_mail(session, message.practice_id)
     if settings is None:
         return None
-    name, address = sender(message_from_bytes(reply.raw, policy=policy.default))  # type: ignore[arg-type]
+    if email is None:
+        email = message_from_bytes(reply.raw, policy=policy.default)  # type: ignore[assignment]
+    name, address = sender(email)
     contact = message.contact
     who = (contact.name if contact and address == (contact.email or "").lower() else "") or name or address
     who = one_line(who)[:100] or "Someone"

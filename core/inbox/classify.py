@@ -112,13 +112,23 @@ def _dsn(message: Message) -> Bounce | None:
     return bounce
 
 
+def content_type(message: Message) -> str:
+    """The message's content type as the stdlib's ``get_content_type`` reads it, from the raw header
+    (the modern parser's header objects cost more than the whole check)."""
+    value = header(message, "Content-Type")
+    if not value:
+        return "text/plain"
+    kind = value.split(";", 1)[0].strip().lower()
+    return kind if kind.count("/") == 1 else "text/plain"
+
+
 def looks_like_bounce(message: Message) -> bool:
     """From a mail server, or titled like a failure report, or naming failed recipients."""
     return bool(
         header(message, "X-Failed-Recipients")
         or _BOUNCE_SENDER.search(_header(message, "From"))
         or _BOUNCE_SUBJECT.search(_header(message, "Subject"))
-        or message.get_content_type() == "multipart/report"
+        or content_type(message) == "multipart/report"
     )
 
 
@@ -128,12 +138,12 @@ def bounce_of(message: EmailMessage, raw: bytes) -> Bounce | None:
     Standard reports are read with the stdlib; others (Exim's, old Exchange's …) with
     ``flufl.bounce``'s detectors, and their returned copy searched for a Message-ID.
     """
+    if not looks_like_bounce(message):  # every report, RFC 3464 or not, looks like one
+        return None
     compat = message_from_bytes(raw)  # flufl.bounce reads the stdlib's compat32 messages
     found = _dsn(compat)
     if found is not None:
         return found
-    if not looks_like_bounce(compat):
-        return None
     temporary, permanent = all_failures(compat)
     if not permanent and not temporary:
         return None

@@ -4,7 +4,7 @@ One poll (:func:`poll`):
 
 1. **Claim** the mailbox with one conditional UPDATE (a lease: ``lease_token`` and
    ``lease_until``), so of two workers polling at once only one reads; the other
-   returns at once. Every message's commit renews the lease, and a poller whose
+   returns at once. Every batch's commit renews the lease, and a poller whose
    lease was taken over stops before writing anything.
 2. **Connect** (implicit TLS, STARTTLS or, on an allowed private address only,
    plain), log in and ``EXAMINE`` the folder (read-only: nothing is marked read).
@@ -18,10 +18,13 @@ One poll (:func:`poll`):
    may be new; reading restarts just before the first of them, under the new
    UIDVALIDITY. Messages read before are recognised by their Message-ID and
    recorded only once (:func:`~.receive.receive`).
-5. **Read** ``UID last_uid+1:*`` in batches with ``BODY.PEEK[]``, in UID order; for
-   each message: ``receive()``, ``last_uid = uid``, commit. A worker killed midway
-   resumes after the last committed UID; a message received but not yet committed
-   is rolled back with its UID, and read again.
+5. **Read** ``UID last_uid+1:*`` in batches with ``BODY.PEEK[]``, in UID order;
+   ``receive()`` each message of a batch, then ``last_uid`` = the batch's last UID
+   and the lease renewed, and one commit for the whole batch. A worker killed
+   midway resumes after the last committed batch; the messages of a batch not yet
+   committed are rolled back with their UIDs, and read again. (A message recorded
+   meanwhile by another path, e.g. the inbound endpoint, is recognised by its
+   Message-ID and not recorded twice.)
 
 A connection, login, TLS or folder error is recorded (``last_error``, and
 ``failing_since`` from the first failure on); the read position is left alone, so
@@ -44,7 +47,7 @@ from datetime import datetime, timedelta
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -55,7 +58,7 @@ from .receive import receive
 
 log = logging.getLogger(__name__)
 
-#: How long a claim holds without being renewed (each committed message renews it).
+#: How long a claim holds without being renewed (each committed batch renews it).
 LEASE = timedelta(minutes=5)
 #: Messages fetched per FETCH command.
 BATCH = 100
@@ -349,13 +352,15 @@ def poll(
     batch: int = BATCH,
     lease: timedelta = LEASE,
     after_message: Callable[[int], None] | None = None,
+    after_receive: Callable[[int], None] | None = None,
 ) -> PollResult:
-    """Read the practice's mailbox once: every message after ``last_uid``, each committed with its UID.
+    """Read the practice's mailbox once: every message after ``last_uid``, a batch per commit.
 
     Returns at once (``busy``) when another poller holds the mailbox. Errors are
     recorded on the mailbox and returned in ``error``, never raised (the
-    mailbox's read position stays where it was). ``after_message(uid)`` is
-    called after each message's commit (tests use it to pause).
+    mailbox's read position stays where it was). ``after_receive(uid)`` is called
+    after each message is received, before its batch commits, and
+    ``after_message(uid)`` after the commit (tests use them to pause).
     """
     result = PollResult()
     token = claim(session, practice_id, lease)
@@ -384,6 +389,7 @@ def poll(
                     result,
                     started,
                     after_message,
+                    after_receive,
                 )
         except _LeaseLost:
             session.rollback()
@@ -445,6 +451,7 @@ def _read(
     result: PollResult,
     started: datetime,
     after_message: Callable[[int], None] | None,
+    after_receive: Callable[[int], None] | None = None,
 ) -> None:
     uidvalidity, uidnext = folder_state(client, selected, mailbox.folder)
     if mailbox.uidvalidity is None:
@@ -483,22 +490,55 @@ def _read(
     for start in range(0, len(uids), batch):
         chunk = uids[start : start + batch]
         fetched = client.fetch(chunk, ["BODY.PEEK[]"])
-        for uid in chunk:
-            data = fetched.get(uid)
-            if data is None:  # expunged meanwhile
-                continue
-            raw = data.get(b"BODY[]") or b""
-            _, created = receive(session, practice_id, raw, source="imap", source_ref=f"{uidvalidity}:{uid}")
-            if not _write(session, practice_id, token, lease, last_uid=uid):
+        done: list[int] = []
+        received = duplicates = 0
+        with keep_loaded(session):
+            for uid in chunk:
+                data = fetched.pop(uid, None)
+                if data is None:  # expunged meanwhile
+                    continue
+                raw = data.get(b"BODY[]") or b""
+                _, created = receive(
+                    session, practice_id, raw, source="imap", source_ref=f"{uidvalidity}:{uid}"
+                )
+                done.append(uid)
+                received += created
+                duplicates += not created
+                if after_receive is not None:
+                    after_receive(uid)
+            # The batch, its read position and the renewed lease in one transaction: a worker
+            # killed before this commit leaves none of the batch, and the next poll reads it again.
+            if done and not _write(session, practice_id, token, lease, last_uid=done[-1]):
                 raise _LeaseLost
             session.commit()
-            result.last_uid = uid
-            if created:
-                result.received += 1
-            else:
-                result.duplicates += 1
-            if after_message is not None:
+        if done:
+            result.last_uid = done[-1]
+        result.received += received
+        result.duplicates += duplicates
+        if after_message is not None:
+            for uid in done:
                 after_message(uid)
+
+
+@contextmanager
+def keep_loaded(session: Session) -> Iterator[None]:
+    """Keep every object the session loads meanwhile in its identity map until the block ends.
+
+    The session holds its objects weakly: without this, each message of a batch would load the
+    same practice, client, coach and user rows again (a lazy load by primary key finds them in
+    the identity map only while something still refers to them).
+    """
+    kept: list[object] = []
+
+    def keep(_session: Session, instance: object) -> None:
+        kept.append(instance)
+
+    event.listen(session, "loaded_as_persistent", keep)
+    try:
+        yield
+    finally:
+        event.remove(session, "loaded_as_persistent", keep)
+        kept.clear()
 
 
 def _restart_point(client: IMAPClient, mailbox: PracticeMailbox, uidnext: int) -> int:

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..mail.compose import one_line
-from ..models import Contact, MessageStatus, OutboxEmail, OutreachMessage, PracticeMail
+from ..mail.outbox import practice_mail
+from ..models import Contact, MessageStatus, OutboxEmail, OutreachMessage
 from ..text import fold
 from .addresses import plain_address, tokens_for
 from .headers import header
@@ -70,10 +71,8 @@ def sender(message: EmailMessage) -> tuple[str, str]:
 
 
 def _by_token(session: Session, practice_id: int, message: EmailMessage) -> Match | None:
-    reply_address = session.scalar(
-        select(PracticeMail.reply_address).where(PracticeMail.practice_id == practice_id)
-    )
-    tokens = tokens_for(message, reply_address or "")
+    settings = practice_mail(session, practice_id)
+    tokens = tokens_for(message, settings.reply_address if settings is not None else "")
     if not tokens:
         return None
     found = session.scalar(

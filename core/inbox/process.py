@@ -48,4 +48,4 @@ def process(session: Session, mail: InboundMail, message: EmailMessage) -> None:
         return
     counted = match.from_the_contact(found.message, message) and not match.is_forward_subject(mail.subject)
     mail.reason = f"Matched by {found.how}." + ("" if counted else " Written by someone else: not counted.")
-    apply.on_reply(session, mail, found.message, counted=counted)
+    apply.on_reply(session, mail, found.message, counted=counted, email=message)

@@ -38,6 +38,15 @@ def _recorded(session: Session, practice_id: int, message_id: str) -> InboundMai
     )
 
 
+def _open_transaction(session: Session) -> None:
+    """On SQLite, begin the transaction before the savepoint: Python's driver begins one only at the
+    first write, and a SAVEPOINT outside a transaction commits on its RELEASE (the whole batch of
+    an IMAP poll must commit together, with its read position)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def receive(
     session: Session, practice_id: int, raw: bytes, *, source: str, source_ref: str = ""
 ) -> tuple[InboundMail, bool]:
@@ -62,6 +71,7 @@ def receive(
         subject=header(message, "Subject")[:300],
         raw=raw,
     )
+    _open_transaction(session)
     try:
         with session.begin_nested():
             session.add(mail)

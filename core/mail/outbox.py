@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import events
-from ..db import utcnow
+from ..db import per_transaction, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import MessageStatus, OutboxEmail, OutreachMessage, PracticeMail
 from . import smtp
@@ -50,6 +50,15 @@ MAX_ATTEMPTS = 10
 NO_SERVER = "Your practice has not set up an email server yet"
 STALE = "The sender stopped while sending this message; check your sent mail before sending it again."
 RETRYING = "retrying: "
+
+
+def practice_mail(session: Session, practice_id: int) -> PracticeMail | None:
+    """The practice's email settings, read once per transaction (incoming mail asks per message)."""
+    return per_transaction(
+        session,
+        (PracticeMail, practice_id),
+        lambda: session.scalar(select(PracticeMail).where(PracticeMail.practice_id == practice_id)),
+    )
 
 
 def backoff(attempts: int) -> timedelta:

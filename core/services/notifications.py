@@ -21,10 +21,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import links
-from ..db import utcnow
+from ..db import per_transaction, utcnow
 from ..figures import activity, last_activity_column, stalled_clause, stalled_days
 from ..jobs import ScheduledJob
-from ..mail.outbox import queue_email
+from ..mail.outbox import practice_mail, queue_email
 from ..models import (
     KIND_LABELS,
     NOTIFICATION_KIND_LABELS,
@@ -36,7 +36,6 @@ from ..models import (
     NotificationPreference,
     OutreachMessage,
     Practice,
-    PracticeMail,
     Reflection,
     ReflectionComment,
     User,
@@ -110,8 +109,9 @@ def save_preferences(scope: Scope, data: dict[str, Any]) -> dict[NotificationKin
 
 
 def delivery_for(session: Session, user: User, kind: NotificationKind) -> Delivery:
-    """How a notification of ``kind`` reaches ``user`` now."""
-    return preferences(session, user).get(kind, Delivery.IN_APP)
+    """How a notification of ``kind`` reaches ``user`` now (their choices read once per transaction)."""
+    chosen = per_transaction(session, (NotificationPreference, user.id), lambda: preferences(session, user))
+    return chosen.get(kind, Delivery.IN_APP)
 
 
 # -- making one ------------------------------------------------------------------------------
@@ -151,11 +151,10 @@ def notify(
 
 
 def _email(session: Session, row: Notification, user: User, client: Client | None) -> None:
-    from_address = session.scalar(
-        select(PracticeMail.from_address).where(PracticeMail.practice_id == user.practice_id)
-    )
-    if from_address is None:
+    settings = practice_mail(session, user.practice_id)
+    if settings is None:
         return  # no email server: it stays in Crossroads
+    from_address = settings.from_address
     practice = session.get(Practice, user.practice_id)
     label = NOTIFICATION_KIND_LABELS[row.kind]
     subject = label if client is None else f"{label}: {client.name}"
