@@ -1,6 +1,6 @@
 """address indexes for incoming mail: a contact by address, the latest message sent to an address
 
-Revision ID: 0017_ingest
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-01
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_ingest"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
