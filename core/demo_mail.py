@@ -396,12 +396,18 @@ class MailCatcher:
             log.exception("demo mail catcher: the demo contact's answer could not be received")
 
     def start(self) -> MailCatcher:
-        """Listen on ``host`` and a free port, serving in a background thread."""
+        """Listen on ``host`` and a free port, serving in a background thread.
+
+        The event loop lives in that thread from start to end (creating the server included), so
+        the catcher starts whatever the calling thread runs (a test's browser driver may hold an
+        event loop of its own in the main thread)."""
         from aiosmtpd.smtp import SMTP
 
         sock = socket.create_server((self.host, 0))
         self.port = sock.getsockname()[1]
         loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        failure: list[BaseException] = []
 
         def factory() -> SMTP:
             return SMTP(
@@ -413,10 +419,31 @@ class MailCatcher:
                 loop=loop,
             )
 
-        self._server = loop.run_until_complete(loop.create_server(factory, sock=sock))
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                self._server = loop.run_until_complete(loop.create_server(factory, sock=sock))
+            except BaseException as exc:  # reported to start() below
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            # Stopped: end the SMTP sessions still open, then the loop.
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(_settle(tasks))
+            loop.close()
+
         self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name="demo-mail-catcher", daemon=True)
+        self._thread = threading.Thread(target=serve, name="demo-mail-catcher", daemon=True)
         self._thread.start()
+        ready.wait(timeout=10)
+        if failure:
+            self._loop = self._thread = None
+            raise failure[0]
         return self
 
     def stop(self) -> None:
@@ -431,13 +458,6 @@ class MailCatcher:
         loop.call_soon_threadsafe(server.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
-        if not thread.is_alive():  # end the SMTP sessions still open, then the loop
-            tasks = asyncio.all_tasks(loop)
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                loop.run_until_complete(_settle(tasks))
-            loop.close()
         self._loop = self._server = self._thread = None
 
     def wait_for_answers(self, timeout: float = 10.0) -> None:
