@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -151,3 +152,80 @@ def test_the_old_private_enum_helper_still_works_with_a_warning_naming_the_new_p
         assert models.Client is not None  # the names that did not move do not warn
     with pytest.raises(AttributeError):
         models.no_such_name  # noqa: B018
+
+
+# -- crossroads plugins warns about installed plugins around the face ------------------------------
+
+
+def _install(tmp_path: Path, monkeypatch, name: str, files: dict[str, str]) -> None:
+    """A distribution on sys.path whose entry point ``name`` names the package ``name``."""
+    package = tmp_path / name
+    package.mkdir()
+    for filename, source in files.items():
+        (package / filename).write_text(textwrap.dedent(source))
+    info = tmp_path / f"{name}-1.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text(f"[crossroads]\n{name} = {name}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+@pytest.fixture
+def installed_plugins(tmp_path, monkeypatch):
+    """Two installed plugins: one written against the old names (it still loads), one against the face."""
+    _install(
+        tmp_path,
+        monkeypatch,
+        "old_names",
+        {
+            "__init__.py": """
+                from crossroads.core.hookspecs import hookimpl
+                from crossroads.core.plugins import Panel
+
+                from . import views  # noqa: F401
+
+                @hookimpl
+                def client_panels(client):
+                    return Panel("Old", "old_names/panel.html")
+                """,
+            "views.py": "from crossroads.web.context import scope\nfrom new_names import helpers\n",
+        },
+    )
+    _install(
+        tmp_path,
+        monkeypatch,
+        "new_names",
+        {
+            "__init__.py": """
+                from crossroads.plugin import Panel, hookimpl
+
+                @hookimpl
+                def client_panels(client):
+                    return Panel("New", "new_names/panel.html")
+                """,
+            "helpers.py": "",
+        },
+    )
+    yield
+    for name in [m for m in sys.modules if m.split(".")[0] in {"old_names", "new_names"}]:
+        sys.modules.pop(name)
+
+
+def test_crossroads_plugins_warns_about_a_plugin_importing_around_the_face(installed_plugins):
+    from click.testing import CliRunner
+
+    from crossroads.web.cli import main
+
+    result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "old_names 1.0.0" in result.output and "new_names 1.0.0" in result.output  # both still load
+    assert (
+        "warning: plugin old_names imports Crossroads outside crossroads.plugin; those names may move "
+        "or go (see docs/plugins/changes.md):" in result.output
+    )
+    assert f"old_names/__init__.py:2: crossroads.core.hookspecs.hookimpl: {OUTSIDE}" in result.output
+    assert f"old_names/views.py:1: crossroads.web.context.scope: {OUTSIDE}" in result.output
+    assert "old_names/views.py:2: new_names.helpers: imports another plugin" in result.output
+    assert "plugin new_names" not in result.output
+    assert "plugin theme_progress" not in result.output  # the built-in plugins use the face
