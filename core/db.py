@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -58,6 +59,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def enum_column(cls: type[enum.Enum], name: str) -> Enum:
+    """The column type for a Python enum: stores the members' lowercase values (not their names) as
+    text of at most 20 characters, with a CHECK constraint on SQLite; ``name`` is the type's name
+    (PostgreSQL creates an enum type of that name: make it unique, e.g. prefixed by your plugin)."""
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], length=20)
 
 
 #: How long a new PostgreSQL connection may take, unless the URL says ``?connect_timeout=N``.

@@ -3,8 +3,10 @@
 A plugin is a module (or object) registered under the entry-point group
 ``crossroads``; its functions are marked with :data:`hookimpl` and named
 after the specifications below. Built-in plugins use exactly this contract.
+A plugin imports ``hookimpl``, and every other name of Crossroads it needs,
+from the public face ``crossroads.plugin``, the only stable interface.
 
-Every hook is called through :class:`crossroads.core.plugins.PluginManager`,
+Every hook is called through :class:`crossroads.plugin.PluginManager`,
 which calls each plugin separately: a plugin that raises, or returns the
 wrong type, is logged and its part is shown as unavailable, while the rest of
 the page renders. Hooks run only for plugins the practice has switched on.
@@ -64,15 +66,17 @@ def client_panels(client: Client, viewer: User) -> Panel | list[Panel] | None:
     """Panels for a client's dashboard.
 
     Called when the client's home page, or a coach's page about that client,
-    is rendered. ``client`` is the :class:`~crossroads.core.models.Client`
-    being shown and ``viewer`` the signed-in :class:`~crossroads.core.models.User`
+    is rendered. ``client`` is the :class:`~crossroads.plugin.Client`
+    being shown and ``viewer`` the signed-in :class:`~crossroads.plugin.User`
     (the client themself, their coach, or the practice owner); the objects belong to the viewer's
     practice and are already scoped. Do not change them here.
 
-    Return a :class:`~crossroads.core.plugins.Panel`, a list of them, or
+    Return a :class:`~crossroads.plugin.Panel`, a list of them, or
     ``None`` for nothing. A panel names a template of the plugin's own
-    (kept in a ``templates/`` folder beside the plugin module, under a folder
-    named after the plugin) and the context to render it with.
+    (kept in the ``templates/`` folder beside the plugin module, inside a
+    folder of the plugin's own, named after the plugin or its module, such
+    as ``templates/my_plugin/panel.html`` named ``"my_plugin/panel.html"``)
+    and the context to render it with.
 
     Since: 0.1.
     """
@@ -82,7 +86,7 @@ def client_panels(client: Client, viewer: User) -> Panel | list[Panel] | None:
 def outreach_channels() -> Channel | list[Channel] | None:
     """The outreach channels this plugin offers.
 
-    Return an instance of a :class:`~crossroads.core.channels.Channel`
+    Return an instance of a :class:`~crossroads.plugin.Channel`
     subclass, or a list of them. Crossroads asks each channel which kinds of
     message it carries and in which formats, drafts from the practice's
     template or the channel's ``default_template``, checks the draft, and
@@ -97,10 +101,10 @@ def outreach_channels() -> Channel | list[Channel] | None:
 def message_checks(draft: Draft) -> list[Warning] | None:
     """Warnings about a draft outreach message, in addition to the method's own checks.
 
-    ``draft`` is a :class:`~crossroads.core.channels.Draft`: the subject and
+    ``draft`` is a :class:`~crossroads.plugin.Draft`: the subject and
     body as the client has them now, and its ``context`` (client, contact,
     theme, kind, channel format, earlier messages). Return a list of
-    :class:`~crossroads.core.channels.Warning` (each with a one-line ``why``)
+    :class:`~crossroads.plugin.Warning` (each with a one-line ``why``)
     or ``None``. Warnings never stop the client from sending. Called on every
     live preview, so keep it fast and do not write to the database.
 
@@ -163,7 +167,7 @@ def blueprints() -> Blueprint | list[Blueprint] | None:
 
     Every route of a plugin's blueprint requires a signed-in user and answers
     404 to a practice that has the plugin switched off; scope every query with
-    ``crossroads.web.context.scope()`` as the core's views do.
+    :func:`crossroads.plugin.scope` as the core's views do.
 
     Since: 0.2.
     """
@@ -175,7 +179,7 @@ def menu_items(viewer: User, client: Client | None) -> MenuItem | list[MenuItem]
 
     With ``client`` set, the links go in that client's workspace tabs (seen by
     the client and their coach); with ``client`` None, in the top menu of a
-    staff member. Return :class:`~crossroads.core.plugins.MenuItem` objects.
+    staff member. Return :class:`~crossroads.plugin.MenuItem` objects.
 
     Since: 0.2.
     """
@@ -198,16 +202,16 @@ def load_demo_data(session: Session, practice: Practice) -> None:
 def report_sections(request: ReportRequest) -> Section | list[Section] | None:
     """Sections this plugin adds to a progress report or a caseload report.
 
-    ``request`` is a :class:`~crossroads.core.reports.ReportRequest`: its
+    ``request`` is a :class:`~crossroads.plugin.ReportRequest`: its
     ``subject`` is one client (``request.kind == "client"``) or a caseload
     (a coach's clients, or with no coach the whole practice), its ``period``
-    a :class:`~crossroads.core.reports.Period` in the viewer's time zone with
+    a :class:`~crossroads.plugin.Period` in the viewer's time zone with
     UTC bounds ``since`` and ``until``, and ``scope`` the viewer's
-    :class:`~crossroads.core.scoping.Scope`: build every query from it, so a
+    :class:`~crossroads.plugin.Scope`: build every query from it, so a
     coach's report holds only their caseload and only reflections the client
     shared. Use a fixed number of queries, whatever the amount of activity.
 
-    Return :class:`~crossroads.core.reports.Section` objects (each with its
+    Return :class:`~crossroads.plugin.Section` objects (each with its
     rows for export and a template for the page and the PDF), a list of them,
     or ``None`` for nothing. A plugin that raises is shown as unavailable and
     the other sections are unaffected. Do not write to the database here.
@@ -220,7 +224,7 @@ def report_sections(request: ReportRequest) -> Section | list[Section] | None:
 def report_formats() -> ReportFormat | list[ReportFormat] | None:
     """Download formats this plugin offers for reports (PDF, CSV, a spreadsheet…).
 
-    Return instances of :class:`~crossroads.core.reports.ReportFormat`
+    Return instances of :class:`~crossroads.plugin.ReportFormat`
     subclasses: a ``name`` (asked for as ``?format=name``), a label, a media
     type and file extension, and ``render(report)`` returning the file's bytes.
     A format is offered only to practices that have its plugin switched on.
@@ -233,12 +237,12 @@ def report_formats() -> ReportFormat | list[ReportFormat] | None:
 def scheduled_jobs() -> ScheduledJob | list[ScheduledJob] | None:
     """Jobs to run on a timetable in the background worker (``crossroads worker`` or ``serve``).
 
-    Return :class:`~crossroads.core.jobs.ScheduledJob` objects: a unique
+    Return :class:`~crossroads.plugin.ScheduledJob` objects: a unique
     ``name``, a Huey ``crontab`` schedule in UTC, and ``run(session, now)``,
     called with a fresh session that is committed when it returns (rolled back
     if it raises). Called once when the worker starts. A job sees every
     practice: skip those that have the plugin switched off. Send email with
-    :func:`crossroads.core.mail.outbox.queue_email`. Every worker process runs
+    :func:`crossroads.plugin.queue_email`. Every worker process runs
     the timetable, so the same job may run in two at once: claim each piece of
     work with a conditional ``UPDATE`` (as the weekly digest claims a coach's
     week) rather than reading first and writing later.
@@ -297,7 +301,7 @@ def theme_decided(session: Session, theme: CareerTheme, status: str) -> None:
 def plugin_settings() -> type[PluginSettings] | None:
     """The plugin's settings for each practice, as a marshmallow schema.
 
-    Return a subclass of :class:`~crossroads.core.plugin_settings.PluginSettings`
+    Return a subclass of :class:`~crossroads.plugin.PluginSettings`
     (a marshmallow ``Schema``). The practice owner's plugin page renders a form
     from its fields (the field's ``metadata`` may hold a ``label`` and a
     ``description``), validates what the owner enters with it, and stores
@@ -314,7 +318,7 @@ def cli_commands() -> click.Command | list[click.Command] | None:
 
     Return :mod:`click` commands or groups. A name the core already uses is
     refused (logged) so that a plugin cannot replace a built-in command. For
-    the database, use :func:`crossroads.core.commands.open_session`.
+    the database, use :func:`crossroads.plugin.open_session`.
 
     Since: 0.3.
     """
@@ -327,7 +331,7 @@ def export_client_data(session: Session, client: Client, scope: Scope) -> dict[s
     Return a dict of table-like lists: each key becomes a file in the export
     archive (``<plugin>/<key>.json`` and ``.csv``), each item a row of plain
     JSON values. Read only; called by the client, their coach, or the owner.
-    ``scope`` is the :class:`~crossroads.core.scoping.Scope` of whoever asked:
+    ``scope`` is the :class:`~crossroads.plugin.Scope` of whoever asked:
     build every query from it, so that an archive a coach or the owner makes
     holds only what staff may see (never a reflection the client did not
     share), and the client's own holds everything of theirs.

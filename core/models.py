@@ -12,7 +12,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -28,12 +27,22 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, enum_column, utcnow
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Store the lowercase values, not the member names, and keep a CHECK constraint on SQLite.
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], length=20)
+def __getattr__(name: str) -> Any:
+    """Names that moved, kept for one release with a warning (docs/plugins/changes.md)."""
+    if name == "_enum":
+        import warnings
+
+        warnings.warn(
+            "crossroads.core.models._enum is deprecated and goes in Crossroads 0.3; "
+            "use crossroads.plugin.enum_column",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return enum_column
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Role(enum.StrEnum):
@@ -93,7 +102,7 @@ class User(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # None until the person accepts their invitation and sets a password.
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -136,7 +145,7 @@ class Client(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
     coach_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[ClientStatus] = mapped_column(
-        _enum(ClientStatus, "client_status"), default=ClientStatus.ONBOARDING
+        enum_column(ClientStatus, "client_status"), default=ClientStatus.ONBOARDING
     )
     last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -188,7 +197,7 @@ class CareerTheme(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     target_conversations: Mapped[int] = mapped_column(Integer, default=5)
     status: Mapped[ThemeStatus] = mapped_column(
-        _enum(ThemeStatus, "theme_status"), default=ThemeStatus.EXPLORING
+        enum_column(ThemeStatus, "theme_status"), default=ThemeStatus.EXPLORING
     )
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -211,7 +220,7 @@ class Invitation(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    purpose: Mapped[InvitationPurpose] = mapped_column(_enum(InvitationPurpose, "invitation_purpose"))
+    purpose: Mapped[InvitationPurpose] = mapped_column(enum_column(InvitationPurpose, "invitation_purpose"))
     # SHA-256 of the random part of the link; the link itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -360,12 +369,12 @@ class Contact(Base):
     linkedin_url: Mapped[str | None] = mapped_column(String(500))
     organisation: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[str] = mapped_column(String(200), default="")
-    source: Mapped[ContactSource] = mapped_column(_enum(ContactSource, "contact_source"))
+    source: Mapped[ContactSource] = mapped_column(enum_column(ContactSource, "contact_source"))
     referred_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("contact.id", ondelete="SET NULL"), index=True
     )
     suggested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    suggestion: Mapped[Suggestion | None] = mapped_column(_enum(Suggestion, "contact_suggestion"))
+    suggestion: Mapped[Suggestion | None] = mapped_column(enum_column(Suggestion, "contact_suggestion"))
     research_notes: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Folded (lowercase, no accents) copies kept by services.contacts.refresh_search_columns:
@@ -375,7 +384,7 @@ class Contact(Base):
     work_text: Mapped[str] = mapped_column(Text, default="")
     tag_text: Mapped[str] = mapped_column(Text, default="")
     connected_on: Mapped[date | None] = mapped_column(Date)
-    stage: Mapped[Stage] = mapped_column(_enum(Stage, "contact_stage"), default=Stage.IDENTIFIED)
+    stage: Mapped[Stage] = mapped_column(enum_column(Stage, "contact_stage"), default=Stage.IDENTIFIED)
     stage_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     follow_ups_sent: Mapped[int] = mapped_column(Integer, default=0)
     last_follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -410,8 +419,8 @@ class StageChange(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
-    from_stage: Mapped[Stage | None] = mapped_column(_enum(Stage, "contact_stage"))
-    to_stage: Mapped[Stage] = mapped_column(_enum(Stage, "contact_stage"))
+    from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage, "contact_stage"))
+    to_stage: Mapped[Stage] = mapped_column(enum_column(Stage, "contact_stage"))
     # A follow-up sent is recorded here too, with from_stage == to_stage == requested.
     note: Mapped[str] = mapped_column(String(100), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -478,7 +487,7 @@ class QuestionBank(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
-    reach: Mapped[Reach] = mapped_column(_enum(Reach, "bank_reach"), default=Reach.PRACTICE)
+    reach: Mapped[Reach] = mapped_column(enum_column(Reach, "bank_reach"), default=Reach.PRACTICE)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -500,7 +509,7 @@ class Question(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     bank_id: Mapped[int] = mapped_column(ForeignKey("question_bank.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    category: Mapped[Category] = mapped_column(_enum(Category, "question_category"))
+    category: Mapped[Category] = mapped_column(enum_column(Category, "question_category"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -533,10 +542,10 @@ class Conversation(Base):
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("career_theme.id", ondelete="SET NULL"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     minutes: Mapped[int] = mapped_column(Integer, default=20)
-    medium: Mapped[Medium] = mapped_column(_enum(Medium, "conversation_medium"), default=Medium.VIDEO)
+    medium: Mapped[Medium] = mapped_column(enum_column(Medium, "conversation_medium"), default=Medium.VIDEO)
     location: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[ConversationStatus] = mapped_column(
-        _enum(ConversationStatus, "conversation_status"), default=ConversationStatus.SCHEDULED
+        enum_column(ConversationStatus, "conversation_status"), default=ConversationStatus.SCHEDULED
     )
     # RFC 5545: the same UID with a higher SEQUENCE updates the event a calendar already has.
     uid: Mapped[str] = mapped_column(String(100), unique=True)
@@ -572,7 +581,7 @@ class PrepQuestion(Base):
         ForeignKey("conversation.id", ondelete="CASCADE"), index=True
     )
     text: Mapped[str] = mapped_column(Text)
-    category: Mapped[Category | None] = mapped_column(_enum(Category, "question_category"))
+    category: Mapped[Category | None] = mapped_column(enum_column(Category, "question_category"))
     position: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
     notes_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -651,8 +660,8 @@ class Goal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
-    period: Mapped[GoalPeriod] = mapped_column(_enum(GoalPeriod, "goal_period"))
-    metric: Mapped[GoalMetric] = mapped_column(_enum(GoalMetric, "goal_metric"))
+    period: Mapped[GoalPeriod] = mapped_column(enum_column(GoalPeriod, "goal_period"))
+    metric: Mapped[GoalMetric] = mapped_column(enum_column(GoalMetric, "goal_metric"))
     target: Mapped[int] = mapped_column(Integer)
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -669,7 +678,7 @@ class ThemeDecision(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("career_theme.id", ondelete="CASCADE"))
-    decision: Mapped[ThemeStatus] = mapped_column(_enum(ThemeStatus, "theme_status"))
+    decision: Mapped[ThemeStatus] = mapped_column(enum_column(ThemeStatus, "theme_status"))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -735,7 +744,7 @@ class OutboxEmail(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     status: Mapped[MessageStatus] = mapped_column(
-        _enum(MessageStatus, "message_status"), default=MessageStatus.QUEUED
+        enum_column(MessageStatus, "message_status"), default=MessageStatus.QUEUED
     )
     sender_name: Mapped[str] = mapped_column(String(300), default="")
     reply_to: Mapped[str] = mapped_column(String(254), default="")
@@ -777,14 +786,14 @@ class OutreachMessage(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(50))
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
+    kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind, "message_kind"))
     #: The channel's own variant, e.g. a LinkedIn connection note or InMail.
     format: Mapped[str] = mapped_column(String(30), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     to_name: Mapped[str] = mapped_column(String(200), default="")
     to_address: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus, "message_status"))
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus, "message_status"))
     #: The checks that warned when the client sent it anyway: [{"code", "message"}].
     warnings: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("outreach_message.id", ondelete="SET NULL"))
@@ -816,7 +825,7 @@ class MessageTemplate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(50))
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
+    kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind, "message_kind"))
     format: Mapped[str] = mapped_column(String(30), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
@@ -859,7 +868,9 @@ class InboundMail(Base):
     from_address: Mapped[str] = mapped_column(String(254), default="")
     subject: Mapped[str] = mapped_column(String(300), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    kind: Mapped[InboundKind] = mapped_column(_enum(InboundKind, "inbound_kind"), default=InboundKind.PENDING)
+    kind: Mapped[InboundKind] = mapped_column(
+        enum_column(InboundKind, "inbound_kind"), default=InboundKind.PENDING
+    )
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: What it was matched to (a reply or automatic reply: the message, its contact and client).
@@ -918,7 +929,7 @@ class PracticeMail(Base):
     host: Mapped[str] = mapped_column(String(253))
     port: Mapped[int] = mapped_column(Integer, default=587)
     security: Mapped[MailSecurity] = mapped_column(
-        _enum(MailSecurity, "mail_security"), default=MailSecurity.STARTTLS
+        enum_column(MailSecurity, "mail_security"), default=MailSecurity.STARTTLS
     )
     username: Mapped[str] = mapped_column(String(254), default="")
     password_encrypted: Mapped[str] = mapped_column(Text, default="")
@@ -951,7 +962,7 @@ class PracticeMailbox(Base):
     host: Mapped[str] = mapped_column(String(253))
     port: Mapped[int] = mapped_column(Integer, default=993)
     security: Mapped[MailSecurity] = mapped_column(
-        _enum(MailSecurity, "mailbox_security"), default=MailSecurity.TLS
+        enum_column(MailSecurity, "mailbox_security"), default=MailSecurity.TLS
     )
     username: Mapped[str] = mapped_column(String(254))
     password_encrypted: Mapped[str] = mapped_column(Text, default="")
@@ -1021,7 +1032,7 @@ class AuditEvent(Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
     client_id: Mapped[int | None] = mapped_column(Integer)
-    action: Mapped[AuditAction] = mapped_column(_enum(AuditAction, "audit_action"))
+    action: Mapped[AuditAction] = mapped_column(enum_column(AuditAction, "audit_action"))
     what: Mapped[str] = mapped_column(String(200), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ip: Mapped[str | None] = mapped_column(String(64))
@@ -1095,9 +1106,9 @@ class Notification(Base):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "notification_kind"))
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, "notification_kind"))
     #: How it was to be delivered when it was made (the coach's choice then).
-    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery, "notification_delivery"))
+    delivery: Mapped[Delivery] = mapped_column(enum_column(Delivery, "notification_delivery"))
     text: Mapped[str] = mapped_column(String(300))
     #: A path on this site (``/contacts/12``), never a full address.
     link: Mapped[str] = mapped_column(String(300), default="")
@@ -1120,5 +1131,5 @@ class NotificationPreference(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "notification_kind"))
-    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery, "notification_delivery"))
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, "notification_kind"))
+    delivery: Mapped[Delivery] = mapped_column(enum_column(Delivery, "notification_delivery"))

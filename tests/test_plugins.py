@@ -188,20 +188,6 @@ def test_the_core_imports_neither_web_nor_plugins():
     assert not offenders
 
 
-# What a plugin may import from the web layer: the request's scope and session, the form helper,
-# and notices. Everything else there is the core's own business.
-WEB_FOR_PLUGINS = {"crossroads.web.context", "crossroads.web.forms", "crossroads.web.notices"}
-
-
-def test_builtin_plugins_use_only_the_cores_public_face():
-    for path in (ROOT / "plugins").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("crossroads"):
-                allowed = node.module.startswith("crossroads.core") or node.module in WEB_FOR_PLUGINS
-                assert allowed, f"{path}: {node.module}"
-                assert node.module != "crossroads.core.migrate", f"{path}: migrations run through the core"
-
-
 class BrokenSql:
     @hookimpl
     def client_panels(self, client, viewer):

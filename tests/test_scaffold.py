@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from crossroads.core.hookspecs import HOOKS_VERSION
+from crossroads.core.import_rules import package_problems
 from crossroads.web.cli import main
 from crossroads.web.scaffold import Names
 
@@ -53,6 +54,9 @@ def test_it_writes_an_installable_package_with_a_panel_and_a_test(tmp_path):
     module = (root / "crossroads_next_step" / "__init__.py").read_text()
     assert f'crossroads_hooks = "{HOOKS_VERSION}"' in module
     assert "@hookimpl\ndef client_panels(client, viewer):" in module
+    # It imports Crossroads only through the public face, as `crossroads plugins` checks.
+    assert "from crossroads.plugin import Panel, hookimpl" in module
+    assert package_problems(root / "crossroads_next_step", "crossroads_next_step") == []
     compile(module, "__init__.py", "exec")
     compile((root / "tests" / "test_next_step.py").read_text(), "test_next_step.py", "exec")
 

@@ -25,7 +25,7 @@ from crossroads.core.scoping import Scope
 from crossroads.core.services import imports, practices
 
 from .ops import configure_logging
-from .plugin_cli import PluginCommandsGroup
+from .plugin_cli import PluginCommandsGroup, warn_about_imports
 
 
 @contextmanager
@@ -430,6 +430,7 @@ def list_plugins(practice_id: int | None) -> None:
         click.echo(f"  hooks: {', '.join(info.hooks) or '(none)'}")
     for name, error in manager.load_errors.items():
         click.echo(f"{name}: failed to load: {error}", err=True)
+    warn_about_imports(infos)
 
 
 from .cli_check import check  # noqa: E402  (a command in its own module)

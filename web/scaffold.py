@@ -87,10 +87,10 @@ MODULE = '''\
 A Crossroads plugin. Crossroads finds it through the ``crossroads`` entry point
 in ``pyproject.toml`` and calls the hook implementations below; see the plugin
 guide for every hook (docs/plugins/guide.md and hooks.md in Crossroads).
+Import Crossroads only from ``crossroads.plugin``: it is the one stable face.
 """
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.plugins import Panel
+from crossroads.plugin import Panel, hookimpl
 
 #: The hook set this plugin is written for; a Crossroads older than this refuses to load it.
 crossroads_hooks = "$hooks_version"

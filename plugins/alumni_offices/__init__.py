@@ -13,10 +13,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import Client, InboundMail, OutreachMessage, Practice, User
-from crossroads.core.plugins import MenuItem
-from crossroads.core.scoping import Scope
+from crossroads.plugin import (
+    DEMO_CLIENT_EMAIL,
+    Client,
+    InboundMail,
+    MenuItem,
+    OutreachMessage,
+    Practice,
+    Scope,
+    User,
+    hookimpl,
+)
 
 from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo
@@ -39,8 +46,6 @@ def blueprints():
 @hookimpl
 def load_demo_data(session: Session, practice: Practice) -> None:
     """The demo's first client (the one whose login the demo prints first) gets the plugin's rows."""
-    from crossroads.core.demo import CLIENT_EMAIL as DEMO_CLIENT_EMAIL
-
     clients = list(
         session.scalars(
             select(Client).join(User, Client.user_id == User.id).where(Client.practice_id == practice.id)

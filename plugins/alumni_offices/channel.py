@@ -17,20 +17,22 @@ from flask import has_request_context, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
-from crossroads.core.channels import (
+from crossroads.plugin import (
     Channel,
     Delivery,
     DraftContext,
     Handoff,
     Limit,
     MessageFormat,
+    MessageKind,
+    OutreachMessage,
+    PracticeMail,
     TemplateText,
+    Variable,
     Warning,
+    queue_email,
+    reply_to_for,
 )
-from crossroads.core.inbox.addresses import reply_to_for
-from crossroads.core.mail.outbox import queue_email
-from crossroads.core.models import MessageKind, OutreachMessage, PracticeMail
-from crossroads.core.templating import Variable
 
 from .models import OFFICE_LABELS, Affiliation, Institution, Office
 

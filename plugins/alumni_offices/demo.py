@@ -11,10 +11,16 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crossroads.core.db import utcnow
-from crossroads.core.models import Client, MessageKind, MessageStatus, OutreachMessage, Practice
-from crossroads.core.scoping import Scope
-from crossroads.core.services.contacts import add_contact
+from crossroads.plugin import (
+    Client,
+    MessageKind,
+    MessageStatus,
+    OutreachMessage,
+    Practice,
+    Scope,
+    add_contact,
+    utcnow,
+)
 
 from . import services
 from .models import Affiliation, Institution, Introduction, IntroductionRequest, Office, RequestStatus

@@ -2,7 +2,7 @@
 introduction requests to their offices, and the contacts those requests brought.
 
 Every row carries ``practice_id``; rows that belong to a client carry ``client_id`` too, so
-:class:`~crossroads.core.scoping.Scope` narrows them to the user's clients like the core's own.
+:class:`~crossroads.plugin.Scope` narrows them to the user's clients like the core's own.
 The core's tables are not changed: an introduced contact is linked to its request here.
 """
 
@@ -14,8 +14,16 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crossroads.core.db import Base, UTCDateTime, utcnow
-from crossroads.core.models import CareerTheme, Client, Contact, OutreachMessage, _enum
+from crossroads.plugin import (
+    Base,
+    CareerTheme,
+    Client,
+    Contact,
+    OutreachMessage,
+    UTCDateTime,
+    enum_column,
+    utcnow,
+)
 
 
 class Office(enum.StrEnum):
@@ -105,7 +113,7 @@ class Affiliation(Base):
 class IntroductionRequest(Base):
     """A client's request to an institution's office for introductions to alumni in a field.
 
-    The email itself is an :class:`~crossroads.core.models.OutreachMessage` (``message``),
+    The email itself is an :class:`~crossroads.plugin.OutreachMessage` (``message``),
     so it shows among the client's messages and goes through the outbox.
     """
 
@@ -120,7 +128,7 @@ class IntroductionRequest(Base):
     affiliation_id: Mapped[int | None] = mapped_column(
         ForeignKey("alumni_affiliation.id", ondelete="SET NULL")
     )
-    office: Mapped[Office] = mapped_column(_enum(Office, "alumni_office_kind"))
+    office: Mapped[Office] = mapped_column(enum_column(Office, "alumni_office_kind"))
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("career_theme.id", ondelete="SET NULL"))
     #: How many alumni the client hopes to be introduced to.
     hoped_for: Mapped[int] = mapped_column(Integer, default=3)
@@ -128,7 +136,7 @@ class IntroductionRequest(Base):
         ForeignKey("outreach_message.id", ondelete="SET NULL"), unique=True
     )
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "alumni_request_status"), default=RequestStatus.SENT
+        enum_column(RequestStatus, "alumni_request_status"), default=RequestStatus.SENT
     )
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

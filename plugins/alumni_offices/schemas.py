@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from crossroads.core.schemas import Id, InputSchema, OptionalEmail, ProfileUrl, Text
+from crossroads.plugin import Id, InputSchema, OptionalEmail, ProfileUrl, Text
 
 from .models import Office
 

@@ -1,7 +1,7 @@
 """The alumni offices plugin's rules: the directory, affiliations, requests and introductions.
 
 Views stay thin and call these; tests call them without HTTP. Every lookup goes
-through :class:`~crossroads.core.scoping.Scope`, so another practice's rows (and
+through :class:`~crossroads.plugin.Scope`, so another practice's rows (and
 another coach's clients') are :class:`NotFound`. Coaches keep the directory;
 clients record their affiliations, send requests and record what came of them,
 and their coach reads along.
@@ -16,25 +16,33 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from crossroads.core.channels import Draft, TemplateText, Warning
-from crossroads.core.db import utcnow
-from crossroads.core.errors import Forbidden, InvalidInput, NotFound
-from crossroads.core.models import (
+from crossroads.plugin import (
     CareerTheme,
     Client,
     Contact,
+    Draft,
+    Forbidden,
     InboundMail,
+    InvalidInput,
     MessageKind,
     MessageStatus,
+    NotFound,
     OutreachMessage,
+    Page,
     Role,
+    Scope,
+    TemplateText,
+    Warning,
+    add_contact,
+    draft_warnings,
+    fold,
+    like_pattern,
+    paginate,
+    touch_client,
+    utcnow,
+    words,
 )
-from crossroads.core.pagination import Page, paginate
-from crossroads.core.scoping import Scope
-from crossroads.core.services import contacts as contact_service
-from crossroads.core.services import outreach
-from crossroads.core.services.activity import touch
-from crossroads.core.text import fold, like_pattern, words
+from crossroads.plugin import initial_draft as core_initial_draft
 
 from .channel import AlumniOfficeChannel, IntroductionContext, office_label
 from .models import (
@@ -272,7 +280,7 @@ def add_affiliation(scope: Scope, client_id: int, data: dict[str, Any]) -> Affil
         year=data.get("year"),
     )
     scope.session.add(affiliation)
-    touch(client)
+    touch_client(client)
     scope.session.commit()
     return affiliation
 
@@ -337,7 +345,7 @@ def request_context(scope: Scope, client: Client, data: dict[str, Any]) -> Intro
 
 def initial_draft(scope: Scope, context: IntroductionContext, channel=CHANNEL) -> TemplateText:
     """The draft the client starts from: the practice's template for this channel, or the default."""
-    return outreach.initial_draft(scope, channel, context)
+    return core_initial_draft(scope, channel, context)
 
 
 def warnings(
@@ -348,7 +356,7 @@ def warnings(
     channel=CHANNEL,
 ) -> list[Warning]:
     """The core's checks for an introduction request, the channel's own, then plugins'."""
-    return outreach.warnings(channel, Draft(context, subject, body), extra_checks)
+    return draft_warnings(channel, Draft(context, subject, body), extra_checks)
 
 
 def send_request(
@@ -399,7 +407,7 @@ def send_request(
         created_by_id=scope.user.id,
     )
     scope.session.add(request)
-    touch(client)
+    touch_client(client)
     scope.session.commit()
     return request
 
@@ -442,7 +450,7 @@ def mark_answered(scope: Scope, request_id: int, data: dict[str, Any]) -> Introd
     if data.get("note"):
         request.note = data["note"]
     _count_reply(request)
-    touch(request.client)
+    touch_client(request.client)
     scope.session.commit()
     return request
 
@@ -495,7 +503,7 @@ def add_introduction(scope: Scope, request_id: int, data: dict[str, Any]) -> Int
     }
     # The core's own way of adding a contact (it checks the profile address), in one transaction
     # with the introduction: both are saved, or neither.
-    contact = contact_service.add_contact(scope, request.client_id, contact_data)
+    contact = add_contact(scope, request.client_id, contact_data)
     introduction = Introduction(
         practice_id=request.practice_id, client_id=request.client_id, request=request, contact=contact
     )
@@ -520,7 +528,7 @@ def answered_by_email(session: Session, message: OutreachMessage, reply: Inbound
 
 
 def _count_reply(request: IntroductionRequest) -> None:
-    """The office answered: its email counts as replied to in the figures (crossroads.core.figures)."""
+    """The office answered: its email counts as replied to in the figures (the core's counting rules)."""
     message = request.message
     if message is not None and message.status == MessageStatus.SENT and message.replied_at is None:
         message.replied_at = request.answered_at

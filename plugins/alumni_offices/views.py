@@ -13,13 +13,23 @@ from dataclasses import asdict
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crossroads.core.channels import Draft, Warning
-from crossroads.core.errors import Forbidden, InvalidInput
-from crossroads.core.models import Client, MessageStatus, Role
-from crossroads.core.schemas import load
-from crossroads.web.context import crossroads, db, require_role, scope
-from crossroads.web.forms import Form, submit
-from crossroads.web.notices import notify
+from crossroads.plugin import (
+    Client,
+    Draft,
+    Forbidden,
+    Form,
+    InvalidInput,
+    MessageStatus,
+    Role,
+    Warning,
+    db,
+    load_input,
+    notify,
+    plugin_manager,
+    require_role,
+    scope,
+    submit,
+)
 
 from . import services
 from .channel import IntroductionContext
@@ -60,7 +70,7 @@ def client_only() -> None:
 
 def plugin_checks(draft: Draft) -> list[Warning]:
     """Warnings from the ``message_checks`` hook of the plugins on for the practice, as the core adds them."""
-    manager = crossroads().plugins
+    manager = plugin_manager()
     results = manager.call(
         "message_checks",
         manager.enabled_for(db(), current_user.practice_id),
@@ -79,9 +89,9 @@ def error_text(exc: InvalidInput) -> str:
 
 def render_directory(form: Form | None = None, status: int = 200):
     try:
-        params, errors = load(InstitutionQuerySchema(), request.args), {}
+        params, errors = load_input(InstitutionQuerySchema(), request.args), {}
     except InvalidInput as exc:
-        params, errors = load(InstitutionQuerySchema(), {}), exc.errors
+        params, errors = load_input(InstitutionQuerySchema(), {}), exc.errors
     return render_template(
         "alumni_offices/institutions.html",
         params=params,
@@ -272,7 +282,7 @@ def new_request(client_id: int):
             values["institution_id"] = affiliation.institution_id
         return render_request_form(client, Form({**values, **typed}), None)
     try:
-        choice = load(RequestChoiceSchema(), typed)
+        choice = load_input(RequestChoiceSchema(), typed)
         context = services.request_context(scope(), client, choice)
     except InvalidInput as exc:
         return render_request_form(client, Form(typed, exc.errors), None, 422)
@@ -298,7 +308,7 @@ def send_request(client_id: int):
         return redirect(url_for("alumni_offices.show_request", intro_request_id=sent.id))
     db().rollback()
     try:
-        context = services.request_context(scope(), client, load(RequestChoiceSchema(), form.values))
+        context = services.request_context(scope(), client, load_input(RequestChoiceSchema(), form.values))
     except InvalidInput:
         context = None
     return render_request_form(client, form, context, 422)
@@ -310,7 +320,7 @@ def check_request(client_id: int):
     client = scope().get(Client, client_id)
     client_only()
     try:
-        data = load(RequestPreviewSchema(), request.form)
+        data = load_input(RequestPreviewSchema(), request.form)
         context = services.request_context(scope(), client, data)
     except InvalidInput as exc:
         return jsonify({"errors": exc.errors}), 422

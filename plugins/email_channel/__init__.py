@@ -7,9 +7,7 @@ via the outbox; a practice without one gets a ``mailto:`` hand-off instead.
 
 from __future__ import annotations
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import Conversation, User
-from crossroads.core.plugins import Panel
+from crossroads.plugin import Conversation, Panel, User, hookimpl
 
 from . import invitations
 from .channel import EmailChannel

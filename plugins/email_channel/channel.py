@@ -6,18 +6,20 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from crossroads.core.channels import (
+from crossroads.plugin import (
     Channel,
     Delivery,
     DraftContext,
     Handoff,
     Limit,
     MessageFormat,
+    MessageKind,
+    OutreachMessage,
+    PracticeMail,
     TemplateText,
+    queue_email,
+    reply_to_for,
 )
-from crossroads.core.inbox.addresses import reply_to_for
-from crossroads.core.mail.outbox import queue_email
-from crossroads.core.models import MessageKind, OutreachMessage, PracticeMail
 
 NAME = "email"
 SUBJECT_LIMIT = Limit(warn=78, note="Subjects past about 78 characters are cut short in most inboxes.")

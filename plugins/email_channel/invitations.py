@@ -14,21 +14,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from crossroads.core.db import utcnow
-from crossroads.core.errors import InvalidInput
-from crossroads.core.mail.outbox import queue_email
-from crossroads.core.models import (
+from crossroads.plugin import (
     Conversation,
     ConversationStatus,
+    InvalidInput,
     MessageKind,
     MessageStatus,
     OutreachMessage,
+    Panel,
     PracticeMail,
     Role,
     User,
+    conversation_ics,
+    queue_email,
+    utcnow,
 )
-from crossroads.core.plugins import Panel
-from crossroads.core.services.conversations import ics
 
 from .channel import NAME
 
@@ -109,7 +109,7 @@ def queue_invitation(
             f"{conversation.minutes} minutes"
             f"{', ' + conversation.location if conversation.location else ''}.\n\n{client.name}"
         )
-    calendar = ics(
+    calendar = conversation_ics(
         conversation,
         client.name,
         method=method,

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, url_for
 
-from crossroads.core.errors import Forbidden, InvalidInput
-from crossroads.core.models import Conversation, ConversationStatus, Role
-from crossroads.web.context import db, scope
-from crossroads.web.notices import notify
+from crossroads.plugin import (
+    Conversation,
+    ConversationStatus,
+    Forbidden,
+    InvalidInput,
+    Role,
+    db,
+    notify,
+    scope,
+)
 
 from . import invitations
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import object_session
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import Client, User
-from crossroads.core.plugins import Panel
+from crossroads.plugin import Client, Panel, User, hookimpl
 
 from . import allowance
 from .channel import LinkedInChannel

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crossroads.core.models import Client, ClientPluginSetting, MessageStatus, OutreachMessage
+from crossroads.plugin import Client, ClientPluginSetting, MessageStatus, OutreachMessage
 
 from .limits import value
 

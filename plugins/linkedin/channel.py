@@ -14,8 +14,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from crossroads.core.channels import (
+from crossroads.plugin import (
     Channel,
+    Client,
+    Contact,
+    ContactSource,
     Counting,
     Delivery,
     Draft,
@@ -23,11 +26,12 @@ from crossroads.core.channels import (
     Handoff,
     Limit,
     MessageFormat,
+    MessageKind,
+    OutreachMessage,
     TemplateText,
     Warning,
+    normalise_profile_url,
 )
-from crossroads.core.linkedin import normalise_profile_url
-from crossroads.core.models import Client, Contact, ContactSource, MessageKind, OutreachMessage
 
 from . import allowance
 from .limits import value

@@ -11,12 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, url_for
 from marshmallow import fields, validate
 
-from crossroads.core.errors import Forbidden
-from crossroads.core.models import Client, Role
-from crossroads.core.schemas import InputSchema
-from crossroads.web.context import db, scope
-from crossroads.web.forms import submit
-from crossroads.web.notices import notify
+from crossroads.plugin import Client, Forbidden, InputSchema, Role, db, notify, scope, submit
 
 from . import allowance
 from .limits import value

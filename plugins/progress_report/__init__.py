@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import Client, Practice, User
-from crossroads.core.plugins import MenuItem
-from crossroads.core.reports import ReportRequest
-from crossroads.core.scoping import Scope
+from crossroads.plugin import Client, MenuItem, Practice, ReportRequest, Scope, User, hookimpl
 
 from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from crossroads.core.models import Client
-from crossroads.core.scoping import Scope
+from crossroads.plugin import Client, Scope
 
 from .models import ReportNote
 

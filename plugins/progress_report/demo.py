@@ -6,9 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crossroads.core.demo import CLIENT_EMAIL, COACH_EMAIL
-from crossroads.core.models import Practice, User
-from crossroads.core.reports import Period, PeriodChoice
+from crossroads.plugin import DEMO_CLIENT_EMAIL, DEMO_COACH_EMAIL, Period, PeriodChoice, Practice, User
 
 from .models import DigestSubscription, ReportNote
 
@@ -19,8 +17,12 @@ NOTE = (
 
 
 def load_demo(session: Session, practice: Practice) -> None:
-    coach = session.scalar(select(User).where(User.email == COACH_EMAIL, User.practice_id == practice.id))
-    person = session.scalar(select(User).where(User.email == CLIENT_EMAIL, User.practice_id == practice.id))
+    coach = session.scalar(
+        select(User).where(User.email == DEMO_COACH_EMAIL, User.practice_id == practice.id)
+    )
+    person = session.scalar(
+        select(User).where(User.email == DEMO_CLIENT_EMAIL, User.practice_id == practice.id)
+    )
     if coach is None or person is None or person.client is None:
         return
     month = Period.of(PeriodChoice.THIS_MONTH, coach.timezone or "UTC")

@@ -15,13 +15,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from crossroads.core.jobs import ScheduledJob
-from crossroads.core.mail.outbox import queue_email
-from crossroads.core.models import Notification, PracticeMail, User
-from crossroads.core.reports import Period, PeriodChoice
-from crossroads.core.scoping import Scope
-from crossroads.core.services.notifications import take_for_digest
-from crossroads.core.services.practices import plugin_states
+from crossroads.plugin import (
+    Notification,
+    Period,
+    PeriodChoice,
+    PracticeMail,
+    ScheduledJob,
+    Scope,
+    User,
+    plugin_states,
+    queue_email,
+    take_for_digest,
+)
 
 from .figures import PLUGIN, CaseloadRow, caseload_counts, caseload_rows, stalled_days
 from .models import DigestSubscription

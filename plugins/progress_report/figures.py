@@ -1,6 +1,6 @@
 """The figures of the progress and caseload reports, computed without HTTP and in a fixed number of queries.
 
-Every query is built from the viewer's :class:`~crossroads.core.scoping.Scope`. The number of
+Every query is built from the viewer's :class:`~crossroads.plugin.Scope`. The number of
 SQL statements does not grow with the amount of activity: rows are fetched per kind of event
 in one statement each and counted here, in the period's time zone (the viewer's), so that a
 week runs from Monday 00:00 to Sunday 24:00 where the viewer is, whatever the database.
@@ -17,15 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from crossroads.core import figures as core_figures
-from crossroads.core.errors import NotFound
-from crossroads.core.figures import (
+from crossroads.plugin import (
     BY_HAND,
-    StepKind,
-    stalled_days,
-)
-from crossroads.core.followups import DueKind, due_items
-from crossroads.core.models import (
+    METRIC_LABELS,
     SOURCE_LABELS,
     CareerTheme,
     Client,
@@ -33,18 +27,27 @@ from crossroads.core.models import (
     ContactSource,
     Conversation,
     ConversationStatus,
+    DueKind,
+    Figures,
     Goal,
     GoalMetric,
     GoalPeriod,
+    NotFound,
+    Period,
     Reflection,
+    Scope,
     Stage,
+    StepKind,
     Suggestion,
     ThemeDecision,
     User,
+    activity,
+    due_items,
+    figures_for,
+    stalled_days,
+    steps,
+    tally,
 )
-from crossroads.core.reports import Period
-from crossroads.core.scoping import Scope
-from crossroads.core.services.goals import METRIC_LABELS
 
 PLUGIN = "progress_report"
 #: Weekly charts show at least this many weeks, going back before a short period.
@@ -212,8 +215,8 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
 
     # Requests, replies, follow-ups, thank-yous and conversations, as the core counts them
     # everywhere: over the period, and week by week for the chart.
-    found = core_figures.steps(scope, [client], min(chart_since, period.since), period.until)
-    counted = core_figures.tally(found, period.since, period.until).get(client.id) or core_figures.Figures()
+    found = steps(scope, [client], min(chart_since, period.since), period.until)
+    counted = tally(found, period.since, period.until).get(client.id) or Figures()
     figures.requests, figures.replied = counted.requests, counted.replied
     figures.follow_ups, figures.follow_ups_on_time = counted.follow_ups, counted.follow_ups_on_time
     figures.thank_yous, figures.thank_yous_on_time = counted.thank_yous, counted.thank_yous_on_time
@@ -378,14 +381,14 @@ def caseload_rows(
     if not rows:
         return []
     ids = list(rows)
-    counted = core_figures.figures_for(scope, clients, period.since, period.until)
+    counted = figures_for(scope, clients, period.since, period.until)
     threshold = stalled_days(session, scope.practice_id)
     for row in rows.values():
         done = counted[row.client.id]
         row.activity = done.steps
         row.requests, row.conversations, row.thank_yous = done.requests, done.conversations, done.thank_yous
         # Last activity is the client's own, by the one rule the caseload uses too.
-        own = core_figures.activity(row.client, now, threshold)
+        own = activity(row.client, now, threshold)
         row.last_activity, row.idle_days, row.stalled = own.last, own.idle_days, own.stalled
 
     # Overdue follow-ups and thank-yous, by the 3B7 rhythm in each client's time zone.

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import render_template
 from markupsafe import Markup
 
-from crossroads.core.reports import Report, ReportFormat, Section, Unavailable, csv_bytes
+from crossroads.plugin import Report, ReportFormat, Section, Unavailable, csv_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The progress report plugin's tables: a coach's note on a client's period, and the weekly digest opt-in.
 
-Both carry ``practice_id`` so :class:`~crossroads.core.scoping.Scope` narrows them like the core's
+Both carry ``practice_id`` so :class:`~crossroads.plugin.Scope` narrows them like the core's
 rows; a note carries ``client_id`` too, so a coach reaches only their caseload's notes.
 """
 
@@ -11,8 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crossroads.core.db import Base, UTCDateTime, utcnow
-from crossroads.core.models import User
+from crossroads.plugin import Base, User, UTCDateTime, utcnow
 
 
 class ReportNote(Base):

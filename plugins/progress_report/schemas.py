@@ -7,8 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from crossroads.core.reports import MAX_DAYS, PeriodChoice
-from crossroads.core.schemas import Id, InputSchema, Text, Version
+from crossroads.plugin import MAX_DAYS, Id, InputSchema, PeriodChoice, Text, Version
 
 from .figures import CASELOAD_SORTS
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from crossroads.core.models import SOURCE_LABELS
-from crossroads.core.reports import ReportRequest, Section
+from crossroads.plugin import SOURCE_LABELS, ReportRequest, Section
 
 from . import charts
 from .figures import caseload_counts, caseload_rows, client_figures, stalled_days

@@ -7,11 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from crossroads.core.errors import Forbidden
-from crossroads.core.locking import refuse_stale
-from crossroads.core.models import Client, PracticePlugin, Role
-from crossroads.core.reports import Period
-from crossroads.core.scoping import Scope
+from crossroads.plugin import Client, Forbidden, Period, PracticePlugin, Role, Scope, refuse_stale
 
 from .figures import PLUGIN
 from .models import DigestSubscription, ReportNote

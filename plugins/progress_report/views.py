@@ -10,23 +10,30 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from crossroads.core.errors import InvalidInput
-from crossroads.core.models import Client, Role, User
-from crossroads.core.reports import (
+from crossroads.plugin import (
     PERIOD_LABELS,
+    Client,
+    Form,
+    InvalidInput,
     Period,
     PeriodChoice,
     Report,
     ReportRequest,
+    Role,
     Subject,
+    User,
     build_report,
+    can_send_email,
+    db,
+    enabled_plugins,
+    load_input,
+    notify,
+    plugin_manager,
     report_formats,
+    require_role,
+    scope,
+    submit,
 )
-from crossroads.core.schemas import load
-from crossroads.core.services.mail_settings import can_send_email
-from crossroads.web.context import crossroads, db, require_role, scope
-from crossroads.web.forms import Form, submit
-from crossroads.web.notices import notify
 
 from . import services
 from .figures import coaches, stalled_days
@@ -46,7 +53,7 @@ bp = Blueprint("progress_report", __name__, static_folder="static")
 
 
 def _enabled() -> set[str]:
-    return crossroads().plugins.enabled_for(db(), current_user.practice_id)
+    return enabled_plugins()
 
 
 def _period(params: dict) -> Period:
@@ -58,9 +65,9 @@ def _period(params: dict) -> Period:
 def _query(schema, args) -> tuple[dict, dict]:
     """Validated query arguments, or the defaults and the errors to show."""
     try:
-        return load(schema, args), {}
+        return load_input(schema, args), {}
     except InvalidInput as exc:
-        return load(schema, {}), exc.errors
+        return load_input(schema, {}), exc.errors
 
 
 def _build(subject: Subject, period: Period, options: dict | None = None) -> Report:
@@ -74,11 +81,11 @@ def _build(subject: Subject, period: Period, options: dict | None = None) -> Rep
         practice=viewer.practice,
         options=options or {},
     )
-    return build_report(crossroads().plugins, _enabled(), report_request, isolate=db().begin_nested)
+    return build_report(plugin_manager(), _enabled(), report_request, isolate=db().begin_nested)
 
 
 def _download(report: Report, format_name: str) -> Response:
-    fmt = report_formats(crossroads().plugins, _enabled()).get(format_name)
+    fmt = report_formats(plugin_manager(), _enabled()).get(format_name)
     if fmt is None:
         abort(404)
     body = fmt.render(report)
@@ -95,7 +102,7 @@ def _download(report: Report, format_name: str) -> Response:
 
 
 def _formats() -> list:
-    return [f for f in report_formats(crossroads().plugins, _enabled()).values() if f.name != "html"]
+    return [f for f in report_formats(plugin_manager(), _enabled()).values() if f.name != "html"]
 
 
 # -- the client's progress report -----------------------------------------------------------
@@ -134,7 +141,7 @@ def _render_client(client: Client, params: dict, errors: dict, note_form: Form, 
 @bp.get("/clients/<int:client_id>/report/download")
 def client_download(client_id: int):
     client = scope().get(Client, client_id)
-    params = load(DownloadSchema(), request.args)  # bad input answers 422, naming the field
+    params = load_input(DownloadSchema(), request.args)  # bad input answers 422, naming the field
     return _download(_build(Subject(client=client), _period(params)), params["format"])
 
 
@@ -196,7 +203,7 @@ def caseload_report():
 @bp.get("/caseload/download")
 def caseload_download():
     require_role(Role.OWNER, Role.COACH)
-    params = load(CaseloadDownloadSchema(), request.args)
+    params = load_input(CaseloadDownloadSchema(), request.args)
     report = _build(_caseload_subject(params), _period(params), {"sort": params["sort"]})
     return _download(report, params["format"])
 

@@ -7,9 +7,7 @@ clear tend to add confusion.
 
 from __future__ import annotations
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.models import MAX_ACTIVE_THEMES, Client, ThemeStatus, User
-from crossroads.core.plugins import Panel
+from crossroads.plugin import MAX_ACTIVE_THEMES, Client, Panel, ThemeStatus, User, hookimpl
 
 STATUS_ORDER = [ThemeStatus.CHOSEN, ThemeStatus.EXPLORING, ThemeStatus.PARKED]
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from crossroads.core.db import UTCDateTime
+from crossroads.plugin import UTCDateTime
 
 revision = "progress_report_0001"
 down_revision = None

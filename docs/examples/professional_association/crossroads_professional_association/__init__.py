@@ -5,8 +5,7 @@ per-practice settings, a page with a tab in the client's workspace, and a
 command. Each hook below hands Crossroads one of them.
 """
 
-from crossroads.core.hookspecs import hookimpl
-from crossroads.core.plugins import MenuItem
+from crossroads.plugin import MenuItem, hookimpl
 
 from .channel import GuestRequestChannel
 from .commands import association_stats

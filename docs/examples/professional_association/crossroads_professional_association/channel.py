@@ -7,9 +7,17 @@ then marks it sent, which moves the contact along the pipeline.
 
 from urllib.parse import quote
 
-from crossroads.core.channels import Channel, Delivery, Handoff, Limit, MessageFormat, TemplateText
-from crossroads.core.models import ContactSource, MessageKind
-from crossroads.core.templating import Variable
+from crossroads.plugin import (
+    Channel,
+    ContactSource,
+    Delivery,
+    Handoff,
+    Limit,
+    MessageFormat,
+    MessageKind,
+    TemplateText,
+    Variable,
+)
 
 from .settings import AssociationSettings
 

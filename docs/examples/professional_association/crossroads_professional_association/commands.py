@@ -3,8 +3,7 @@
 import click
 from sqlalchemy import func, select
 
-from crossroads.core.commands import open_session
-from crossroads.core.models import MessageStatus, OutreachMessage, Practice
+from crossroads.plugin import MessageStatus, OutreachMessage, Practice, open_session
 
 from .channel import NAME
 

@@ -2,8 +2,7 @@
 
 from sqlalchemy import func
 
-from crossroads.core.models import Client, MessageStatus, OutreachMessage, User
-from crossroads.core.reports import Section
+from crossroads.plugin import Client, MessageStatus, OutreachMessage, Section, User
 
 from .channel import NAME
 

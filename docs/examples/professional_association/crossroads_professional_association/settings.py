@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from crossroads.core.plugin_settings import PluginSettings
+from crossroads.plugin import PluginSettings
 
 
 class AssociationSettings(PluginSettings):

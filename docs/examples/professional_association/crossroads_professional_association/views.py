@@ -2,8 +2,7 @@
 
 from flask import Blueprint, render_template
 
-from crossroads.core.models import Client, OutreachMessage
-from crossroads.web.context import scope
+from crossroads.plugin import Client, OutreachMessage, scope
 
 from .channel import NAME
 

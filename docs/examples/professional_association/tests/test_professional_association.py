@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from crossroads.core.reports import Period, ReportRequest, Subject
-from crossroads.core.scoping import Scope
+from crossroads.plugin import Period, ReportRequest, Scope, Subject
 
 PLUGIN = "professional_association"
 CHANNEL = "association_guest"

@@ -1,0 +1,334 @@
+"""crossroads.plugin: the one module a Crossroads plugin imports Crossroads from.
+
+Everything a plugin needs is here, under the names in ``__all__``, and only these
+names are a stable interface: they keep working, or warn for at least one release
+before they change (``docs/plugins/changes.md``). Everything else under
+``crossroads.core``, ``crossroads.web`` and ``crossroads.plugins`` is internal and
+may change in any release. ``crossroads plugins`` warns about an installed plugin
+that imports from elsewhere, and a test holds the built-in plugins to this face.
+
+This module lives in its own folder (``plugin_face/``, installed as
+``crossroads.plugin``), not in ``core/``, because it spans two layers: the core's
+models, services and contracts, and the web layer's request helpers (the request's
+scope and session, forms, notices, time-zone filters). ``core/`` knows nothing of
+``web/``; the face may know both. It is not ``plugins/``, which holds the built-in
+plugins themselves.
+
+The test kit's entry points (``World``, ``Outbox``, ``RenderedPage``, ``PluginPart``,
+``plugin_parts``) are loaded from ``crossroads.testing`` only when asked for, so
+importing this module never imports pytest. The demo's logins
+(``DEMO_CLIENT_EMAIL`` …) are loaded on first use too.
+
+The guide, ``docs/plugins/guide.md``, says what each name is for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask_login import current_user
+
+from crossroads.core import events as _events
+from crossroads.core.channels import (
+    Channel,
+    Counting,
+    Delivery,
+    Draft,
+    DraftContext,
+    Handoff,
+    Limit,
+    MessageFormat,
+    TemplateText,
+    Warning,
+    length,
+)
+from crossroads.core.commands import open_session
+from crossroads.core.db import Base, UTCDateTime, enum_column, utcnow
+from crossroads.core.errors import EditConflict, Forbidden, InvalidInput, NotFound
+from crossroads.core.figures import (
+    BY_HAND,
+    Figures,
+    StepKind,
+    activity,
+    figures_for,
+    stalled_days,
+    steps,
+    tally,
+)
+from crossroads.core.followups import DueItem, DueKind, due_items
+from crossroads.core.hookspecs import HOOKS_VERSION, hookimpl
+from crossroads.core.inbox.addresses import reply_to_for
+from crossroads.core.jobs import ScheduledJob
+from crossroads.core.linkedin import normalise_profile_url
+from crossroads.core.locking import lock_client, refuse_stale
+from crossroads.core.mail.outbox import queue_email
+from crossroads.core.models import (
+    ACTIVE_THEME_STATUSES,
+    KIND_LABELS,
+    MAX_ACTIVE_THEMES,
+    MESSAGE_STATUS_LABELS,
+    SOURCE_LABELS,
+    STAGE_LABELS,
+    CareerTheme,
+    Client,
+    ClientPluginSetting,
+    ClientStatus,
+    Contact,
+    ContactSource,
+    Conversation,
+    ConversationStatus,
+    Goal,
+    GoalMetric,
+    GoalPeriod,
+    InboundMail,
+    MessageKind,
+    MessageStatus,
+    Notification,
+    OutboxEmail,
+    OutreachMessage,
+    Practice,
+    PracticeMail,
+    PracticePlugin,
+    Reflection,
+    Role,
+    Stage,
+    Suggestion,
+    ThemeDecision,
+    ThemeStatus,
+    User,
+)
+from crossroads.core.pagination import Page, paginate
+from crossroads.core.plugin_settings import PluginSettings
+from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager
+from crossroads.core.reports import (
+    MAX_DAYS,
+    PERIOD_LABELS,
+    Period,
+    PeriodChoice,
+    Report,
+    ReportFormat,
+    ReportRequest,
+    Section,
+    Subject,
+    Unavailable,
+    build_report,
+    csv_bytes,
+    report_formats,
+)
+from crossroads.core.schemas import Id, InputSchema, OptionalEmail, ProfileUrl, Text, Version
+from crossroads.core.schemas import load as load_input
+from crossroads.core.scoping import Scope
+from crossroads.core.services.activity import touch as touch_client
+from crossroads.core.services.contacts import add_contact
+from crossroads.core.services.conversations import ics as conversation_ics
+from crossroads.core.services.goals import METRIC_LABELS
+from crossroads.core.services.mail_settings import can_send_email
+from crossroads.core.services.notifications import take_for_digest
+from crossroads.core.services.outreach import initial_draft
+from crossroads.core.services.outreach import warnings as draft_warnings
+from crossroads.core.services.practices import plugin_states
+from crossroads.core.templating import Variable
+from crossroads.core.text import fold, like_pattern, words
+from crossroads.web.context import crossroads as _crossroads
+from crossroads.web.context import db, require_role, scope
+from crossroads.web.filters import ago, localtime, viewer_zone
+from crossroads.web.forms import Form, submit
+from crossroads.web.notices import notify
+
+if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
+    from crossroads.testing import Outbox, PluginPart, World, plugin_parts
+    from crossroads.testing import Page as RenderedPage
+
+
+def plugin_manager() -> PluginManager:
+    """The running app's plugin manager, for a plugin that calls a hook itself (as the reports do)."""
+    return _crossroads().plugins
+
+
+def enabled_plugins() -> set[str]:
+    """The names of the plugins switched on for the signed-in user's practice (in a request)."""
+    return _crossroads().plugins.enabled_for(db(), current_user.practice_id)
+
+
+def fire_event(session: Any, hook_name: str, practice_id: int, **kwargs: Any) -> None:
+    """Tell the plugins on for ``practice_id`` that something happened: call the event hook
+    ``hook_name`` with ``kwargs`` when ``session`` flushes, each plugin in its own savepoint."""
+    _events.fire(session, hook_name, practice_id, **kwargs)
+
+
+#: Names resolved on first use: module they come from, and the name there.
+_LAZY = {
+    "World": ("crossroads.testing", "World"),
+    "Outbox": ("crossroads.testing", "Outbox"),
+    "RenderedPage": ("crossroads.testing", "Page"),
+    "PluginPart": ("crossroads.testing", "PluginPart"),
+    "plugin_parts": ("crossroads.testing", "plugin_parts"),
+    "DEMO_OWNER_EMAIL": ("crossroads.core.demo", "OWNER_EMAIL"),
+    "DEMO_COACH_EMAIL": ("crossroads.core.demo", "COACH_EMAIL"),
+    "DEMO_CLIENT_EMAIL": ("crossroads.core.demo", "CLIENT_EMAIL"),
+    "DEMO_PASSWORD": ("crossroads.core.demo", "DEMO_PASSWORD"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The test kit's and the demo's names, imported only when a plugin asks for them."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    # Hooks
+    "hookimpl",
+    "HOOKS_VERSION",
+    "PluginManager",
+    "HookResult",
+    "plugin_manager",
+    "enabled_plugins",
+    "fire_event",
+    # Panels and menus
+    "Panel",
+    "MenuItem",
+    # Outreach channels
+    "Channel",
+    "Counting",
+    "Delivery",
+    "Draft",
+    "DraftContext",
+    "Handoff",
+    "Limit",
+    "MessageFormat",
+    "TemplateText",
+    "Variable",
+    "Warning",
+    "length",
+    "initial_draft",
+    "draft_warnings",
+    "queue_email",
+    "reply_to_for",
+    "can_send_email",
+    "normalise_profile_url",
+    # Reports
+    "ReportRequest",
+    "Report",
+    "ReportFormat",
+    "Section",
+    "Subject",
+    "Unavailable",
+    "Period",
+    "PeriodChoice",
+    "PERIOD_LABELS",
+    "MAX_DAYS",
+    "build_report",
+    "report_formats",
+    "csv_bytes",
+    # Figures: the core's counting rules
+    "BY_HAND",
+    "Figures",
+    "StepKind",
+    "steps",
+    "tally",
+    "figures_for",
+    "activity",
+    "stalled_days",
+    "DueKind",
+    "DueItem",
+    "due_items",
+    "METRIC_LABELS",
+    # Settings and scheduled jobs
+    "PluginSettings",
+    "ScheduledJob",
+    "plugin_states",
+    "take_for_digest",
+    # Tables
+    "Base",
+    "UTCDateTime",
+    "enum_column",
+    "utcnow",
+    "lock_client",
+    "refuse_stale",
+    # The core's models a plugin may read and point foreign keys at, and their enums
+    "Practice",
+    "User",
+    "Client",
+    "CareerTheme",
+    "Contact",
+    "Conversation",
+    "Reflection",
+    "Goal",
+    "ThemeDecision",
+    "OutreachMessage",
+    "OutboxEmail",
+    "InboundMail",
+    "PracticeMail",
+    "PracticePlugin",
+    "ClientPluginSetting",
+    "Notification",
+    "Role",
+    "ClientStatus",
+    "ThemeStatus",
+    "ContactSource",
+    "Stage",
+    "Suggestion",
+    "ConversationStatus",
+    "GoalMetric",
+    "GoalPeriod",
+    "MessageKind",
+    "MessageStatus",
+    "ACTIVE_THEME_STATUSES",
+    "MAX_ACTIVE_THEMES",
+    "SOURCE_LABELS",
+    "STAGE_LABELS",
+    "KIND_LABELS",
+    "MESSAGE_STATUS_LABELS",
+    # Services a plugin may call
+    "add_contact",
+    "touch_client",
+    "conversation_ics",
+    # Pages: the request's scope and session, forms, notices, errors
+    "Scope",
+    "scope",
+    "db",
+    "require_role",
+    "submit",
+    "Form",
+    "InputSchema",
+    "Id",
+    "Text",
+    "OptionalEmail",
+    "ProfileUrl",
+    "Version",
+    "load_input",
+    "notify",
+    "InvalidInput",
+    "NotFound",
+    "Forbidden",
+    "EditConflict",
+    # Times and tables on pages
+    "localtime",
+    "ago",
+    "viewer_zone",
+    "Page",
+    "paginate",
+    "fold",
+    "like_pattern",
+    "words",
+    # Commands
+    "open_session",
+    # The demo (loaded on first use)
+    "DEMO_OWNER_EMAIL",
+    "DEMO_COACH_EMAIL",
+    "DEMO_CLIENT_EMAIL",
+    "DEMO_PASSWORD",
+    # The test kit (loaded on first use; never imports pytest before)
+    "World",
+    "Outbox",
+    "RenderedPage",
+    "PluginPart",
+    "plugin_parts",
+]
