@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import click
 
 from crossroads.core.plugins import PluginManager
 
 log = logging.getLogger(__name__)
-
-
-def _commands(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 class PluginCommandsGroup(click.Group):
@@ -32,15 +27,8 @@ class PluginCommandsGroup(click.Group):
             built_in = set(super().list_commands(ctx))
             found: dict[str, click.Command] = {}
             manager = ctx.obj if isinstance(ctx.obj, PluginManager) else PluginManager()
-            results = manager.call(
-                "cli_commands",
-                None,
-                expect=lambda value: all(isinstance(c, click.Command) for c in _commands(value)),
-            )
-            for result in results:
-                if not result.ok:
-                    continue  # logged by the manager
-                for command in _commands(result.value):
+            for result in manager.call("cli_commands", None, expect=click.Command):
+                for command in result.items:  # a failed plugin has none (logged by the manager)
                     if command.name in built_in or command.name in found:
                         log.warning(
                             "plugin %s: command %r refused; the name is taken", result.plugin, command.name
