@@ -379,10 +379,12 @@ def _check(value: Any, expect: Expect, hook_name: str) -> None:
     if value is None or expect is None:
         return
     if isinstance(expect, type | tuple):
-        try:
-            as_items(value, expect)
-        except TypeError as exc:
-            raise TypeError(f"returned {exc}, which {hook_name} does not take") from None
+        for item in as_items(value):
+            if not isinstance(item, expect):
+                wanted = _kind_name(expect)
+                raise TypeError(
+                    f"returned {type(item).__name__}, which {hook_name} does not take (it takes {wanted})"
+                )
     elif not expect(value):
         raise TypeError(f"returned {type(value).__name__}, which {hook_name} does not take")
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import sys
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from crossroads.core.hookdocs import hook_specs
 from crossroads.core.hookspecs import HookDeprecationWarning, hookimpl
 from crossroads.core.models import Contact, Conversation, ConversationStatus, ThemeStatus
 from crossroads.core.plugins import MenuItem, Panel, PluginManager, as_items
+from crossroads.web.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,7 +134,7 @@ def test_a_wrapper_that_turns_an_answer_into_the_wrong_type_is_refused(world, ca
 
     manager = bare((Answers(), "plain"), (Stringifies(), "stringifies"))
     [result] = manager.call("client_panels", None, expect=Panel, client=world.client, viewer=world.coach)
-    assert result.error == "TypeError: returned str is not a Panel, which client_panels does not take"
+    assert result.error == "TypeError: returned str, which client_panels does not take (it takes a Panel)"
 
 
 # -- monitoring and tracing -------------------------------------------------------------------
@@ -286,6 +289,34 @@ def test_a_plugin_on_the_new_event_is_not_called_twice_through_the_old_one(plugi
     conversation = _scheduled(db, world)
     _reschedule_then_cancel(as_user, world, conversation)
     assert listener.seen == [("rescheduled", conversation.id, 1), ("cancelled (new)", conversation.id, 2)]
+
+
+@pytest.fixture
+def old_plugin_site(tmp_path, monkeypatch):
+    """An installed distribution whose plugin still implements conversation_changed."""
+    (tmp_path / "old_events.py").write_text(
+        "from crossroads.core.hookspecs import hookimpl\n\n\n"
+        "@hookimpl\ndef conversation_changed(conversation, change):\n    pass\n"
+    )
+    info = tmp_path / "old_events-1.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: old_events\nVersion: 1.0.0\n")
+    (info / "entry_points.txt").write_text("[crossroads]\nold_events = old_events\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("old_events", None)
+
+
+def test_crossroads_plugins_lists_the_deprecated_hook_a_plugin_implements(old_plugin_site, monkeypatch):
+    monkeypatch.setenv("CROSSROADS_PLUGINS", "old_events")
+    with pytest.warns(HookDeprecationWarning):
+        result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "old_events 1.0.0\n" in result.output
+    assert (
+        "  warns: the hook conversation_changed is deprecated since hooks 0.4 and goes in 0.5"
+        in result.output
+    )
 
 
 def test_the_reference_marks_a_deprecated_hook_and_names_its_replacement():
