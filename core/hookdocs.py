@@ -109,6 +109,8 @@ def _options(func: Callable[..., Any], module: ModuleType) -> list[str]:
         notes.append("The first answer other than `None` wins; later plugins are not called.")
     if opts.get("historic"):
         notes.append("Historic: a plugin registered late is still called with earlier calls' arguments.")
+    if warning := opts.get("warn_on_impl"):
+        notes.insert(0, f"**Deprecated:** {warning}. Implementing it warns when the plugin loads.")
     return notes
 
 

@@ -20,6 +20,18 @@ Order: implementations run in pluggy's order (the most recently registered
 first); ``@hookimpl(tryfirst=True)`` or ``@hookimpl(trylast=True)`` asks to
 run before or after the others.
 
+Wrappers: ``@hookimpl(wrapper=True)`` on a generator function wraps each
+other plugin's call of that hook (one plugin at a time, so that a failure
+stays that plugin's): ``answer = yield`` gives the list of that plugin's
+answers (``[]`` when it answered ``None``), and what the wrapper returns
+replaces it. A wrapper runs only where its plugin is switched on.
+
+Events are named ``<thing>_<past participle>`` (``message_sent``,
+``conversation_cancelled``): one hook per thing that happened, never one hook
+with a string saying what. A deprecated hook still works for one release:
+implementing it warns at load time (a :class:`HookDeprecationWarning` naming
+its replacement) and it is still called.
+
 The plugin author's reference in ``docs/plugins/hooks.md`` is generated from
 this module's docstrings (``python -m crossroads.core.hookdocs``).
 """
@@ -45,6 +57,7 @@ if TYPE_CHECKING:
         OutreachMessage,
         Practice,
         Reflection,
+        ThemeStatus,
         User,
     )
     from .plugin_settings import PluginSettings
@@ -54,11 +67,37 @@ if TYPE_CHECKING:
 
 PROJECT = "crossroads"
 #: The newest hook set this Crossroads offers (the highest ``Since:`` below).
-HOOKS_VERSION = "0.3"
+HOOKS_VERSION = "0.4"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorate a plugin's hook functions with this.
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class HookDeprecationWarning(DeprecationWarning):
+    """A plugin implements a hook that is going away; the message names what to implement instead."""
+
+
+def deprecated(hook: str, *, instead: str, since: str, removed_in: str) -> HookDeprecationWarning:
+    """The warning for a deprecated hook: pass it as ``@hookspec(warn_on_impl=deprecated(...))``.
+
+    pluggy raises it when a plugin implementing ``hook`` is registered (at
+    load time), pointing at the plugin's function; the plugin manager also
+    logs it and keeps it in ``load_warnings``. Keep the hook specified, and
+    keep calling it (see :data:`FORWARDED`), until ``removed_in``.
+    """
+    return HookDeprecationWarning(
+        f"the hook {hook} is deprecated since hooks {since} and goes in {removed_in}: "
+        f"implement {instead} instead"
+    )
+
+
+#: Events that replaced a deprecated one: new hook -> (old hook, arguments added for it). Firing
+#: the new one also calls the old one's implementations, in plugins that do not implement the new one.
+FORWARDED: dict[str, tuple[str, dict[str, object]]] = {
+    "conversation_rescheduled": ("conversation_changed", {"change": "rescheduled"}),
+    "conversation_cancelled": ("conversation_changed", {"change": "cancelled"}),
+}
 
 
 @hookspec
@@ -141,13 +180,76 @@ def message_replied(session: Session, message: OutreachMessage, reply: InboundMa
 
 
 @hookspec
-def conversation_changed(session: Session, conversation: Conversation, change: str) -> None:
-    """Event: a scheduled conversation was ``"rescheduled"`` or ``"cancelled"``.
+def conversation_scheduled(session: Session, conversation: Conversation) -> None:
+    """Event: a conversation with a contact was scheduled, at a time to come.
+
+    Fires inside the request transaction that creates it, before the commit,
+    with ``conversation.status`` ``scheduled`` and the contact moved to
+    "scheduled". A conversation recorded after it took place fires
+    :func:`conversation_held` instead. Do not commit here.
+
+    One event per change of a conversation (scheduled, rescheduled, cancelled,
+    held) rather than one event with a ``change`` argument: a plugin
+    implements only what it handles, a misspelt hook name is refused at load
+    time where a misspelt string would be ignored, and a new kind of change
+    comes as a new hook instead of a value old plugins would mistake for another.
+
+    Since: 0.4.
+    """
+
+
+@hookspec
+def conversation_rescheduled(session: Session, conversation: Conversation) -> None:
+    """Event: a conversation was moved to another time (or its details changed), or a cancelled one revived.
 
     Fires inside the transaction that changes it, before the commit, with
-    ``conversation`` already updated (a reschedule has raised its
-    ``sequence``). The email channel uses it to send a calendar update or
-    cancellation to the contact. Do not commit here.
+    ``conversation`` already updated: its ``sequence`` raised and its status
+    ``scheduled``. The email channel sends the contact a calendar update here.
+    Do not commit here.
+
+    Since: 0.4.
+    """
+
+
+@hookspec
+def conversation_cancelled(session: Session, conversation: Conversation) -> None:
+    """Event: the client cancelled a conversation that had not taken place.
+
+    Fires inside the client's request transaction, before the commit, with
+    ``conversation.status`` already ``cancelled`` and its ``sequence`` raised.
+    The email channel sends the contact a calendar cancellation here. Do not commit here.
+
+    Since: 0.4.
+    """
+
+
+@hookspec
+def conversation_held(session: Session, conversation: Conversation) -> None:
+    """Event: the client marked a conversation as held, or recorded one that already took place.
+
+    Fires inside the client's request transaction, before the commit, with
+    ``conversation.status`` already ``held``; changes made through
+    ``session`` commit with it. Do not commit here.
+
+    Since: 0.3.
+    """
+
+
+@hookspec(
+    warn_on_impl=deprecated(
+        "conversation_changed",
+        instead="conversation_rescheduled and conversation_cancelled",
+        since="0.4",
+        removed_in="0.5",
+    )
+)
+def conversation_changed(session: Session, conversation: Conversation, change: str) -> None:
+    """Deprecated event: a scheduled conversation was ``"rescheduled"`` or ``"cancelled"``.
+
+    Implement :func:`conversation_rescheduled` and :func:`conversation_cancelled`
+    instead. Until 0.5 it is still called, with ``change`` saying which, for
+    plugins that do not implement the new event; implementing it logs a
+    :class:`HookDeprecationWarning` when the plugin loads.
 
     Since: 0.2.
     """
@@ -252,18 +354,6 @@ def scheduled_jobs() -> ScheduledJob | list[ScheduledJob] | None:
 
 
 @hookspec
-def conversation_held(session: Session, conversation: Conversation) -> None:
-    """Event: the client marked a conversation as held.
-
-    Fires inside the client's request transaction, before the commit, with
-    ``conversation.status`` already ``held``; changes made through
-    ``session`` commit with it. Do not commit here.
-
-    Since: 0.3.
-    """
-
-
-@hookspec
 def reflection_shared(session: Session, reflection: Reflection) -> None:
     """Event: a client shared a reflection with their coach (saved as shared, or switched to shared).
 
@@ -286,8 +376,11 @@ def client_invited(session: Session, client: Client) -> None:
 
 
 @hookspec
-def theme_decided(session: Session, theme: CareerTheme, status: str) -> None:
-    """Event: a career theme was decided: ``status`` is ``"chosen"`` or ``"dropped"``.
+def theme_decided(session: Session, theme: CareerTheme, status: ThemeStatus) -> None:
+    """Event: a career theme was decided: ``status`` is ``ThemeStatus.CHOSEN`` or ``ThemeStatus.DROPPED``.
+
+    ``status`` is a :class:`~crossroads.core.models.ThemeStatus`, a string enum: it
+    also equals ``"chosen"`` or ``"dropped"``.
 
     Fires inside the request transaction that moves the theme into one of
     those statuses from another (including an undo that moves it back), before

@@ -359,18 +359,6 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "report"
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _is_sections(value: Any) -> bool:
-    return all(isinstance(item, Section) for item in _as_list(value))
-
-
-def _is_formats(value: Any) -> bool:
-    return all(isinstance(item, ReportFormat) for item in _as_list(value))
-
-
 def build_report(
     plugins: PluginManager,
     enabled: set[str] | None,
@@ -384,14 +372,14 @@ def build_report(
     raises, or answers something other than sections, becomes one
     :class:`Unavailable` entry; the other plugins' sections are all there.
     """
-    results = plugins.call("report_sections", enabled, expect=_is_sections, isolate=isolate, request=request)
+    results = plugins.call("report_sections", enabled, expect=Section, isolate=isolate, request=request)
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
     for result in results:
         if not result.ok:
             unavailable.append(Unavailable(result.plugin, result.error or "failed"))
             continue
-        for section in _as_list(result.value):
+        for section in result.items:
             sections.append(replace(section, plugin=result.plugin))
     sections.sort(key=lambda s: (s.order, s.plugin, s.key))
     return Report(request, sections, unavailable)
@@ -400,8 +388,7 @@ def build_report(
 def report_formats(plugins: PluginManager, enabled: set[str] | None) -> dict[str, ReportFormat]:
     """The formats of the enabled plugins, by name (the first plugin to claim a name keeps it)."""
     formats: dict[str, ReportFormat] = {}
-    for result in plugins.call("report_formats", enabled, expect=_is_formats):
-        if result.ok:
-            for fmt in _as_list(result.value):
-                formats.setdefault(fmt.name, fmt)
+    for result in plugins.call("report_formats", enabled, expect=ReportFormat):
+        for fmt in result.items:
+            formats.setdefault(fmt.name, fmt)
     return formats

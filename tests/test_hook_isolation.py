@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -25,7 +26,7 @@ from crossroads.core import hookspecs
 from crossroads.core.config import Settings
 from crossroads.core.demo import load_demo
 from crossroads.core.hookdocs import hook_specs
-from crossroads.core.hookspecs import hookimpl
+from crossroads.core.hookspecs import HookDeprecationWarning, hookimpl
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.models import (
     CareerTheme,
@@ -155,12 +156,47 @@ def message_replied(ctx: Ctx) -> None:
     assert ctx.db.get(Contact, contact.id).stage == Stage.REPLIED
 
 
-def conversation_changed(ctx: Ctx) -> None:
+def _in_a_week() -> str:
+    return (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT10:00")
+
+
+def conversation_scheduled(ctx: Ctx) -> None:
+    contact = first(ctx, Contact)
+    response = ctx.as_user(ctx.world.client.user).post(
+        f"/contacts/{contact.id}/conversations",
+        data={
+            "starts_at": _in_a_week(),
+            "minutes": "20",
+            "medium": "video",
+            "location": "https://meet.example",
+        },
+    )
+    assert response.status_code == 302
+    assert ctx.db.scalar(select(func.count(Conversation.id)).where(Conversation.contact_id == contact.id))
+
+
+def conversation_rescheduled(ctx: Ctx) -> None:
+    conversation = scheduled_conversation(ctx)
+    response = ctx.as_user(ctx.world.client.user).post(
+        f"/conversations/{conversation.id}/reschedule",
+        data={"starts_at": _in_a_week(), "minutes": "30", "medium": "phone", "location": "+44 20 0000"},
+    )
+    assert response.status_code == 302
+    ctx.db.expire_all()
+    assert ctx.db.get(Conversation, conversation.id).sequence == 1
+
+
+def conversation_cancelled(ctx: Ctx) -> None:
     conversation = scheduled_conversation(ctx)
     response = ctx.as_user(ctx.world.client.user).post(f"/conversations/{conversation.id}/cancel")
     assert response.status_code == 302
     ctx.db.expire_all()
     assert ctx.db.get(Conversation, conversation.id).status == ConversationStatus.CANCELLED
+
+
+def conversation_changed(ctx: Ctx) -> None:
+    """The deprecated event is still called, here from the cancellation that replaced it."""
+    conversation_cancelled(ctx)
 
 
 def conversation_held(ctx: Ctx) -> None:
@@ -209,7 +245,9 @@ def blueprints(ctx: Ctx) -> None:
 def menu_items(ctx: Ctx) -> None:
     page = ctx.as_user(ctx.world.coach).get("/coach/")
     assert page.status_code == 200
-    assert "/plugins/progress_report/caseload" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    assert "/plugins/progress_report/caseload" in text
+    assert f'<span class="plugin-failed" data-plugin="{BAD}">{BAD}: a plugin failed</span>' in text
 
 
 def load_demo_data(ctx: Ctx) -> None:
@@ -264,6 +302,9 @@ TRIGGERS: dict[str, Callable[[Ctx], None]] = {
         message_checks,
         message_sent,
         message_replied,
+        conversation_scheduled,
+        conversation_rescheduled,
+        conversation_cancelled,
         conversation_changed,
         conversation_held,
         reflection_shared,
@@ -297,6 +338,9 @@ GUARDED_ELSEWHERE = {
     "erase_client_data",  # tests/test_erasure.py: a raising plugin rolls the whole erasure back
 }
 
+#: Hooks whose implementation warns at load time (and is still called).
+DEPRECATED = {spec.__name__ for spec in hook_specs() if spec.crossroads_spec.get("warn_on_impl")}
+
 CASES = [(hook, "raises") for hook in TRIGGERS] + [
     (hook, "wrong type") for hook in TRIGGERS if hook not in EVENTS
 ]
@@ -306,7 +350,8 @@ CASES = [(hook, "raises") for hook in TRIGGERS] + [
 def test_a_misbehaving_plugin_is_logged_and_the_rest_works(
     hook, mode, world, db, as_user, plugins, settings, caplog
 ):
-    plugins.register(misbehaving_plugin(hook, mode), BAD)
+    with pytest.warns(HookDeprecationWarning) if hook in DEPRECATED else nullcontext():
+        plugins.register(misbehaving_plugin(hook, mode), BAD)
     TRIGGERS[hook](Ctx(world, db, as_user, plugins, settings))
     assert f"plugin {BAD} failed in {hook}" in caplog.text
 

@@ -428,6 +428,8 @@ def list_plugins(practice_id: int | None) -> None:
         click.echo(f"{info.name} {info.version}{state}")
         click.echo(f"  from:  {info.source} ({info.module})")
         click.echo(f"  hooks: {', '.join(info.hooks) or '(none)'}")
+        for warning in manager.load_warnings.get(info.name, []):
+            click.echo(f"  warns: {warning}")
     for name, error in manager.load_errors.items():
         click.echo(f"{name}: failed to load: {error}", err=True)
     warn_about_imports(infos)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from crossroads.core import templating
 from crossroads.core.channels import Channel, Counting, Draft, DraftContext, MessageFormat, TemplateText
+from crossroads.core.channels import Warning as DraftWarning
 from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 from crossroads.core.models import (
     KIND_LABELS,
@@ -58,10 +59,8 @@ def client_only() -> None:
 
 def plugin_checks(draft: Draft) -> list:
     """Warnings from plugins' ``message_checks`` hook; a failing plugin adds none."""
-    results = crossroads().plugins.call(
-        "message_checks", enabled_plugins(), expect=lambda v: isinstance(v, list), draft=draft
-    )
-    return [w for r in results if r.ok for w in r.value]
+    results = crossroads().plugins.call("message_checks", enabled_plugins(), expect=DraftWarning, draft=draft)
+    return [w for r in results for w in r.items]
 
 
 def _limit_json(limit) -> dict | None:

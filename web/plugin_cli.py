@@ -6,7 +6,6 @@ import importlib
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -14,10 +13,6 @@ from crossroads.core.import_rules import FACE, Problem, package_problems, plugin
 from crossroads.core.plugins import PluginInfo, PluginManager
 
 log = logging.getLogger(__name__)
-
-
-def _commands(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 class PluginCommandsGroup(click.Group):
@@ -36,15 +31,8 @@ class PluginCommandsGroup(click.Group):
             built_in = set(super().list_commands(ctx))
             found: dict[str, click.Command] = {}
             manager = ctx.obj if isinstance(ctx.obj, PluginManager) else PluginManager()
-            results = manager.call(
-                "cli_commands",
-                None,
-                expect=lambda value: all(isinstance(c, click.Command) for c in _commands(value)),
-            )
-            for result in results:
-                if not result.ok:
-                    continue  # logged by the manager
-                for command in _commands(result.value):
+            for result in manager.call("cli_commands", None, expect=click.Command):
+                for command in result.items:  # a failed plugin has none (logged by the manager)
                     if command.name in built_in or command.name in found:
                         log.warning(
                             "plugin %s: command %r refused; the name is taken", result.plugin, command.name

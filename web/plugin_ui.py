@@ -51,19 +51,6 @@ def enabled_plugins() -> set[str]:
     return g.enabled_plugins
 
 
-def _is_panels(value: Any) -> bool:
-    items = value if isinstance(value, list) else [value]
-    return all(isinstance(item, Panel) for item in items)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _is_list_of(kind: type) -> Any:
-    return lambda value: all(isinstance(item, kind) for item in _as_list(value))
-
-
 def client_panels(client: Client) -> list[RenderedPanel]:
     """Every enabled plugin's panels for ``client``; a failing plugin yields an unavailable panel."""
     return _panels("client_panels", client=client)
@@ -74,26 +61,42 @@ def conversation_panels(conversation: Conversation) -> list[RenderedPanel]:
     return _panels("conversation_panels", conversation=conversation)
 
 
-def menu_items(client: Client | None = None) -> list[MenuItem]:
-    """Links enabled plugins add: to ``client``'s workspace tabs, or (no client) to the staff menu."""
+@dataclass(frozen=True)
+class PluginMenu:
+    """Plugins' links for one menu, and the plugins whose ``menu_items`` failed (logged by the manager)."""
+
+    items: list[MenuItem]
+    failed: list[str]
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def menu_items(client: Client | None = None) -> PluginMenu:
+    """Links enabled plugins add: to ``client``'s workspace tabs, or (no client) to the staff menu.
+
+    A plugin that fails is named in ``failed``, so the menu can show staff
+    that an entry is missing instead of silently leaving it out.
+    """
     results = crossroads().plugins.call(
         "menu_items",
         enabled_plugins(),
-        expect=_is_list_of(MenuItem),
+        expect=MenuItem,
         isolate=db().begin_nested,
         viewer=current_user._get_current_object(),
         client=client,
     )
-    return [item for result in results if result.ok for item in _as_list(result.value)]
+    return PluginMenu(
+        items=[item for result in results for item in result.items],
+        failed=[result.plugin for result in results if not result.ok],
+    )
 
 
 def channels() -> dict[str, Channel]:
     """The outreach channels of the plugins on for this practice, by name, in plugin order."""
     if "channels" not in g:
-        results = crossroads().plugins.call(
-            "outreach_channels", enabled_plugins(), expect=_is_list_of(Channel)
-        )
-        g.channels = {c.name: c for r in results if r.ok for c in _as_list(r.value)}
+        results = crossroads().plugins.call("outreach_channels", enabled_plugins(), expect=Channel)
+        g.channels = {c.name: c for r in results for c in r.items}
     return g.channels
 
 
@@ -130,7 +133,7 @@ def _panels(hook: str, **kwargs: Any) -> list[RenderedPanel]:
     results = crossroads().plugins.call(
         hook,
         enabled_plugins(),
-        expect=_is_panels,
+        expect=Panel,
         isolate=db().begin_nested,
         viewer=current_user._get_current_object(),
         **kwargs,
@@ -140,7 +143,7 @@ def _panels(hook: str, **kwargs: Any) -> list[RenderedPanel]:
         if not result.ok:
             rendered.append(RenderedPanel(result.plugin, result.plugin.replace("_", " "), None))
             continue
-        for panel in result.value if isinstance(result.value, list) else [result.value]:
+        for panel in result.items:
             try:
                 html = Markup(render_template(panel.template, **panel.context))
             except Exception:
@@ -157,10 +160,9 @@ def register_blueprints(app: Flask, plugins: PluginManager) -> None:
     answers 404, like any page that is not theirs.
     """
     owners: dict[str, str] = {}  # blueprint name -> plugin name
-    for result in plugins.call("blueprints", None, expect=_is_list_of(Blueprint)):
-        if not result.ok:
-            continue  # logged by the manager; the rest of the app starts
-        for blueprint in _as_list(result.value):
+    for result in plugins.call("blueprints", None, expect=Blueprint):
+        # A failed plugin has no items: logged by the manager; the rest of the app starts.
+        for blueprint in result.items:
             app.register_blueprint(blueprint, url_prefix=blueprint.url_prefix or f"/plugins/{result.plugin}")
             owners[blueprint.name] = result.plugin
     if owners:

@@ -258,15 +258,8 @@ class MailQueue:
             registered[name] = runner
         if self.plugins is None:
             return registered
-        results = self.plugins.call(
-            "scheduled_jobs",
-            None,
-            expect=lambda v: all(isinstance(j, ScheduledJob) for j in (v if isinstance(v, list) else [v])),
-        )
-        for result in results:
-            if not result.ok:
-                continue  # logged by the plugin manager
-            for job in result.value if isinstance(result.value, list) else [result.value]:
+        for result in self.plugins.call("scheduled_jobs", None, expect=ScheduledJob):
+            for job in result.items:  # a failed plugin has none (logged by the plugin manager)
                 name = f"job:{result.plugin}:{job.name}"
                 runner = self._job_runner(job, name)
                 self.huey.periodic_task(crontab(**job.cron), name=name)(runner)

@@ -88,9 +88,13 @@ def schedule(scope: Scope, contact_id: int, data: dict[str, Any]) -> Conversatio
     scope.session.add(conversation)
     if contact.stage in BEFORE_SCHEDULED and not in_the_past:
         contact_service.stage_move(scope, contact, Stage.SCHEDULED)
+    scope.session.flush()
     if in_the_past:
-        scope.session.flush()
         _record_held(scope, conversation, starts_at)
+    else:
+        events.fire(
+            scope.session, "conversation_scheduled", conversation.practice_id, conversation=conversation
+        )
     scope.session.commit()
     return conversation
 
@@ -120,9 +124,8 @@ def reschedule(scope: Scope, conversation_id: int, data: dict[str, Any]) -> Conv
         conversation.status = ConversationStatus.SCHEDULED  # a new time revives a cancelled conversation
     conversation.sequence += 1
     events.fire(
-        scope.session, "conversation_changed", conversation.practice_id,
-        conversation=conversation, change="rescheduled",
-    )  # fmt: skip
+        scope.session, "conversation_rescheduled", conversation.practice_id, conversation=conversation
+    )
     scope.session.commit()
     return conversation
 
@@ -294,10 +297,7 @@ def cancel(scope: Scope, conversation_id: int) -> Conversation:
         raise InvalidInput({"_schema": ["This conversation already happened."]})
     conversation.status = ConversationStatus.CANCELLED
     conversation.sequence += 1
-    events.fire(
-        scope.session, "conversation_changed", conversation.practice_id,
-        conversation=conversation, change="cancelled",
-    )  # fmt: skip
+    events.fire(scope.session, "conversation_cancelled", conversation.practice_id, conversation=conversation)
     scope.session.commit()
     return conversation
 

@@ -105,4 +105,4 @@ def status_change(scope: Scope, theme_id: int, status: ThemeStatus) -> tuple[Car
 
 def _announce_decision(scope: Scope, theme: CareerTheme, previous: ThemeStatus) -> None:
     if theme.status != previous and theme.status in DECIDED_STATUSES:
-        events.fire(scope.session, "theme_decided", theme.practice_id, theme=theme, status=theme.status.value)
+        events.fire(scope.session, "theme_decided", theme.practice_id, theme=theme, status=theme.status)

@@ -74,10 +74,10 @@ def plugin_checks(draft: Draft) -> list[Warning]:
     results = manager.call(
         "message_checks",
         manager.enabled_for(db(), current_user.practice_id),
-        expect=lambda value: isinstance(value, list),
+        expect=Warning,
         draft=draft,
     )
-    return [warning for result in results if result.ok for warning in result.value]
+    return [warning for result in results for warning in result.items]
 
 
 def error_text(exc: InvalidInput) -> str:

@@ -32,5 +32,10 @@ def conversation_panels(conversation: Conversation, viewer: User) -> Panel | Non
 
 
 @hookimpl
-def conversation_changed(session, conversation: Conversation, change: str) -> None:
-    invitations.follow_change(session, conversation, change)
+def conversation_rescheduled(session, conversation: Conversation) -> None:
+    invitations.send_update(session, conversation)
+
+
+@hookimpl
+def conversation_cancelled(session, conversation: Conversation) -> None:
+    invitations.send_cancellation(session, conversation)

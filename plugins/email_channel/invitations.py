@@ -4,7 +4,7 @@ An invitation is ``METHOD:REQUEST`` with the contact as attendee and the
 client as organiser (so replies go to the client). When the conversation is
 rescheduled, an update with the raised SEQUENCE follows; when it is
 cancelled, ``METHOD:CANCEL``. Both happen in the transaction that changes the
-conversation, through the ``conversation_changed`` event.
+conversation, through the ``conversation_rescheduled`` and ``conversation_cancelled`` events.
 """
 
 from __future__ import annotations
@@ -155,9 +155,13 @@ def queue_invitation(
     return message
 
 
-def follow_change(session: Session, conversation: Conversation, change: str) -> None:
-    """After a reschedule or cancellation, tell the contact, if they had an invitation."""
-    if sent_invitation(session, conversation) is None:
-        return
-    method = "CANCEL" if change == "cancelled" else "REQUEST"
-    queue_invitation(session, conversation, method, conversation.client.user)
+def send_update(session: Session, conversation: Conversation) -> None:
+    """After a reschedule, send the contact the updated invitation, if they had one."""
+    if sent_invitation(session, conversation) is not None:
+        queue_invitation(session, conversation, "REQUEST", conversation.client.user)
+
+
+def send_cancellation(session: Session, conversation: Conversation) -> None:
+    """After a cancellation, send the contact the calendar cancellation, if they had an invitation."""
+    if sent_invitation(session, conversation) is not None:
+        queue_invitation(session, conversation, "CANCEL", conversation.client.user)
