@@ -699,7 +699,7 @@ def crossroads_export_erasure_sweep(
     (``EXPORT_URL``) and expects each table's rows in a ``<plugin>/<name>.json`` file with as
     many rows; then the owner erases the client (``ERASE_URL``), which must leave none of
     their rows in the plugin's tables and every row of the other client. Returns the tables
-    swept.
+    swept (none for a plugin without tables of a client's: then there is nothing to prove).
     """
     from .sweeps import client_tables, export_erasure_failures
 
