@@ -199,8 +199,10 @@ def test_every_route_with_an_id_refuses_other_practices_coaches_and_clients(cros
 
 
 def test_every_post_route_refuses_a_request_without_a_csrf_token(crossroads_csrf_sweep):
-    assert crossroads_csrf_sweep(plugin=PLUGIN) == []  # no POST route of its own yet; a new one is swept at once
+    # No POST route of its own yet: a new one is swept at once.
+    assert crossroads_csrf_sweep(plugin=PLUGIN) == []
 
 
 def test_what_it_keeps_about_a_client_is_exported_and_erased(crossroads_export_erasure_sweep):
-    assert crossroads_export_erasure_sweep(plugin=PLUGIN) == []  # no tables of its own: its messages are the core's
+    # No tables of its own yet (its messages are the core's): a table with client_id is swept at once.
+    assert crossroads_export_erasure_sweep(plugin=PLUGIN) == []
