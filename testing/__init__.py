@@ -47,11 +47,31 @@ if TYPE_CHECKING:
 
     from .browser import Browser
 
-__all__ = ["World", "Outbox", "Page", "PluginPart", "plugin_parts", "TEST_SECRET_KEY", "DATABASE_ENV"]
+__all__ = [
+    "World",
+    "OtherPractice",
+    "Outbox",
+    "Page",
+    "PluginPart",
+    "plugin_parts",
+    "TEST_SECRET_KEY",
+    "DATABASE_ENV",
+]
 
 #: The environment variable naming a PostgreSQL database to test on instead of SQLite.
 DATABASE_ENV = "CROSSROADS_TEST_DATABASE_URL"
 TEST_SECRET_KEY = "crossroads-testing-secret-key-not-for-production"
+
+
+@dataclass
+class OtherPractice:
+    """A second practice, for proving that nothing crosses between practices: its owner, a coach
+    (who may be the owner) and the coach's client."""
+
+    practice: Practice
+    owner: User
+    coach: User
+    client: Client
 
 
 @dataclass
@@ -61,14 +81,41 @@ class World:
     ``contacts`` are, in order: an editor with an email address (linked to the
     theme), a planner without one, and a professional association's events
     manager (source ``association``), all at the stage "identified".
+
+    The rest is there when a test asks for it: ``other_client`` (a second client
+    of the coach, :func:`crossroads_other_client`), ``owners_client`` (a client of
+    the owner's own, so of another coach, :func:`crossroads_owners_client`) and
+    ``other_practice`` (:func:`crossroads_other_practice`).
     """
 
     practice: Practice
     owner: User
     coach: User
     client: Client
-    theme: CareerTheme
+    theme: CareerTheme | None = None
     contacts: list[Contact] = field(default_factory=list)
+    other_client: Client | None = None
+    owners_client: Client | None = None
+    other_practice: OtherPractice | None = None
+
+    @property
+    def stranger_practice(self) -> Practice:
+        """The other practice (Crossroads' own tests call it the stranger's)."""
+        return self._other().practice
+
+    @property
+    def stranger_owner(self) -> User:
+        """The other practice's owner."""
+        return self._other().owner
+
+    @property
+    def stranger_client(self) -> Client:
+        """The other practice's client."""
+        return self._other().client
+
+    def _other(self) -> OtherPractice:
+        assert self.other_practice is not None, "ask for the crossroads_other_practice fixture"
+        return self.other_practice
 
 
 @dataclass(frozen=True)
@@ -254,38 +301,19 @@ def crossroads_world(crossroads_db: Session) -> World:
     Olivia Owner, the coach Colin Coach, the client Clara Client
     (``clara@client.example``) exploring "Magazine editing". Everything is committed.
     """
-    from crossroads.core.models import Client, ClientStatus, Practice, Role, User
-    from crossroads.core.schemas import NewContactSchema, ThemeSchema, load
-    from crossroads.core.scoping import Scope
-    from crossroads.core.services import contacts, themes
+    from crossroads.core.models import Role
 
     session = crossroads_db
-    practice = Practice(name="Northbridge Coaching", timezone="Europe/London")
-    session.add(practice)
-    session.flush()
-
-    def person(email: str, name: str, role: Role) -> User:
-        user = User(practice=practice, email=email, name=name, role=role, timezone=practice.timezone)
-        session.add(user)
-        return user
-
-    owner = person("olivia@northbridge.example", "Olivia Owner", Role.OWNER)
-    coach = person("colin@northbridge.example", "Colin Coach", Role.COACH)
-    client_user = person("clara@client.example", "Clara Client", Role.CLIENT)
-    session.flush()
-    client = Client(practice_id=practice.id, user=client_user, coach=coach, status=ClientStatus.EXPLORING)
-    session.add(client)
-    session.commit()
-
-    as_client = Scope(session, client_user)
-    theme = themes.add_theme(as_client, client.id, load(ThemeSchema(), {"title": "Magazine editing"}))
+    practice = _practice(session, "Northbridge Coaching", "Europe/London")
+    owner = _person(session, practice, "olivia@northbridge.example", "Olivia Owner", Role.OWNER)
+    coach = _person(session, practice, "colin@northbridge.example", "Colin Coach", Role.COACH)
     people = [
         {
             "name": "Ada Editor",
             "organisation": "The Review",
             "position": "Features editor",
             "email": "ada@review.example",
-            "theme_ids": [theme.id],
+            "with_theme": True,
         },
         {"name": "Ben Planner", "organisation": "City Council", "position": "Planner"},
         {
@@ -296,8 +324,99 @@ def crossroads_world(crossroads_db: Session) -> World:
             "source": "association",
         },
     ]
-    found = [contacts.create_contact(as_client, client.id, load(NewContactSchema(), p)) for p in people]
+    client, theme, found = _client(
+        session, coach, "clara@client.example", "Clara Client", "Magazine editing", people
+    )
     return World(practice, owner, coach, client, theme, found)
+
+
+def _practice(session: Session, name: str, timezone: str) -> Practice:
+    from crossroads.core.models import Practice
+
+    practice = Practice(name=name, timezone=timezone)
+    session.add(practice)
+    session.flush()
+    return practice
+
+
+def _person(session: Session, practice: Practice, email: str, name: str, role: Any) -> User:
+    from crossroads.core.models import User
+
+    user = User(practice=practice, email=email, name=name, role=role, timezone=practice.timezone)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _client(
+    session: Session, coach: User, email: str, name: str, theme_title: str, people: list[dict[str, Any]]
+) -> tuple[Client, CareerTheme, list[Contact]]:
+    """A client of ``coach`` with one theme and ``people`` as contacts, made through the services (as
+    the client), so the plugins hear of them as in the app. Committed."""
+    from crossroads.core.models import Client, ClientStatus, Role
+    from crossroads.core.schemas import NewContactSchema, ThemeSchema, load
+    from crossroads.core.scoping import Scope
+    from crossroads.core.services import contacts, themes
+
+    user = _person(session, coach.practice, email, name, Role.CLIENT)
+    client = Client(practice_id=coach.practice_id, user=user, coach=coach, status=ClientStatus.EXPLORING)
+    session.add(client)
+    session.commit()
+    as_client = Scope(session, user)
+    theme = themes.add_theme(as_client, client.id, load(ThemeSchema(), {"title": theme_title}))
+    found = []
+    for person in people:
+        values = {k: v for k, v in person.items() if k != "with_theme"}
+        if person.get("with_theme"):
+            values["theme_ids"] = [theme.id]
+        found.append(contacts.create_contact(as_client, client.id, load(NewContactSchema(), values)))
+    return client, theme, found
+
+
+@pytest.fixture
+def crossroads_other_client(crossroads_db: Session, crossroads_world: World) -> Client:
+    """A second client of the world's coach: Otto Other (``otto@client.example``), exploring
+    "Urban planning", with one contact (Pia Planner). Also ``crossroads_world.other_client``.
+
+    For proving that a client reaches only their own rows, and that a page about one client
+    shows nobody else's.
+    """
+    world = crossroads_world
+    people = [{"name": "Pia Planner", "organisation": "Harbour Trust", "position": "Planner"}]
+    world.other_client, _, _ = _client(
+        crossroads_db, world.coach, "otto@client.example", "Otto Other", "Urban planning", people
+    )
+    return world.other_client
+
+
+@pytest.fixture
+def crossroads_owners_client(crossroads_db: Session, crossroads_world: World) -> Client:
+    """A client of the owner's own (so not the coach's): Ola Owned, exploring "Data journalism",
+    with one contact. Also ``crossroads_world.owners_client``. A coach must not reach them."""
+    world = crossroads_world
+    people = [{"name": "Dan Data", "organisation": "The Ledger", "position": "Data editor"}]
+    world.owners_client, _, _ = _client(
+        crossroads_db, world.owner, "ola@client.example", "Ola Owned", "Data journalism", people
+    )
+    return world.owners_client
+
+
+@pytest.fixture
+def crossroads_other_practice(crossroads_db: Session, crossroads_world: World) -> OtherPractice:
+    """A second practice, "Elsewhere Coaching" (America/New_York): its owner Sam Stranger, its
+    coach Cora Elsewhere, and her client Bea Beyond (``bea@client.example``) exploring "Systems
+    analysis" with one contact. Also ``crossroads_world.other_practice``. Nothing of it may reach,
+    or be reached from, the world's practice."""
+    from crossroads.core.models import Role
+
+    session = crossroads_db
+    practice = _practice(session, "Elsewhere Coaching", "America/New_York")
+    owner = _person(session, practice, "sam@elsewhere.example", "Sam Stranger", Role.OWNER)
+    coach = _person(session, practice, "cora@elsewhere.example", "Cora Elsewhere", Role.COACH)
+    people = [{"name": "Sid Systems", "organisation": "Gridworks", "position": "Analyst"}]
+    client, _, _ = _client(session, coach, "bea@client.example", "Bea Beyond", "Systems analysis", people)
+    crossroads_world.other_practice = OtherPractice(practice, owner, coach, client)
+    return crossroads_world.other_practice
 
 
 @pytest.fixture
@@ -452,3 +571,144 @@ def crossroads_cli(
         return result
 
     return run
+
+
+# -- the sweeps -----------------------------------------------------------------------------------
+
+
+def _plugin_under_test(plugin: str | None, chosen: list[str] | None) -> str:
+    if plugin is not None:
+        return plugin
+    if chosen and len(chosen) == 1:
+        return chosen[0]
+    raise AssertionError(
+        "name the plugin to sweep: sweep(plugin='my_plugin'), or choose it alone in crossroads_plugins"
+    )
+
+
+@pytest.fixture
+def crossroads_isolation_sweep(
+    crossroads_app: Flask,
+    crossroads_world: World,
+    crossroads_other_client: Client,
+    crossroads_owners_client: Client,
+    crossroads_other_practice: OtherPractice,
+    crossroads_as_user: Callable[[User], Browser],
+    crossroads_plugins: list[str] | None,
+) -> Callable[..., list[str]]:
+    """``crossroads_isolation_sweep(rightful, plugin=None, other_params=None)``: ids refuse strangers.
+
+    Every route of the plugin's blueprints with an ``<int:...>`` in its path (found in the
+    URL map, every method) must answer 404 to another practice's owner, coach and client, to
+    the coach for a client of the owner's, to the client for the coach's other client (and
+    the other way round for the other practice's client), and send a signed-out visitor to
+    the login page. Then the control: ``rightful`` names, for each endpoint, who rightfully
+    uses it (``"client"``, ``"coach"``, ``"owner"``; ``crossroads.testing.sweeps`` has
+    ``EITHER`` and ``STAFF``) and the form they send (values may be callables of the client),
+    and each must get the route's real success (2xx, or a redirect to a page with no error
+    notice), so the 404s above are refusals, not broken requests. An endpoint missing from
+    ``rightful`` fails the sweep.
+
+    The ids are filled with the client's rows: the core's parameters (``client_id``,
+    ``contact_id``, ``conversation_id``, ``message_id``...) by Crossroads, yours through the
+    ``crossroads_route_ids`` your plugin module declares (:class:`crossroads.core.route_ids.RouteId`).
+    ``other_params`` gives values for path parameters that are not ids. ``plugin`` defaults
+    to the only name in :func:`crossroads_plugins`. Returns the endpoints swept; fails the test
+    with every failure listed.
+    """
+    from .sweeps import CLIENT, COACH, OWNER, IsolationSweep, refusal_cases
+
+    world = crossroads_world
+
+    def sweep(
+        rightful: dict[str, tuple[tuple[str, ...], dict[str, Any]]],
+        plugin: str | None = None,
+        other_params: dict[str, str] | None = None,
+    ) -> list[str]:
+        name = _plugin_under_test(plugin, crossroads_plugins)
+        isolation = IsolationSweep(crossroads_app, other_params)
+        routes = isolation.routes(plugins=[name])
+        assert routes, f"{name} has no route with an id in its path to sweep"
+        failures = isolation.refusals(refusal_cases(world), crossroads_as_user, routes)
+        failures += isolation.signed_out(_anonymous(crossroads_app), world.client, routes)
+        missing = isolation.uncovered(rightful, routes)
+        if missing:
+            failures.append(f"tell the sweep who rightfully uses {missing} and with what form (rightful=)")
+        users = {
+            CLIENT: (world.client.user, world.client),
+            COACH: (world.coach, crossroads_other_client),
+            OWNER: (world.owner, crossroads_other_client),
+        }
+        failures += isolation.rightful_failures(users, crossroads_as_user, rightful, routes)
+        assert not failures, "\n".join(failures)
+        return sorted({rule.endpoint for rule, _ in routes})
+
+    return sweep
+
+
+def _anonymous(app: Flask) -> Browser:
+    from .browser import browser_for
+
+    return browser_for(app)
+
+
+@pytest.fixture
+def crossroads_csrf_sweep(
+    crossroads_app: Flask,
+    crossroads_world: World,
+    crossroads_as_user: Callable[[User], Browser],
+    crossroads_plugins: list[str] | None,
+) -> Callable[..., list[str]]:
+    """``crossroads_csrf_sweep(plugin=None)``: every POST route of the plugin refuses a missing CSRF token.
+
+    Turns CSRF on for the test's app (the other fixtures keep it off), posts to each POST route
+    of the plugin's blueprints (found in the URL map) as the practice's owner without a token,
+    and expects 400 with "Form expired". Returns the routes swept; fails listing the others.
+    """
+    from .sweeps import csrf_failures, post_routes
+
+    def sweep(plugin: str | None = None) -> list[str]:
+        name = _plugin_under_test(plugin, crossroads_plugins)
+        routes = post_routes(crossroads_app, plugins=[name])
+        crossroads_app.config["WTF_CSRF_ENABLED"] = True
+        try:
+            failures = csrf_failures(
+                crossroads_app, crossroads_as_user(crossroads_world.owner), crossroads_world.client, routes
+            )
+        finally:
+            crossroads_app.config["WTF_CSRF_ENABLED"] = False
+        assert not failures, "\n".join(failures)
+        return [rule.rule for rule in routes]
+
+    return sweep
+
+
+@pytest.fixture
+def crossroads_export_erasure_sweep(
+    crossroads_db: Session,
+    crossroads_world: World,
+    crossroads_other_client: Client,
+    crossroads_as_user: Callable[[User], Browser],
+    crossroads_plugins: list[str] | None,
+) -> Callable[..., list[str]]:
+    """``crossroads_export_erasure_sweep(plugin=None)``: your client tables are exported and erased.
+
+    The plugin's tables are found through its SQLAlchemy models: those with a ``client_id``
+    column. Add at least one row of the world's client to each first (and, to see that they
+    stay, of :func:`crossroads_other_client`). The sweep downloads the client's export
+    (``EXPORT_URL``) and expects each table's rows in a ``<plugin>/<name>.json`` file with as
+    many rows; then the owner erases the client (``ERASE_URL``), which must leave none of
+    their rows in the plugin's tables and every row of the other client. Returns the tables
+    swept (none for a plugin without tables of a client's: then there is nothing to prove).
+    """
+    from .sweeps import client_tables, export_erasure_failures
+
+    def sweep(plugin: str | None = None) -> list[str]:
+        name = _plugin_under_test(plugin, crossroads_plugins)
+        manager = crossroads_as_user(crossroads_world.owner).application.extensions["crossroads"].plugins
+        tables = sorted(table for table, owner in client_tables(manager).items() if owner == name)
+        failures = export_erasure_failures(name, crossroads_db, crossroads_as_user, crossroads_world)
+        assert not failures, "\n".join(failures)
+        return tables
+
+    return sweep

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from crossroads.core.models import (
 from crossroads.core.plugins import PluginManager
 from crossroads.core.security import hash_password
 from crossroads.core.services.contacts import refresh_search_columns
+from crossroads.testing import OtherPractice, World
 from crossroads.testing.browser import Browser, browser_for
 from crossroads.web import create_app
 
@@ -325,48 +325,43 @@ def make_message(
     return message
 
 
-@dataclass
-class World:
-    """Practice A: an owner, a coach, the coach's client and second client, and the owner's own
-    client. Practice B: its owner and a client. Every client has one theme; one contact with a
-    held conversation, a prep question, a shared reflection and a handed-off outreach message;
-    and a question bank of their coach's chosen for them alone."""
-
-    practice: Practice
-    owner: User
-    coach: User
-    client: Client
-    other_client: Client
-    owners_client: Client
-    stranger_practice: Practice
-    stranger_owner: User
-    stranger_client: Client
-
-
 @pytest.fixture
 def world(db: Session) -> World:
+    """The kit's :class:`~crossroads.testing.World`, with this suite's own people and rows.
+
+    Practice A: an owner, a coach, the coach's client and second client (``other_client``), and
+    the owner's own client (``owners_client``). Practice B (``other_practice``, also called the
+    stranger's): its owner, who coaches its client. Every client has one theme; one contact with
+    a held conversation, a prep question, a shared reflection and a handed-off outreach message;
+    and a question bank of their coach's chosen for them alone.
+    """
     practice = make_practice(db, "Northbridge")
     owner = make_user(db, practice, "owner@a.example", Role.OWNER, "Olivia Owner")
     coach = make_user(db, practice, "coach@a.example", Role.COACH, "Colin Coach")
     stranger_practice = make_practice(db, "Elsewhere Coaching", "America/New_York")
     stranger_owner = make_user(db, stranger_practice, "owner@b.example", Role.OWNER, "Sam Stranger")
+    client = make_client(db, coach, "client@a.example", "Clara Client", themes=("Magazine editing",))
     world = World(
         practice=practice,
         owner=owner,
         coach=coach,
-        client=make_client(db, coach, "client@a.example", "Clara Client", themes=("Magazine editing",)),
+        client=client,
+        theme=client.themes[0],
         other_client=make_client(db, coach, "other@a.example", "Otto Other", themes=("Urban planning",)),
         owners_client=make_client(db, owner, "owned@a.example", "Ola Owned", themes=("Data journalism",)),
-        stranger_practice=stranger_practice,
-        stranger_owner=stranger_owner,
-        stranger_client=make_client(
-            db, stranger_owner, "client@b.example", "Bea Beyond", themes=("Systems analysis",)
+        other_practice=OtherPractice(
+            stranger_practice,
+            stranger_owner,
+            stranger_owner,
+            make_client(db, stranger_owner, "client@b.example", "Bea Beyond", themes=("Systems analysis",)),
         ),
     )
-    for client in (world.client, world.other_client, world.owners_client, world.stranger_client):
-        contact = make_contact(db, client, f"Contact of {client.name}", "Acme", "Editor")
+    for each in (world.client, world.other_client, world.owners_client, world.stranger_client):
+        contact = make_contact(db, each, f"Contact of {each.name}", "Acme", "Editor")
+        if each is world.client:
+            world.contacts.append(contact)
         make_conversation(db, contact, shared_reflection=True)
         make_message(db, contact)
-        make_bank(db, client.coach, f"Questions for {client.name}", Reach.CLIENTS, clients=[client])
+        make_bank(db, each.coach, f"Questions for {each.name}", Reach.CLIENTS, clients=[each])
     db.commit()
     return world

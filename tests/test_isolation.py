@@ -1,157 +1,57 @@
 """Nobody reaches what is not theirs: every route that takes an id answers 404 to
 another practice's user, to a coach for another coach's client, and to another client.
 
-The sweep walks the application's URL map, so a new route with an id is covered
-without anyone writing a new test; a route whose id this file cannot fill fails loudly.
+The sweep (crossroads.testing.sweeps, the one a plugin's own suite runs too) walks the
+application's URL map, so a new route with an id is covered without anyone writing a new test.
+Its ids are filled through RouteId declarations: the core's, and each installed plugin's
+``crossroads_route_ids`` (plugins/alumni_offices/route_ids.py); a route whose id nobody declares
+fails loudly. The control below (RIGHTFUL) is the core's and the built-in plugins': a plugin
+installed beside them proves its own routes' control in its own suite.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.routing import IntegerConverter
 
-from crossroads.core.demo_mail import record
 from crossroads.core.mail.outbox import queue_email
 from crossroads.core.models import (
     Client,
     Contact,
     Conversation,
     ConversationStatus,
-    DemoMail,
     MessageStatus,
-    Notification,
-    NotificationKind,
     OutboxEmail,
     OutreachMessage,
-    PrepQuestion,
-    Question,
-    Reflection,
-    StageChange,
     Suggestion,
-    bank_client,
 )
-from crossroads.core.services.notifications import notify
-from crossroads.plugins.alumni_offices.models import (
-    Affiliation,
-    Institution,
-    IntroductionRequest,
-    Office,
+from crossroads.plugins.alumni_offices.route_ids import INSTITUTION
+from crossroads.testing.sweeps import (
+    CLIENT,
+    COACH,
+    EITHER,
+    OWNER,
+    STAFF,
+    IsolationSweep,
+    plugin_of,
+    refusal_cases,
 )
-from crossroads.plugins.alumni_offices.services import fill_institution
 from crossroads.web import create_app
 from tests.conftest import make_conversation, make_message
 
 
-# How to fill a path parameter from a target client. Non-id parameters get a fixed value.
 def _contact(client: Client) -> Contact:
     session = Session.object_session(client)
     return session.scalars(select(Contact).where(Contact.client_id == client.id).order_by(Contact.id)).first()
 
 
-def _latest_change(client: Client) -> int:
-    session = Session.object_session(client)
-    return session.scalar(
-        select(StageChange.id).where(StageChange.client_id == client.id).order_by(StageChange.id.desc())
-    )
-
-
-def _first(client: Client, model, column):
-    session = Session.object_session(client)
-    return session.scalar(select(model.id).where(column == client.id).order_by(model.id))
-
-
-def _bank(client: Client) -> int:
-    """The bank the client's coach chose for this client alone."""
-    session = Session.object_session(client)
-    return session.scalar(
-        select(bank_client.c.bank_id)
-        .where(bank_client.c.client_id == client.id)
-        .order_by(bank_client.c.bank_id)
-    )
-
-
-def _bank_question(client: Client) -> int:
-    session = Session.object_session(client)
-    return session.scalar(select(Question.id).where(Question.bank_id == _bank(client)))
-
-
-# The alumni offices plugin: an institution belongs to the practice's directory (every coach there
-# keeps it); an affiliation and an introduction request are the client's own. Made on first use.
 def _institution(client: Client) -> int:
-    session = Session.object_session(client)
-    found = session.scalar(
-        select(Institution.id).where(Institution.practice_id == client.practice_id).order_by(Institution.id)
-    )
-    if found is None:
-        institution = Institution(practice_id=client.practice_id)
-        fill_institution(
-            institution,
-            {"name": f"University of {client.practice.name}", "alumni_email": "alumni@university.example"},
-        )
-        session.add(institution)
-        session.commit()
-        found = institution.id
-    return found
-
-
-def _affiliation(client: Client) -> int:
-    session = Session.object_session(client)
-    found = _first(client, Affiliation, Affiliation.client_id)
-    if found is None:
-        row = Affiliation(
-            practice_id=client.practice_id, client_id=client.id, institution_id=_institution(client)
-        )
-        session.add(row)
-        session.commit()
-        found = row.id
-    return found
-
-
-def _intro_request(client: Client) -> int:
-    session = Session.object_session(client)
-    found = _first(client, IntroductionRequest, IntroductionRequest.client_id)
-    if found is None:
-        row = IntroductionRequest(
-            practice_id=client.practice_id,
-            client_id=client.id,
-            institution_id=_institution(client),
-            office=Office.ALUMNI,
-        )
-        session.add(row)
-        session.commit()
-        found = row.id
-    return found
-
-
-def _demo_mail(client: Client) -> int:
-    """A message the demo's mail catcher received for the client (the sweep's app runs the demo)."""
-    session = Session.object_session(client)
-    found = session.scalar(
-        select(DemoMail.id).where(DemoMail.party_client_id == client.id).order_by(DemoMail.id)
-    )
-    if found is None:
-        raw = f"To: {client.user.email}\r\nSubject: Welcome\r\n\r\nHi\r\n"
-        found = record(session, client.practice_id, "hello@x.example", [client.user.email], raw.encode()).id
-        session.commit()
-    return found
-
-
-def _notification(client: Client) -> int:
-    """The client's own notification (a coach's suggestion, say), made on first use."""
-    session = Session.object_session(client)
-    found = session.scalar(
-        select(Notification.id).where(Notification.user_id == client.user_id).order_by(Notification.id)
-    )
-    if found is None:
-        found = notify(session, client.user, NotificationKind.SUGGESTION, "A suggestion", "/me/", client).id
-        session.commit()
-    return found
+    """The institution of the client's practice directory (the plugin's declaration makes one)."""
+    return INSTITUTION.resolve(Session.object_session(client), client)
 
 
 @pytest.fixture
@@ -166,80 +66,23 @@ def app(settings, plugins, db, world):
     return app
 
 
-ID_PARAMS = {
-    "client_id": lambda client: client.id,
-    "conversation_id": lambda client: _first(client, Conversation, Conversation.client_id),
-    "prep_question_id": lambda client: _first(client, PrepQuestion, PrepQuestion.client_id),
-    "reflection_id": lambda client: _first(client, Reflection, Reflection.client_id),
-    "bank_id": _bank,
-    "question_id": _bank_question,
-    "theme_id": lambda client: client.themes[0].id,
-    "user_id": lambda client: client.user_id,
-    "contact_id": lambda client: _contact(client).id,
-    "change_id": _latest_change,
-    "message_id": lambda client: _first(client, OutreachMessage, OutreachMessage.client_id),
-    "institution_id": _institution,
-    "affiliation_id": _affiliation,
-    "intro_request_id": _intro_request,
-    "mail_id": _demo_mail,
-    "notification_id": _notification,
-}
-#: Ids of rows a whole practice's staff share: a colleague's client names the same institution,
-#: and the demo's Sent mail is the practice's, so "a coach, for another coach's client" reaching
-#: them is the rule, not a leak.
-PRACTICE_WIDE = {"institution_id", "mail_id"}
-OTHER_PARAMS = {
-    "status": "dropped",
-    "name": "theme_progress",
-    "state": "off",
-    "stage": "requested",
-    "action": "link",
-    "answer": "dismiss",
-    "direction": "up",
-    "token": "not-a-real-token",
-    "channel_name": "email",
-    "kind": "first_request",
-    "practice_ref": "1",  # the inbound endpoint: authenticated by the practice's secret, not a session
-}
+@pytest.fixture
+def sweep(app) -> IsolationSweep:
+    return IsolationSweep(app)
 
 
 def id_routes(app):
     """(rule, method) for every route with an integer id in its path; removals last."""
-    found = []
-    for rule in app.url_map.iter_rules():
-        if not any(isinstance(c, IntegerConverter) for c in rule._converters.values()):
-            continue
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            found.append((rule, method))
-    # Removing a contact removes its conversations too, so it goes last of all.
-    return sorted(
-        found, key=lambda pair: ("remove" in pair[0].endpoint, pair[0].endpoint == "contacts.remove")
-    )
+    return IsolationSweep(app).routes()
 
 
-def url_for_target(rule, target: Client, ids: dict[str, int] | None = None) -> str:
-    values = dict(ids or {})
-    for name, converter in rule._converters.items():
-        if name in values:
-            continue
-        if isinstance(converter, IntegerConverter):
-            assert name in ID_PARAMS, f"{rule.rule}: teach tests/test_isolation.py to fill <{name}>"
-            values[name] = ID_PARAMS[name](target)
-        else:
-            assert name in OTHER_PARAMS, f"{rule.rule}: teach tests/test_isolation.py to fill <{name}>"
-            values[name] = OTHER_PARAMS[name]
-    return rule.build(values)[1]
-
-
-def practice_wide(rule) -> bool:
-    """True when every id in the route is of a row shared by the practice's staff."""
-    ids = {n for n, c in rule._converters.items() if isinstance(c, IntegerConverter)}
-    return ids <= PRACTICE_WIDE
-
-
-def request(browser, method: str, url: str, coach_id: int = 1):
-    data = {"status": "paused", "coach_id": str(coach_id), "title": "x", "target_conversations": "3"}
-    return browser.open(url, method=method, data=data if method == "POST" else None)
+def shipped(app) -> set[str | None]:
+    """The blueprints' plugins that ship with Crossroads (None: the core's own routes)."""
+    return {None} | {
+        info.name
+        for info in app.extensions["crossroads"].plugins.plugins()
+        if info.module.startswith("crossroads.")
+    }
 
 
 @pytest.fixture
@@ -249,18 +92,6 @@ def pending_world(world, db):
         client.user.password_hash = None
     db.commit()
     return world
-
-
-def cases(world):
-    """(who asks, whose object) pairs that must be refused."""
-    return [
-        ("another practice's owner", world.stranger_owner, world.client),
-        ("a coach, for another coach's client", world.coach, world.owners_client),
-        ("a coach, for another practice's client", world.coach, world.stranger_client),
-        ("the owner, for another practice's client", world.owner, world.stranger_client),
-        ("a client, for another client", world.client.user, world.other_client),
-        ("a client, for another practice's client", world.client.user, world.stranger_client),
-    ]
 
 
 def test_the_sweep_finds_the_routes_it_must_cover(app):
@@ -309,25 +140,14 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
     assert {"demo_mail.show"} <= endpoints  # the app here runs the demo
 
 
-def test_every_id_route_refuses_other_practices_coaches_and_clients(app, pending_world, as_user):
-    failures = []
-    for label, actor, target in cases(pending_world):
-        browser = as_user(actor)
-        for rule, method in id_routes(app):
-            if actor.is_staff and actor.practice_id == target.practice_id and practice_wide(rule):
-                continue  # the practice's shared rows: refused to other practices and to clients
-            url = url_for_target(rule, target)
-            status = request(browser, method, url).status_code
-            if status != 404:
-                failures.append(f"{label}: {method} {url} answered {status}")
+def test_every_id_route_refuses_other_practices_coaches_and_clients(sweep, pending_world, as_user):
+    failures = sweep.refusals(refusal_cases(pending_world), as_user)
     assert not failures, "\n".join(failures)
 
 
-def test_every_id_route_sends_a_signed_out_visitor_to_the_login_page(app, pending_world, http):
-    for rule, method in id_routes(app):
-        url = url_for_target(rule, pending_world.client)
-        response = request(http, method, url)
-        assert response.status_code == 302 and "/login" in response.location, f"{method} {url}"
+def test_every_id_route_sends_a_signed_out_visitor_to_the_login_page(sweep, pending_world, http):
+    failures = sweep.signed_out(http, pending_world.client)
+    assert not failures, "\n".join(failures)
 
 
 # -- the control: the rightful user gets each route's real success --------------------------------
@@ -336,9 +156,6 @@ def test_every_id_route_sends_a_signed_out_visitor_to_the_login_page(app, pendin
 # rightfully uses it (the client's coach, the practice's owner, the client) and a form it accepts;
 # the answer must be a success: 2xx, or a redirect to a page (not the sign-in page) that shows no
 # error. Values that depend on the world are callables of the target client.
-
-COACH, OWNER, CLIENT = "coach", "owner", "client"
-STAFF, EITHER = (COACH,), (COACH, CLIENT)
 
 
 def _coach_id(client: Client) -> str:
@@ -386,6 +203,11 @@ CONNECTIONS_CSV = (
     "Rui,Costa,https://www.linkedin.com/in/rui-costa,,Harbour Trust,Planner,01 Mar 2024\n"
 )
 
+
+def _connections(client: Client) -> tuple[BytesIO, str]:
+    return BytesIO(CONNECTIONS_CSV.encode()), "Connections.csv"
+
+
 #: endpoint: (who rightfully uses it, the form they send). Path values other than ids come from
 #: OTHER_PARAMS unless the form's "_path" overrides them.
 RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
@@ -408,7 +230,7 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
     "contacts.link_theme": (EITHER, {}),
     "contacts.answer_suggestion": ((CLIENT,), {}),
     "contacts.import_form": (EITHER, {}),
-    "contacts.import_upload": (EITHER, {"file": "connections"}),
+    "contacts.import_upload": (EITHER, {"file": _connections}),
     "contacts.warm_leads": (EITHER, {}),
     "contacts.remove": (EITHER, {}),
     "conversations.schedule_form": (EITHER, {}),
@@ -484,55 +306,6 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
 }
 
 
-def rightful_request(browser, app, rule, method: str, target: Client):
-    """The route's request as its rightful user sends it, with the form RIGHTFUL gives."""
-    form = dict(RIGHTFUL[rule.endpoint][1])
-    ids, before = form.pop("_ids", {}), form.pop("_before", None)
-    values = {name: value(target) if callable(value) else value for name, value in form.items()}
-    url = url_for_target(rule, target, {name: fill(target) for name, fill in ids.items()})
-    if before:
-        [before_rule] = [r for r in app.url_map.iter_rules() if r.endpoint == before]
-        browser.post(url_for_target(before_rule, target))
-        _take_flashes(browser)
-    if values.pop("file", None) == "connections":
-        values["file"] = (BytesIO(CONNECTIONS_CSV.encode()), "Connections.csv")
-    if method == "GET":
-        return url, browser.get(url, query_string=values)
-    return url, browser.post(url, data=values)
-
-
-def _take_flashes(browser) -> list:
-    """The notices waiting for the next page, taken off the session."""
-    with browser.session_transaction() as session:
-        return session.pop("_flashes", [])
-
-
-def failure_of(browser, response) -> str | None:
-    """Why ``response`` is not the route's real success, or None when it is."""
-    if response.status_code in (200, 201, 204):
-        return None
-    if response.status_code not in (302, 303):
-        return f"answered {response.status_code}: {_errors(response.data)}"
-    if "/login" in response.location:
-        return f"sent the user to {response.location}"
-    errors = [message["text"] for level, message in _take_flashes(browser) if level == "error"]
-    if errors:
-        return f"redirected to {response.location} saying {errors}"
-    landing = browser.get(response.location)
-    if landing.status_code != 200:
-        return f"redirected to {response.location}, which answered {landing.status_code}"
-    return None
-
-
-def _errors(page: bytes) -> str:
-    """The field errors a refused form shows, or the page's title."""
-    text = page.decode(errors="replace")
-    found = re.findall(r'class="field-error"[^>]*>(.*?)<', text, re.S) or re.findall(
-        r"<title>(.*?)</title>", text
-    )
-    return " | ".join(found)[:300]
-
-
 @pytest.fixture
 def control_world(pending_world, db):
     """The world, plus for each client of the coach: a conversation still to come, a failed email
@@ -558,12 +331,13 @@ def control_world(pending_world, db):
     return pending_world
 
 
-def test_every_id_route_is_covered_by_the_control(app):
-    missing = sorted({rule.endpoint for rule, _ in id_routes(app)} - set(RIGHTFUL))
+def test_every_id_route_is_covered_by_the_control(app, sweep):
+    routes = [(rule, method) for rule, method in sweep.routes() if plugin_of(rule) in shipped(app)]
+    missing = sweep.uncovered(RIGHTFUL, routes)
     assert not missing, f"teach RIGHTFUL in tests/test_isolation.py who uses {missing} and with what form"
 
 
-def test_the_rightful_user_gets_each_routes_real_success(app, control_world, db, as_user):
+def test_the_rightful_user_gets_each_routes_real_success(sweep, control_world, as_user):
     """The control: the client's own coach, the owner and the client themself succeed where the
     sweep above refused strangers, so every 404 there is a refusal and not a broken request."""
     users = {
@@ -571,17 +345,7 @@ def test_the_rightful_user_gets_each_routes_real_success(app, control_world, db,
         OWNER: (control_world.owner, control_world.other_client),
         CLIENT: (control_world.client.user, control_world.client),
     }
-    failures = []
-    for role in (CLIENT, COACH, OWNER):  # the owner's erasure of the client last
-        actor, target = users[role]
-        browser = as_user(actor)
-        for rule, method in id_routes(app):
-            if role not in RIGHTFUL.get(rule.endpoint, ((),))[0]:
-                continue
-            url, response = rightful_request(browser, app, rule, method, target)
-            reason = failure_of(browser, response)
-            if reason:
-                failures.append(f"{role}: {method} {url} {reason}")
+    failures = sweep.rightful_failures(users, as_user, RIGHTFUL)
     assert not failures, "\n".join(failures)
 
 

@@ -13,6 +13,7 @@ from crossroads.core.hookspecs import hookimpl
 from crossroads.core.models import MessageStatus, OutreachMessage, PracticeMail
 from crossroads.core.plugin_settings import PluginSettings
 from crossroads.testing import DATABASE_ENV, Outbox, Page, World, plugin_parts
+from crossroads.testing.sweeps import CLIENT
 
 ON_SQLITE = not os.environ.get(DATABASE_ENV)
 
@@ -229,3 +230,121 @@ def test_the_kit_documents_every_fixture():
     assert len(fixtures) >= 15
     undocumented = [name for name in fixtures if not (getattr(kit, name).__doc__ or "").strip()]
     assert not undocumented
+
+
+# -- the sweeps, run by a plugin's suite: here against the built-in alumni offices plugin ---------
+
+
+def test_the_second_client_and_the_second_practice_join_the_world(
+    crossroads_db,
+    crossroads_world,
+    crossroads_other_client,
+    crossroads_owners_client,
+    crossroads_other_practice,
+):
+    world = crossroads_world
+    assert world.other_client is crossroads_other_client and world.other_client.coach_id == world.coach.id
+    assert world.owners_client is crossroads_owners_client and world.owners_client.coach_id == world.owner.id
+    other = crossroads_other_practice
+    assert world.other_practice is other and other.practice.id != world.practice.id
+    assert other.client.coach_id == other.coach.id and other.coach.practice_id == other.practice.id
+    assert world.stranger_client is other.client  # the core's own tests' name for it
+    from sqlalchemy import func, select
+
+    from crossroads.core.models import Contact
+
+    for client in (crossroads_other_client, crossroads_owners_client, other.client):
+        contacts = select(func.count()).select_from(Contact).where(Contact.client_id == client.id)
+        assert len(client.themes) == 1 and crossroads_db.scalar(contacts) == 1
+
+
+def test_the_isolation_sweep_covers_a_plugins_routes_with_its_own_ids(crossroads_isolation_sweep):
+    from tests.test_isolation import RIGHTFUL
+
+    rightful = {endpoint: use for endpoint, use in RIGHTFUL.items() if endpoint.startswith("alumni_offices.")}
+    # The refusals made the client an affiliation with the directory's first institution: add another.
+    rightful["alumni_offices.add_affiliation"] = (
+        (CLIENT,),
+        {"institution_id": _second_institution, "year": "2015"},
+    )
+    swept = crossroads_isolation_sweep(rightful, plugin="alumni_offices")
+    assert {"alumni_offices.edit_institution", "alumni_offices.remove_affiliation"} <= set(swept)
+    assert "alumni_offices.show_request" in swept  # <intro_request_id>, declared by the plugin
+
+
+def _second_institution(client) -> int:
+    from sqlalchemy.orm import Session
+
+    from crossroads.plugins.alumni_offices.models import Institution
+    from crossroads.plugins.alumni_offices.services import fill_institution
+
+    session = Session.object_session(client)
+    institution = Institution(practice_id=client.practice_id)
+    fill_institution(institution, {"name": "Lakeside University", "alumni_email": "alumni@lakeside.example"})
+    session.add(institution)
+    session.commit()
+    return institution.id
+
+
+def test_the_isolation_sweep_names_a_route_nobody_says_who_uses(crossroads_isolation_sweep):
+    with pytest.raises(AssertionError, match=r"who rightfully uses \[.*'alumni_offices.client_page'"):
+        crossroads_isolation_sweep({}, plugin="alumni_offices")
+
+
+def test_the_csrf_sweep_posts_to_every_post_route_of_a_plugin(crossroads_csrf_sweep, crossroads_app):
+    swept = crossroads_csrf_sweep(plugin="alumni_offices")
+    assert "/plugins/alumni_offices/affiliations/<int:affiliation_id>/remove" in swept
+    assert not crossroads_app.config["WTF_CSRF_ENABLED"]  # back off for the rest of the test
+
+
+def ids_of_contact(session, client) -> int:
+    from crossroads.testing.sweeps import core_route_ids
+
+    return core_route_ids()["contact_id"].resolve(session, client)
+
+
+def _alumni_rows(session, client):
+    """An affiliation, an introduction request and an introduction of the client's."""
+    from crossroads.core.models import Contact
+    from crossroads.core.route_ids import ATTRIBUTE
+    from crossroads.plugins import alumni_offices
+    from crossroads.plugins.alumni_offices.models import Introduction
+
+    ids = {route_id.param: route_id for route_id in getattr(alumni_offices, ATTRIBUTE)}
+    ids["affiliation_id"].resolve(session, client)
+    request_id = ids["intro_request_id"].resolve(session, client)
+    contact = session.get(Contact, ids_of_contact(session, client))
+    session.add(
+        Introduction(
+            practice_id=client.practice_id, client_id=client.id, request_id=request_id, contact_id=contact.id
+        )
+    )
+    session.commit()
+
+
+def test_the_export_and_erasure_sweep_finds_a_plugins_tables_through_its_models(
+    crossroads_export_erasure_sweep, crossroads_db, crossroads_world, crossroads_other_client
+):
+    for client in (crossroads_world.client, crossroads_other_client):
+        _alumni_rows(crossroads_db, client)
+    swept = crossroads_export_erasure_sweep(plugin="alumni_offices")
+    assert swept == ["alumni_affiliation", "alumni_introduction", "alumni_introduction_request"]
+
+
+def test_the_export_and_erasure_sweep_asks_for_rows_to_prove_it_on(crossroads_export_erasure_sweep):
+    with pytest.raises(AssertionError, match="seed a row of 'Clara Client' in alumni_affiliation"):
+        crossroads_export_erasure_sweep(plugin="alumni_offices")
+
+
+def test_the_kit_names_the_urls_of_export_erasure_and_live_checks(crossroads_app):
+    from crossroads.testing import sweeps
+
+    endpoints = {rule.rule: rule.endpoint for rule in crossroads_app.url_map.iter_rules()}
+    assert endpoints[sweeps.EXPORT_URL] == "client_data.export_own"
+    routes = {
+        sweeps.STAFF_EXPORT_URL: "/coach/clients/<int:client_id>/export",
+        sweeps.ERASE_URL: "/coach/clients/<int:client_id>/erase",
+        sweeps.LIVE_CHECK_URL: "/contacts/<int:contact_id>/write/check",
+    }
+    for url, rule in routes.items():
+        assert url.replace("{", "<int:").replace("}", ">") == rule and rule in endpoints

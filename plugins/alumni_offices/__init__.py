@@ -27,6 +27,7 @@ from crossroads.plugin import (
 
 from . import client_data, models  # noqa: F401  (registers the plugin's tables on Base.metadata)
 from .demo import load_demo
+from .route_ids import crossroads_route_ids  # noqa: F401  (read by the isolation sweeps)
 from .services import CHANNEL, answered_by_email
 from .views import bp
 

@@ -183,3 +183,25 @@ def test_the_command_counts_a_practices_guest_requests(
     assert output == "Northbridge Coaching: 1 guest request\n  handed_off: 1\n"
     missing = crossroads_cli("association-stats", "--practice", "999999", exit_code=1)
     assert "No practice has the id 999999." in missing.output
+
+
+# -- the kit's sweeps: the plugin's routes keep to their own, and its forms carry a CSRF token --------
+
+
+def test_every_route_with_an_id_refuses_other_practices_coaches_and_clients(crossroads_isolation_sweep):
+    from crossroads.testing.sweeps import EITHER
+
+    # Who rightfully uses each route with an id, and the form they send: the client and their coach
+    # open the guest requests page.
+    swept = crossroads_isolation_sweep({f"{PLUGIN}.guest_requests": (EITHER, {})}, plugin=PLUGIN)
+    assert swept == [f"{PLUGIN}.guest_requests"]
+
+
+def test_every_post_route_refuses_a_request_without_a_csrf_token(crossroads_csrf_sweep):
+    # No POST route of its own yet: a new one is swept at once.
+    assert crossroads_csrf_sweep(plugin=PLUGIN) == []
+
+
+def test_what_it_keeps_about_a_client_is_exported_and_erased(crossroads_export_erasure_sweep):
+    # No tables of its own yet (its messages are the core's): a table with client_id is swept at once.
+    assert crossroads_export_erasure_sweep(plugin=PLUGIN) == []
