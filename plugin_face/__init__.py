@@ -99,7 +99,7 @@ from crossroads.core.models import (
 )
 from crossroads.core.pagination import Page, paginate
 from crossroads.core.plugin_settings import PluginSettings
-from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager
+from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager, as_items
 from crossroads.core.reports import (
     MAX_DAYS,
     PERIOD_LABELS,
@@ -115,6 +115,7 @@ from crossroads.core.reports import (
     csv_bytes,
     report_formats,
 )
+from crossroads.core.route_ids import RouteId
 from crossroads.core.schemas import Id, InputSchema, OptionalEmail, ProfileUrl, Text, Version
 from crossroads.core.schemas import load as load_input
 from crossroads.core.scoping import Scope
@@ -138,6 +139,9 @@ from crossroads.web.notices import notify
 if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
     from crossroads.testing import Outbox, PluginPart, World, plugin_parts
     from crossroads.testing import Page as RenderedPage
+    from crossroads.testing.sweeps import EITHER as SWEEP_EITHER
+    from crossroads.testing.sweeps import ERASE_URL, EXPORT_URL, LIVE_CHECK_URL, STAFF_EXPORT_URL
+    from crossroads.testing.sweeps import STAFF as SWEEP_STAFF
 
 
 def plugin_manager() -> PluginManager:
@@ -163,6 +167,12 @@ _LAZY = {
     "RenderedPage": ("crossroads.testing", "Page"),
     "PluginPart": ("crossroads.testing", "PluginPart"),
     "plugin_parts": ("crossroads.testing", "plugin_parts"),
+    "SWEEP_STAFF": ("crossroads.testing.sweeps", "STAFF"),
+    "SWEEP_EITHER": ("crossroads.testing.sweeps", "EITHER"),
+    "EXPORT_URL": ("crossroads.testing.sweeps", "EXPORT_URL"),
+    "STAFF_EXPORT_URL": ("crossroads.testing.sweeps", "STAFF_EXPORT_URL"),
+    "ERASE_URL": ("crossroads.testing.sweeps", "ERASE_URL"),
+    "LIVE_CHECK_URL": ("crossroads.testing.sweeps", "LIVE_CHECK_URL"),
     "DEMO_OWNER_EMAIL": ("crossroads.core.demo", "OWNER_EMAIL"),
     "DEMO_COACH_EMAIL": ("crossroads.core.demo", "COACH_EMAIL"),
     "DEMO_CLIENT_EMAIL": ("crossroads.core.demo", "CLIENT_EMAIL"),
@@ -188,6 +198,7 @@ __all__ = [
     "HOOKS_VERSION",
     "PluginManager",
     "HookResult",
+    "as_items",
     "plugin_manager",
     "enabled_plugins",
     "fire_event",
@@ -331,4 +342,12 @@ __all__ = [
     "RenderedPage",
     "PluginPart",
     "plugin_parts",
+    # The test kit's sweeps: who rightfully uses a route, and the addresses they check
+    "RouteId",
+    "SWEEP_STAFF",
+    "SWEEP_EITHER",
+    "EXPORT_URL",
+    "STAFF_EXPORT_URL",
+    "ERASE_URL",
+    "LIVE_CHECK_URL",
 ]

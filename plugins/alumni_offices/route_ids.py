@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from crossroads.core.models import Client
-from crossroads.core.route_ids import RouteId
+from crossroads.plugin import Client, RouteId
 
 from .models import Affiliation, Institution, IntroductionRequest, Office
 from .services import fill_institution

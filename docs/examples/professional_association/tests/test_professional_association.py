@@ -189,7 +189,7 @@ def test_the_command_counts_a_practices_guest_requests(
 
 
 def test_every_route_with_an_id_refuses_other_practices_coaches_and_clients(crossroads_isolation_sweep):
-    from crossroads.testing.sweeps import EITHER
+    from crossroads.plugin import SWEEP_EITHER as EITHER
 
     # Who rightfully uses each route with an id, and the form they send: the client and their coach
     # open the guest requests page.
