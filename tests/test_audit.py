@@ -13,10 +13,10 @@ from crossroads.core.models import AuditAction, AuditEvent, Client
 from crossroads.core.scoping import Scope
 from crossroads.core.services import audit
 from crossroads.plugins.alumni_offices.models import IntroductionRequest
+from crossroads.testing.sweeps import core_route_ids
 
 from .conftest import World
 from .test_export import seed_everything
-from .test_isolation import ID_PARAMS
 
 
 def events(db, **where) -> list[AuditEvent]:
@@ -49,9 +49,10 @@ def test_a_coachs_view_is_recorded_once_per_window(db, world: World, as_user):
 def test_each_private_page_is_named_by_kind_and_id_never_by_name(db, world: World, as_user):
     coach = as_user(world.coach)
     client = world.client
-    conversation_id = ID_PARAMS["conversation_id"](client)
-    message_id = ID_PARAMS["message_id"](client)
-    contact_id = ID_PARAMS["contact_id"](client)
+    ids = core_route_ids()
+    conversation_id = ids["conversation_id"].resolve(db, client)
+    message_id = ids["message_id"].resolve(db, client)
+    contact_id = ids["contact_id"].resolve(db, client)
     pages = {
         f"/clients/{client.id}/contacts": "contacts page",
         f"/contacts/{contact_id}": f"contact {contact_id}",

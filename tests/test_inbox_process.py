@@ -228,7 +228,7 @@ def test_a_reply_to_an_office_marks_the_introduction_request_answered(db, world,
     from crossroads.core.inbox.addresses import ensure_reply_token
     from crossroads.core.mail.outbox import queue_email
     from crossroads.plugins.alumni_offices.models import IntroductionRequest, Office, RequestStatus
-    from tests.test_isolation import _institution
+    from crossroads.plugins.alumni_offices.route_ids import crossroads_route_ids
 
     events.attach(db, PluginManager())
     message = OutreachMessage(
@@ -255,7 +255,9 @@ def test_a_reply_to_an_office_marks_the_introduction_request_answered(db, world,
     request = IntroductionRequest(
         practice_id=world.practice.id,
         client_id=world.client.id,
-        institution_id=_institution(world.client),
+        institution_id=next(r for r in crossroads_route_ids if r.param == "institution_id").resolve(
+            db, world.client
+        ),
         office=Office.ALUMNI,
         message=message,
     )
