@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
-    from .channels import Channel, Draft, Warning
+    from .channels import Channel, Draft, MessageWarning
     from .jobs import ScheduledJob
     from .models import (
         CareerTheme,
@@ -137,13 +137,13 @@ def outreach_channels() -> Channel | list[Channel] | None:
 
 
 @hookspec
-def message_checks(draft: Draft) -> list[Warning] | None:
+def message_checks(draft: Draft) -> list[MessageWarning] | None:
     """Warnings about a draft outreach message, in addition to the method's own checks.
 
     ``draft`` is a :class:`~crossroads.plugin.Draft`: the subject and
     body as the client has them now, and its ``context`` (client, contact,
     theme, kind, channel format, earlier messages). Return a list of
-    :class:`~crossroads.plugin.Warning` (each with a one-line ``why``)
+    :class:`~crossroads.plugin.MessageWarning` (each with a one-line ``why``)
     or ``None``. Warnings never stop the client from sending. Called on every
     live preview, so keep it fast and do not write to the database.
 
