@@ -3,7 +3,9 @@ draft (its channel and format); and ``MessageWarning``, once called ``Warning``.
 
 from __future__ import annotations
 
+import re
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -315,3 +317,42 @@ def test_the_new_name_is_on_the_face_and_the_old_one_is_not_and_does_not_shadow_
         exec("from crossroads.plugin import *", namespace)
     assert "Warning" not in namespace and namespace["MessageWarning"] is MessageWarning
     assert builtins.Warning is not MessageWarning
+
+
+# -- the guide's examples and table are the code's -----------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins" / "guide.md"
+
+
+def guide_python(after: str) -> str:
+    """The guide's first Python block after the heading ``after``."""
+    text = GUIDE.read_text(encoding="utf-8").split(after, 1)[1]
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_guides_channel_example_shows_one_warning_for_an_over_long_draft(db, world, contact):
+    namespace: dict = {}
+    exec(guide_python("#### Warnings"), namespace)
+    channel = namespace["ShortNotes"]()
+    channel.kinds = (MessageKind.FIRST_REQUEST,)
+    found = outreach.warnings(channel, Draft(context_for(db, world, contact), "", request_of(130)))
+    assert codes(found) == ["over_120_words"]
+
+
+def test_the_guides_message_checks_example_looks_only_at_email(db, world, contact):
+    namespace: dict = {}
+    exec(guide_python("### Checks on every draft"), namespace)
+    check = namespace["message_checks"]
+    shouting = "Hello!! Would you have 20 minutes?"
+    [warning] = check(Draft(context_for(db, world, contact, channel="email"), "Hi", shouting))
+    assert warning.code == "exclamations"
+    assert check(Draft(context_for(db, world, contact, fmt="note", channel="linkedin"), "", shouting)) is None
+
+
+def test_the_guides_table_of_core_checks_is_the_codes_and_defaults():
+    section = GUIDE.read_text(encoding="utf-8").split("#### The core's checks, and which to use", 1)[1]
+    rows = re.findall(r"^\| `(\w+)` \| .* \| (.*) \|$", section.split("Which to use", 1)[0], re.MULTILINE)
+    assert [code for code, _ in rows] == list(CORE_CHECKS)
+    for code, settings in rows:
+        expected = ", ".join(f"`{name}` ({value})" for name, value in CORE_CHECKS[code].settings.items())
+        assert settings == (expected or "none"), code
