@@ -12,6 +12,7 @@ themselves (LinkedIn), who then marks it sent.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,13 +72,33 @@ class TemplateText:
 
 
 @dataclass(frozen=True)
-class Warning:
-    """A check's warning about a draft: what is wrong and, in one line, why it matters."""
+class MessageWarning:
+    """A check's warning about a draft: what is wrong and, in one line, why it matters.
+
+    ``field`` names the form field the warning is about (``"body"``, ``"subject"``, or a
+    field of the channel's own form, such as the alumni offices' ``"hoped_for"``), so the
+    page can show it beside that field. Until 0.2 this class was called ``Warning``.
+    """
 
     code: str
     message: str
     why: str = ""
     field: str = "body"
+
+
+def __getattr__(name: str) -> Any:
+    """Names that moved, kept for one release with a warning (docs/plugins/changes.md)."""
+    if name == "Warning":
+        import warnings
+
+        warnings.warn(
+            "crossroads.core.channels.Warning is deprecated and goes in Crossroads 0.3; "
+            "use crossroads.plugin.MessageWarning",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return MessageWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -94,6 +115,8 @@ class DraftContext:
     theme: CareerTheme | None = None
     #: Earlier messages to the same contact on the same channel, oldest first.
     earlier: list[OutreachMessage] = field(default_factory=list)
+    #: The name of the channel the message is written on (``Channel.name``).
+    channel: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,7 +129,18 @@ class Draft:
 
     @property
     def kind(self) -> MessageKind:
+        """What kind of message this is (a first request, a follow-up …)."""
         return self.context.kind
+
+    @property
+    def channel(self) -> str:
+        """The name of the channel the draft is written on (``Channel.name``: ``"email"`` …)."""
+        return self.context.channel
+
+    @property
+    def format(self) -> str:
+        """The name of the draft's format (``MessageFormat.name``; ``""`` for a channel's only one)."""
+        return self.context.format
 
 
 @dataclass(frozen=True)
@@ -173,7 +207,18 @@ class Channel:
         """Examples of the variables ``variables`` adds: saved templates are checked against them."""
         return {}
 
-    def check(self, draft: Draft) -> list[Warning]:
+    def core_checks(self, context: DraftContext) -> Mapping[str, Mapping[str, Any] | None]:
+        """Which of the core's method checks run on this channel's drafts in ``context``, and how.
+
+        A mapping from a check's code (``crossroads.plugin.CORE_CHECKS`` lists them with their
+        settings) to the settings to change, or to ``None`` to switch that check off. Checks not
+        named run with their defaults, so the default, ``{}``, runs them all as they are. For
+        example ``{"long_request": {"words": 120}}`` moves the length check to 120 words, and
+        ``{"long_request": None}`` leaves length to the channel's own limits or ``check``.
+        """
+        return {}
+
+    def check(self, draft: Draft) -> list[MessageWarning]:
         """The channel's own warnings about a draft (beyond the format's length limits)."""
         return []
 

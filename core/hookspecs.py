@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
-    from .channels import Channel, Draft, Warning
+    from .channels import Channel, Draft, MessageWarning
     from .jobs import ScheduledJob
     from .models import (
         CareerTheme,
@@ -137,17 +137,24 @@ def outreach_channels() -> Channel | list[Channel] | None:
 
 
 @hookspec
-def message_checks(draft: Draft) -> list[Warning] | None:
-    """Warnings about a draft outreach message, in addition to the method's own checks.
+def message_checks(draft: Draft) -> list[MessageWarning] | None:
+    """Warnings about a draft outreach message on any channel, in addition to the method's own checks.
 
-    ``draft`` is a :class:`~crossroads.plugin.Draft`: the subject and
-    body as the client has them now, and its ``context`` (client, contact,
-    theme, kind, channel format, earlier messages). Return a list of
-    :class:`~crossroads.plugin.Warning` (each with a one-line ``why``)
-    or ``None``. Warnings never stop the client from sending. Called on every
-    live preview, so keep it fast and do not write to the database.
+    ``draft`` is a :class:`~crossroads.plugin.Draft`: the ``subject`` and
+    ``body`` as the client has them now, the ``channel`` it is written on
+    (the channel's ``name``: ``"email"``, ``"linkedin"``, ``"alumni_office"``
+    or a plugin's), its ``format`` (the ``MessageFormat.name``, such as
+    LinkedIn's ``"note"``; ``""`` for a channel's only format), its ``kind``,
+    and its ``context`` (client, contact, theme, earlier messages). Look at
+    ``draft.channel`` to check only some channels' drafts; a rule for your own
+    channel belongs in its ``Channel.check`` instead, and changing the core's
+    own checks for a channel in its ``Channel.core_checks``. Return a list of
+    :class:`~crossroads.plugin.MessageWarning` (each with a one-line ``why``,
+    and the ``field`` it is about) or ``None``. Warnings never stop the client
+    from sending. Called on every live check, so keep it fast and do not write
+    to the database.
 
-    Since: 0.2.
+    Since: 0.2 (``draft.channel`` and ``draft.format``: 0.4).
     """
 
 

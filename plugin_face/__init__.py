@@ -38,10 +38,11 @@ from crossroads.core.channels import (
     Handoff,
     Limit,
     MessageFormat,
+    MessageWarning,
     TemplateText,
-    Warning,
     length,
 )
+from crossroads.core.checks import CORE_CHECKS
 from crossroads.core.commands import open_session
 from crossroads.core.db import Base, UTCDateTime, enum_column, utcnow
 from crossroads.core.errors import EditConflict, Forbidden, InvalidInput, NotFound
@@ -180,8 +181,23 @@ _LAZY = {
 }
 
 
+#: Names that moved: old name -> the new one, kept for one release with a DeprecationWarning.
+_MOVED = {"Warning": ("MessageWarning", "0.3")}
+
+
 def __getattr__(name: str) -> Any:
-    """The test kit's and the demo's names, imported only when a plugin asks for them."""
+    """The test kit's and the demo's names, loaded when first asked for; old names, with a warning."""
+    if name in _MOVED:
+        import warnings
+
+        new, release = _MOVED[name]
+        warnings.warn(
+            f"crossroads.plugin.{name} is deprecated and goes in Crossroads {release}; "
+            f"use crossroads.plugin.{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
@@ -216,7 +232,8 @@ __all__ = [
     "MessageFormat",
     "TemplateText",
     "Variable",
-    "Warning",
+    "MessageWarning",
+    "CORE_CHECKS",
     "length",
     "initial_draft",
     "draft_warnings",

@@ -371,7 +371,7 @@ def test_the_panel_counts_notes_marked_sent_and_suggests_email_or_an_introductio
 
     draft = page_text(browser.get(WRITE.format(id=contact.id) + NOTE_QUERY))
     assert f'data-code="{USED_UP}"' in draft
-    warning = re.search(rf'data-code="{USED_UP}"><strong>(.*?)</strong>', draft).group(1)
+    warning = re.search(rf'data-code="{USED_UP}" data-field="body"><strong>(.*?)</strong>', draft).group(1)
     assert "5 personalised notes" in warning and "email" in warning and "introduction" in warning
     live = browser.post(
         WRITE.format(id=contact.id) + "/check",

@@ -8,8 +8,15 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from crossroads.core import templating
-from crossroads.core.channels import Channel, Counting, Draft, DraftContext, MessageFormat, TemplateText
-from crossroads.core.channels import Warning as DraftWarning
+from crossroads.core.channels import (
+    Channel,
+    Counting,
+    Draft,
+    DraftContext,
+    MessageFormat,
+    MessageWarning,
+    TemplateText,
+)
 from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 from crossroads.core.models import (
     KIND_LABELS,
@@ -59,7 +66,9 @@ def client_only() -> None:
 
 def plugin_checks(draft: Draft) -> list:
     """Warnings from plugins' ``message_checks`` hook; a failing plugin adds none."""
-    results = crossroads().plugins.call("message_checks", enabled_plugins(), expect=DraftWarning, draft=draft)
+    results = crossroads().plugins.call(
+        "message_checks", enabled_plugins(), expect=MessageWarning, draft=draft
+    )
     return [w for r in results for w in r.items]
 
 

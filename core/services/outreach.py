@@ -8,6 +8,7 @@ Only the client writes and sends their own outreach; their coach reads it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,8 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from .. import events, templating
-from ..channels import Channel, Delivery, Draft, DraftContext, MessageFormat, TemplateText, Warning
-from ..checks import limit_warnings, method_warnings
+from ..channels import Channel, Delivery, Draft, DraftContext, MessageFormat, MessageWarning, TemplateText
+from ..checks import core_check_settings, limit_warnings, method_warnings
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..locking import lock_client
@@ -48,7 +49,7 @@ from . import contacts as contact_service
 from .activity import touch
 
 #: Extra checks from plugins: the web layer passes a function that calls the ``message_checks`` hook.
-ExtraChecks = Callable[[Draft], list[Warning]]
+ExtraChecks = Callable[[Draft], list[MessageWarning]]
 
 DEFAULT_MINUTES = 20
 #: What a contact's stage suggests writing next.
@@ -114,6 +115,7 @@ def draft_context(
         contact=contact,
         theme=themes[0] if themes else None,
         earlier=earlier_messages(scope, contact, channel.name),
+        channel=channel.name,
     )
     context.format = format_for(channel, context).name
     return context
@@ -263,11 +265,18 @@ def _email_owners_about(scope: Scope, channel: Channel, row: MessageTemplate, pr
         )
 
 
-def warnings(channel: Channel, draft: Draft, extra_checks: ExtraChecks | None = None) -> list[Warning]:
-    """Every warning for ``draft``: the format's limits, the method, the channel, then plugins."""
+def warnings(channel: Channel, draft: Draft, extra_checks: ExtraChecks | None = None) -> list[MessageWarning]:
+    """Every warning for ``draft``: the format's limits, the method, the channel, then plugins.
+
+    The method's checks are those ``channel.core_checks`` leaves on, with its settings. Every
+    check sees a draft that names ``channel`` and the format it is in (``draft.channel``,
+    ``draft.format``), whoever built it.
+    """
     fmt = format_for(channel, draft.context)
+    if (draft.channel, draft.format) != (channel.name, fmt.name):
+        draft = replace(draft, context=replace(draft.context, channel=channel.name, format=fmt.name))
     found = limit_warnings(fmt, draft.subject, draft.body)
-    found += method_warnings(draft)
+    found += method_warnings(draft, core_check_settings(channel.core_checks(draft.context)))
     found += channel.check(draft)
     if extra_checks is not None:
         found += extra_checks(draft)

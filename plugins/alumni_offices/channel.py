@@ -25,11 +25,11 @@ from crossroads.plugin import (
     Limit,
     MessageFormat,
     MessageKind,
+    MessageWarning,
     OutreachMessage,
     PracticeMail,
     TemplateText,
     Variable,
-    Warning,
     queue_email,
     reply_to_for,
 )
@@ -154,14 +154,14 @@ class AlumniOfficeChannel(Channel):
             "hoped_for": str(context.hoped_for),
         }
 
-    def check(self, draft) -> list[Warning]:
+    def check(self, draft) -> list[MessageWarning]:
         context = draft.context
         if not isinstance(context, IntroductionContext) or context.institution is None:
             return []
         found = []
         if context.affiliation is None:
             found.append(
-                Warning(
+                MessageWarning(
                     "no_affiliation",
                     f"You have not recorded what you studied at {context.institution.name}.",
                     "Offices introduce their own alumni: your programme and year show you are one of them.",
@@ -169,7 +169,7 @@ class AlumniOfficeChannel(Channel):
             )
         if context.hoped_for > MANY_INTRODUCTIONS:
             found.append(
-                Warning(
+                MessageWarning(
                     "many_introductions",
                     f"{context.hoped_for} introductions is a lot to ask at once; "
                     f"{MANY_INTRODUCTIONS} or fewer is easier to grant.",

@@ -26,13 +26,13 @@ from crossroads.plugin import (
     InvalidInput,
     MessageKind,
     MessageStatus,
+    MessageWarning,
     NotFound,
     OutreachMessage,
     Page,
     Role,
     Scope,
     TemplateText,
-    Warning,
     add_contact,
     draft_warnings,
     fold,
@@ -57,7 +57,7 @@ from .models import (
 )
 
 CHANNEL = AlumniOfficeChannel()
-ExtraChecks = Callable[[Draft], list[Warning]]
+ExtraChecks = Callable[[Draft], list[MessageWarning]]
 
 
 def _require_staff(scope: Scope) -> None:
@@ -336,6 +336,7 @@ def request_context(scope: Scope, client: Client, data: dict[str, Any]) -> Intro
         kind=MessageKind.INTRODUCTION_REQUEST,
         format="",
         theme=theme,
+        channel=CHANNEL.name,
         institution=institution,
         affiliation=latest_affiliation(scope, client, institution),
         office=Office(data.get("office") or Office.ALUMNI),
@@ -354,7 +355,7 @@ def warnings(
     body: str,
     extra_checks: ExtraChecks | None = None,
     channel=CHANNEL,
-) -> list[Warning]:
+) -> list[MessageWarning]:
     """The core's checks for an introduction request, the channel's own, then plugins'."""
     return draft_warnings(channel, Draft(context, subject, body), extra_checks)
 

@@ -20,8 +20,8 @@ from crossroads.plugin import (
     Form,
     InvalidInput,
     MessageStatus,
+    MessageWarning,
     Role,
-    Warning,
     db,
     load_input,
     notify,
@@ -68,13 +68,13 @@ def client_only() -> None:
         raise Forbidden("only the client does this")
 
 
-def plugin_checks(draft: Draft) -> list[Warning]:
+def plugin_checks(draft: Draft) -> list[MessageWarning]:
     """Warnings from the ``message_checks`` hook of the plugins on for the practice, as the core adds them."""
     manager = plugin_manager()
     results = manager.call(
         "message_checks",
         manager.enabled_for(db(), current_user.practice_id),
-        expect=Warning,
+        expect=MessageWarning,
         draft=draft,
     )
     return [warning for result in results for warning in result.items]

@@ -27,9 +27,9 @@ from crossroads.plugin import (
     Limit,
     MessageFormat,
     MessageKind,
+    MessageWarning,
     OutreachMessage,
     TemplateText,
-    Warning,
     normalise_profile_url,
 )
 
@@ -216,7 +216,17 @@ class LinkedInChannel(Channel):
             return {"connection": short_connection(context.contact, context.client)}
         return {}
 
-    def check(self, draft: Draft) -> list[Warning]:
+    def core_checks(self, context: DraftContext) -> dict[str, dict[str, Any] | None]:
+        """In a connection note, LinkedIn's character limit is the length check: not the core's word count.
+
+        A note past 200 (or 300) characters already gets "Does not fit"; the core's "aim for under
+        100 words" would be a second warning about the same length. Messages and InMails keep it.
+        """
+        if context.format == NOTE:
+            return {"long_request": None}
+        return {}
+
+    def check(self, draft: Draft) -> list[MessageWarning]:
         """A note when a free account has used this month's personalised notes: suggest another way."""
         context = draft.context
         if context.format != NOTE:
@@ -231,7 +241,7 @@ class LinkedInChannel(Channel):
             else f"find {name}'s email address and email them"
         )
         return [
-            Warning(
+            MessageWarning(
                 "linkedin_notes_used",
                 f"You have marked {state.used} personalised notes sent this month, about all LinkedIn "
                 f"allows a free account ({state.monthly}). Instead, {email}, or ask for an introduction: "

@@ -90,6 +90,7 @@ document.addEventListener("DOMContentLoaded", () => {
       for (const w of warnings) {
         const li = document.createElement("li");
         li.dataset.code = w.code;
+        li.dataset.field = w.field;
         const strong = document.createElement("strong");
         strong.textContent = w.message;
         li.append(strong);
