@@ -502,7 +502,8 @@ def crossroads_outbox(crossroads_app: Flask) -> Outbox:
 
     ``outbox.subjects``, ``outbox.to("someone@example.com")``, ``outbox.last``,
     ``len(outbox)``, ``Outbox.body(message)``; ``outbox.rows()`` for the rows.
-    Nothing is sent: no worker runs in tests.
+    Nothing is sent unless the test runs :func:`crossroads_worker`. ``outbox.rows(transport)``
+    lists the rows queued for a plugin's transport.
     """
     return Outbox(crossroads_app.extensions["crossroads"].sessionmaker)
 
