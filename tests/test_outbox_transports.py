@@ -20,7 +20,15 @@ from sqlalchemy import select
 
 from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.hookspecs import hookimpl
-from crossroads.core.mail.outbox import NO_TRANSPORT, deliver, due_ids, mark_stale, queue_email, queue_outbox
+from crossroads.core.mail.outbox import (
+    NO_TRANSPORT,
+    STALE_ELSEWHERE,
+    deliver,
+    due_ids,
+    mark_stale,
+    queue_email,
+    queue_outbox,
+)
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.models import Contact, MessageKind, MessageStatus, OutboxEmail, OutreachMessage
 from crossroads.core.transports import PAYLOAD_LIMIT, plugin_transports
@@ -331,6 +339,8 @@ def test_a_row_left_sending_by_a_dead_worker_becomes_unknown_whatever_its_transp
     db.commit()
     message, row = reload(db, message)
     assert message.status == row.status == MessageStatus.UNKNOWN
+    assert message.error == STALE_ELSEWHERE  # not "check your sent mail": it was not an email
+    assert due_ids(db) == []
 
 
 # -- never twice ---------------------------------------------------------------------------------

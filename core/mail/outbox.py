@@ -55,6 +55,11 @@ MAX_ATTEMPTS = 10
 
 NO_SERVER = "Your practice has not set up an email server yet"
 STALE = "The sender stopped while sending this message; check your sent mail before sending it again."
+#: The same for a message sent another way than by email (a plugin's transport).
+STALE_ELSEWHERE = (
+    "The sender stopped while sending this message; check with its recipient whether it arrived "
+    "before sending it again."
+)
 RETRYING = "retrying: "
 NO_TRANSPORT = (
     "Nothing here can send this message: its transport ({name}) is not installed where the outbox "
@@ -438,22 +443,29 @@ def mark_stale(session: Session, now: datetime | None = None, lease: timedelta =
     Returns how many rows changed.
     """
     cutoff = (now or utcnow()) - lease
-    ids = list(
-        session.scalars(
-            update(OutboxEmail)
-            .where(OutboxEmail.status == MessageStatus.SENDING, OutboxEmail.claimed_at < cutoff)
-            .values(status=MessageStatus.UNKNOWN, last_error=STALE)
-            .returning(OutboxEmail.id)
-            .execution_options(synchronize_session=False)
+    changed: list[int] = []
+    for by_email, error in ((True, STALE), (False, STALE_ELSEWHERE)):
+        transport = OutboxEmail.transport == EMAIL if by_email else OutboxEmail.transport != EMAIL
+        ids = list(
+            session.scalars(
+                update(OutboxEmail)
+                .where(
+                    OutboxEmail.status == MessageStatus.SENDING, OutboxEmail.claimed_at < cutoff, transport
+                )
+                .values(status=MessageStatus.UNKNOWN, last_error=error)
+                .returning(OutboxEmail.id)
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
-    if ids:
-        log.warning("outbox: %s message(s) left sending by a stopped worker are now unknown", len(ids))
-        _mirror(session, ids, "evaluate", status=MessageStatus.UNKNOWN, error=STALE)
+        if ids:
+            _mirror(session, ids, "evaluate", status=MessageStatus.UNKNOWN, error=error)
+            changed += ids
+    if changed:
+        log.warning("outbox: %s message(s) left sending by a stopped worker are now unknown", len(changed))
         for row in session.identity_map.values():
-            if isinstance(row, OutboxEmail) and row.id in ids:
+            if isinstance(row, OutboxEmail) and row.id in changed:
                 session.expire(row)
-    return len(ids)
+    return len(changed)
 
 
 def due_ids(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
