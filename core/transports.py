@@ -219,7 +219,12 @@ def post_json(
     if parts.scheme == "https":
         context = ssl.create_default_context()
         if ca_file:
-            context.load_verify_locations(cafile=ca_file)
+            try:
+                context.load_verify_locations(cafile=ca_file)
+            except OSError as exc:
+                return Outcome.failed(
+                    f"Cannot read the certificate authorities in {ca_file} ({exc}).", temporary=True
+                )
         conn: http.client.HTTPConnection = http.client.HTTPSConnection(
             parts.hostname, parts.port, timeout=timeout, context=context
         )
