@@ -5,8 +5,9 @@ instances of a :class:`Channel` subclass. Crossroads asks a channel which
 kinds of message it carries and in which formats, drafts from the practice's
 template (or the channel's default), runs the method's checks plus the
 channel's own, and hands the finished message to :meth:`Channel.deliver`,
-which either queues it (email) or hands it back to the client to send
-themselves (LinkedIn), who then marks it sent.
+which either queues it in the outbox (email, or the channel's own
+:attr:`Channel.transport`) or hands it back to the client to send themselves
+(LinkedIn), who then marks it sent.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from .models import CareerTheme, Client, Contact, MessageKind, OutreachMessage, Practice, User
+    from .transports import Transport
 
 
 class Counting(enum.StrEnum):
@@ -175,6 +177,10 @@ class Channel:
     kinds: tuple[MessageKind, ...] = ()
     #: True when the client sends messages themselves: the page offers copy and "I sent it", not Send.
     hands_off: bool = False
+    #: The channel's own way of sending (:class:`~crossroads.core.transports.Transport`), for
+    #: messages ``deliver`` queues with ``queue_outbox(session, transport.name, ...)``; None when it
+    #: sends by email or not at all. The outbox's worker finds it here.
+    transport: Transport | None = None
 
     def hands_off_in(self, context: DraftContext) -> bool:
         """Whether a message written in ``context`` will go to the client to send rather than be sent.
@@ -223,7 +229,11 @@ class Channel:
         return []
 
     def deliver(self, message: OutreachMessage, context: DraftContext) -> Delivery:
-        """Send ``message`` or hand it off. Called inside the transaction that saves it; do not commit."""
+        """Send ``message`` or hand it off. Called inside the transaction that saves it; do not commit.
+
+        To send, queue an outbox row (``queue_email``, or ``queue_outbox`` for ``transport``), set
+        ``message.outbox`` to it and return ``Delivery(queued=True)``.
+        """
         raise NotImplementedError
 
     def handoff(self, message: OutreachMessage, context: DraftContext) -> Handoff:

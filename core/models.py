@@ -729,12 +729,14 @@ MESSAGE_STATUS_LABELS = {
 
 
 class OutboxEmail(Base):
-    """An email waiting to go, going, or gone: written here first, then sent by a background worker.
+    """A message waiting to go, going, or gone: written here first, then sent by a background worker.
 
-    The worker claims a row (``queued`` → ``sending``) with a conditional update
-    before it talks to the server, so two workers never send the same row; a row
-    left ``sending`` by a worker that died is marked ``unknown`` and never resent
-    without a person deciding to.
+    Most rows are emails; a row whose ``transport`` is not ``"email"`` goes by a
+    plugin's transport (:mod:`crossroads.core.transports`), with what it needs in
+    ``payload``. The worker claims a row (``queued`` → ``sending``) with a
+    conditional update before it sends, so two workers never send the same row;
+    a row left ``sending`` by a worker that died is marked ``unknown`` and never
+    resent without a person deciding to.
     """
 
     __tablename__ = "outbox_email"
@@ -764,6 +766,11 @@ class OutboxEmail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Which transport delivers the row: ``"email"`` (the core's SMTP) or a plugin's transport's name.
+    transport: Mapped[str] = mapped_column(String(50), default="email", server_default="email")
+    #: What a plugin's transport needs beyond the addressee, subject and body (a JSON object,
+    #: at most ``transports.PAYLOAD_LIMIT`` characters); None for email, whose headers have columns.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OutreachMessage(Base):

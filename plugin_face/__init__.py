@@ -62,7 +62,7 @@ from crossroads.core.inbox.addresses import reply_to_for
 from crossroads.core.jobs import ScheduledJob
 from crossroads.core.linkedin import normalise_profile_url
 from crossroads.core.locking import lock_client, refuse_stale
-from crossroads.core.mail.outbox import queue_email
+from crossroads.core.mail.outbox import queue_email, queue_outbox
 from crossroads.core.models import (
     ACTIVE_THEME_STATUSES,
     KIND_LABELS,
@@ -131,6 +131,7 @@ from crossroads.core.services.outreach import warnings as draft_warnings
 from crossroads.core.services.practices import plugin_states
 from crossroads.core.templating import Variable
 from crossroads.core.text import fold, like_pattern, words
+from crossroads.core.transports import Envelope, Outcome, Transport, post_json
 from crossroads.web.context import crossroads as _crossroads
 from crossroads.web.context import db, require_role, scope
 from crossroads.web.filters import ago, localtime, viewer_zone
@@ -239,6 +240,12 @@ __all__ = [
     "draft_warnings",
     "queue_email",
     "reply_to_for",
+    # Transports: a channel's own way of sending through the outbox
+    "Transport",
+    "Envelope",
+    "Outcome",
+    "queue_outbox",
+    "post_json",
     "can_send_email",
     "normalise_profile_url",
     # Reports

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .outbox import Outbox
+from .outbox import Outbox, Worker
 from .pages import Page, PluginPart, plugin_parts
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ __all__ = [
     "World",
     "OtherPractice",
     "Outbox",
+    "Worker",
     "Page",
     "PluginPart",
     "plugin_parts",
@@ -501,9 +502,20 @@ def crossroads_outbox(crossroads_app: Flask) -> Outbox:
 
     ``outbox.subjects``, ``outbox.to("someone@example.com")``, ``outbox.last``,
     ``len(outbox)``, ``Outbox.body(message)``; ``outbox.rows()`` for the rows.
-    Nothing is sent: no worker runs in tests.
+    Nothing is sent unless the test runs :func:`crossroads_worker`. ``outbox.rows(transport)``
+    lists the rows queued for a plugin's transport.
     """
     return Outbox(crossroads_app.extensions["crossroads"].sessionmaker)
+
+
+@pytest.fixture
+def crossroads_worker(crossroads_app: Flask) -> Worker:
+    """The outbox's worker, run when the test asks: ``crossroads_worker.send_due(now=None)``.
+
+    Delivers every due row once (email through the practice's server, a plugin's rows through
+    its channel's transport) and returns their statuses by outbox id.
+    """
+    return Worker(crossroads_app.extensions["crossroads"].queue)
 
 
 @pytest.fixture

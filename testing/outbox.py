@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from crossroads.core.models import OutboxEmail
+    from crossroads.core.models import MessageStatus, OutboxEmail
 
 #: The From address used for a practice without an email server (its emails wait in the outbox).
 FALLBACK_FROM = "crossroads@example.invalid"
@@ -36,17 +37,22 @@ class Outbox:
         with self._session_factory() as session:
             return session.scalar(select(func.max(OutboxEmail.id))) or 0
 
-    def _select(self):
+    def _select(self, transport: str | None = "email"):
         from sqlalchemy import select
 
         from crossroads.core.models import OutboxEmail
 
-        return select(OutboxEmail).where(OutboxEmail.id > self._after).order_by(OutboxEmail.id)
+        query = select(OutboxEmail).where(OutboxEmail.id > self._after).order_by(OutboxEmail.id)
+        return query if transport is None else query.where(OutboxEmail.transport == transport)
 
-    def rows(self) -> list[OutboxEmail]:
-        """The queued rows themselves (detached), oldest first: status, attempts, ``client_id``…"""
+    def rows(self, transport: str | None = "email") -> list[OutboxEmail]:
+        """The queued rows themselves (detached), oldest first: status, attempts, ``client_id``…
+
+        Emails by default; name a plugin's ``transport`` for its rows (``payload`` and all),
+        or ``None`` for every row.
+        """
         with self._session_factory() as session:
-            rows = list(session.scalars(self._select()))
+            rows = list(session.scalars(self._select(transport)))
             session.expunge_all()
         return rows
 
@@ -101,3 +107,38 @@ class Outbox:
 
     def __repr__(self) -> str:
         return f"<Outbox {self.subjects!r}>"
+
+
+class Worker:
+    """The outbox's worker, run in the test's own thread: each call sends what is due, once.
+
+    The very code ``crossroads worker`` runs (the claim, the row's transport, the record of its
+    fate), with the app's plugins' transports and the plugins told of ``message_sent``; only the
+    queue (Huey) is left out. ``now`` moves the clock forward, to reach a retry's time.
+    """
+
+    def __init__(self, queue: Any):
+        self._queue = queue
+
+    def send_due(self, now: datetime | None = None) -> dict[int, MessageStatus | None]:
+        """Mark rows left ``sending`` as unknown, then deliver each due row once; their statuses by id."""
+        from crossroads.core.mail.outbox import deliver, due_ids, mark_stale
+
+        sessions = self._queue.sessionmaker
+        with sessions() as session:
+            mark_stale(session, now)
+            session.commit()
+            ids = due_ids(session, now)
+        settings = self._queue.settings
+        return {
+            outbox_id: deliver(
+                sessions,
+                outbox_id,
+                settings.secret_key,
+                settings.smtp_ca_file,
+                now=now,
+                allow_private=settings.smtp_allow_private,
+                transports=self._queue.transports,
+            )
+            for outbox_id in ids
+        }

@@ -1,13 +1,16 @@
-"""The outbox: emails are written to the database first, then delivered by a background worker.
+"""The outbox: messages are written to the database first, then delivered by a background worker.
 
 Every email is an :class:`~crossroads.core.models.OutboxEmail` row, so nothing
 is lost when the worker or the queue is down: the database is the source of
-truth, and the queue (:mod:`.queue`) only wakes a worker up.
+truth, and the queue (:mod:`.queue`) only wakes a worker up. A row goes by its
+``transport``: ``"email"`` is :class:`SmtpTransport`, any other name a plugin's
+:class:`~crossroads.core.transports.Transport` (queued with :func:`queue_outbox`);
+everything below is the same for all of them.
 
 A row goes ``queued`` → ``sending`` → ``sent`` / ``failed`` / ``unknown``:
 
 - :func:`deliver` claims a row with one conditional UPDATE (only one of two
-  racing workers wins), commits, and only then talks to the server;
+  racing workers wins), commits, and only then hands it to its transport;
 - a temporary failure puts it back to ``queued`` with a growing delay; a
   permanent one marks it ``failed`` with the server's reason;
 - a row left ``sending`` by a worker that died (:func:`mark_stale`) becomes
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +37,7 @@ from .. import events
 from ..db import per_transaction, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import MessageStatus, OutboxEmail, OutreachMessage, PracticeMail
+from ..transports import EMAIL, Envelope, Outcome, Transport, payload_problem
 from . import smtp
 from .compose import build_email, new_message_id
 from .secrets import SecretKeyMismatch, decrypt
@@ -49,7 +55,16 @@ MAX_ATTEMPTS = 10
 
 NO_SERVER = "Your practice has not set up an email server yet"
 STALE = "The sender stopped while sending this message; check your sent mail before sending it again."
+#: The same for a message sent another way than by email (a plugin's transport).
+STALE_ELSEWHERE = (
+    "The sender stopped while sending this message; check with its recipient whether it arrived "
+    "before sending it again."
+)
 RETRYING = "retrying: "
+NO_TRANSPORT = (
+    "Nothing here can send this message: its transport ({name}) is not installed where the outbox "
+    "is sent from. Ask your administrator; once it is back, send it again."
+)
 
 
 def practice_mail(session: Session, practice_id: int) -> PracticeMail | None:
@@ -118,6 +133,54 @@ def queue_email(
     return row
 
 
+def queue_outbox(
+    session: Session,
+    transport: str,
+    *,
+    practice_id: int,
+    client_id: int | None,
+    to_address: str = "",
+    to_name: str = "",
+    subject: str = "",
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+) -> OutboxEmail:
+    """Add a ``queued`` row for a plugin's ``transport`` (its name) to the outbox and flush; no commit.
+
+    ``payload`` is what the transport needs beyond the addressee, subject and body: a JSON
+    object of at most :data:`~crossroads.core.transports.PAYLOAD_LIMIT` characters (``ValueError``
+    otherwise). The row is claimed, retried, marked unknown and sent again exactly as an email is.
+    """
+    if not transport or transport == EMAIL:
+        raise ValueError(
+            f"queue_outbox is for a plugin's transport; queue email with queue_email ({transport!r})"
+        )
+    payload = {} if payload is None else payload
+    problem = payload_problem(payload)
+    if problem:
+        raise ValueError(problem)
+    now = utcnow()
+    row = OutboxEmail(
+        practice_id=practice_id,
+        client_id=client_id,
+        status=MessageStatus.QUEUED,
+        transport=transport,
+        payload=payload,
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject,
+        body=body,
+        message_id=new_message_id("crossroads.invalid"),
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    session.info.setdefault(NEW_ROWS_KEY, []).append(row)
+    return row
+
+
 def _mirror(session: Session, outbox_id: int | list[int], sync: str | bool = False, **values: Any) -> None:
     """Copy a change of the outbox row(s) onto the linked outreach message(s).
 
@@ -145,6 +208,7 @@ def deliver(
     now: datetime | None = None,
     lease: timedelta = LEASE,
     allow_private: bool = False,
+    transports: Mapping[str, Transport] | None = None,
 ) -> MessageStatus | None:
     """Send one outbox row if it is queued and due; return its status afterwards.
 
@@ -153,6 +217,9 @@ def deliver(
     returned; ``None`` when there is no such row. ``lease`` bounds how long the
     network may take, so that a live send never looks like a dead worker's.
     ``allow_private`` lets the server be on a private address (``CROSSROADS_SMTP_ALLOW_PRIVATE``).
+    ``transports`` are the plugins' transports by name
+    (:func:`~crossroads.core.transports.plugin_transports`); email goes by :class:`SmtpTransport`.
+    A row whose transport is not there fails for good, saying so.
     """
     claimed_at = now or utcnow()
     with sessionmaker() as session:
@@ -171,12 +238,85 @@ def deliver(
             session.rollback()
             return _status(session, outbox_id)
         _mirror(session, outbox_id, status=MessageStatus.SENDING, error="")
-        settings = session.scalar(select(PracticeMail).where(PracticeMail.practice_id == row.practice_id))
-        # Keep what was read as it is; hold no transaction open while talking to the server.
+        name = row.transport or EMAIL
+        if name == EMAIL:
+            transport: Transport | None = SmtpTransport(secret_key, ca_file, lease, allow_private)
+        else:
+            transport = (transports or {}).get(name)
+        envelope = _envelope(row, lease)
+        outcome: Outcome | None = None
+        if transport is None:
+            outcome = Outcome.failed(NO_TRANSPORT.format(name=name))
+        else:
+            try:
+                if name == EMAIL:
+                    envelope = replace(envelope, prepared=transport.prepare(session, envelope))
+                else:  # a plugin's failed SQL must not take the claim with it
+                    with session.begin_nested():
+                        envelope = replace(envelope, prepared=transport.prepare(session, envelope))
+            except Exception as exc:
+                log.exception("outbox %s: transport %s could not prepare the message", outbox_id, name)
+                outcome = Outcome.failed(f"This message could not be prepared for sending ({exc}).")
+        # Keep what was read as it is; hold no transaction open while talking to the other side.
         session.expunge_all()
         session.commit()
 
-        attempt = _Attempt(row, settings, secret_key, ca_file, lease, allow_private)
+        if outcome is None:
+            try:
+                outcome = transport.send(envelope)
+            except Exception as exc:  # a transport classifies everything; this is a safety net
+                log.exception("outbox %s: unexpected error while sending by %s", outbox_id, name)
+                outcome = Outcome.unknown(f"Something went wrong while sending ({exc!r}).")
+            if not isinstance(outcome, Outcome):
+                log.error("outbox %s: transport %s answered %r, not an Outcome", outbox_id, name, outcome)
+                outcome = Outcome.unknown("The sender gave no clear answer about this message.")
+        return _record(session, outbox_id, row.practice_id, row.attempts, outcome, now)
+
+
+def _envelope(row: OutboxEmail, lease: timedelta) -> Envelope:
+    return Envelope(
+        id=row.id,
+        transport=row.transport or EMAIL,
+        practice_id=row.practice_id,
+        client_id=row.client_id,
+        attempt=row.attempts,
+        key=row.message_id,
+        to_address=row.to_address,
+        to_name=row.to_name,
+        subject=row.subject,
+        body=row.body,
+        payload=dict(row.payload or {}),
+        # Well inside the lease, so that a live send never looks like a dead worker's.
+        timeout=min(30.0, lease.total_seconds() / 4),
+    )
+
+
+class SmtpTransport(Transport):
+    """The core's transport: an outbox row as an email, through the practice's server."""
+
+    name = EMAIL
+    label = "email"
+
+    def __init__(
+        self, secret_key: str, ca_file: str = "", lease: timedelta = LEASE, allow_private: bool = False
+    ):
+        self.secret_key = secret_key
+        self.ca_file = ca_file
+        self.lease = lease
+        self.allow_private = allow_private
+
+    def prepare(self, session: Session, envelope: Envelope) -> tuple[OutboxEmail, PracticeMail | None]:
+        """The claimed row (for its headers) and the practice's email server."""
+        row = session.get(OutboxEmail, envelope.id)
+        settings = session.scalar(
+            select(PracticeMail).where(PracticeMail.practice_id == envelope.practice_id)
+        )
+        return row, settings
+
+    def send(self, envelope: Envelope) -> Outcome:
+        """Write the email and hand it to the practice's server; every failure classified."""
+        row, settings = envelope.prepared
+        attempt = _Attempt(row, settings, self.secret_key, self.ca_file, self.lease, self.allow_private)
         failure = attempt.failure
         if failure is None:
             try:
@@ -184,9 +324,18 @@ def deliver(
             except smtp.DeliveryError as exc:
                 failure = exc
             except Exception as exc:  # send() classifies everything; this is a safety net
-                log.exception("outbox %s: unexpected error while sending", outbox_id)
+                log.exception("outbox %s: unexpected error while sending", envelope.id)
                 failure = smtp.UnknownOutcome(f"Something went wrong while sending ({exc!r}).")
-        return _record(session, outbox_id, row.practice_id, row.attempts, failure, now)
+        return outcome_of(failure)
+
+
+def outcome_of(failure: smtp.DeliveryError | None) -> Outcome:
+    """An SMTP delivery's result as a transport's :class:`~crossroads.core.transports.Outcome`."""
+    if failure is None:
+        return Outcome.sent()
+    if isinstance(failure, smtp.UnknownOutcome):
+        return Outcome(MessageStatus.UNKNOWN, failure.reason)
+    return Outcome(MessageStatus.FAILED, failure.reason, isinstance(failure, smtp.TemporaryFailure))
 
 
 class _Attempt:
@@ -236,34 +385,34 @@ def _record(
     outbox_id: int,
     practice_id: int,
     attempt: int,
-    failure: smtp.DeliveryError | None,
+    outcome: Outcome,
     now: datetime | None,
 ) -> MessageStatus | None:
     """Write the outcome of attempt number ``attempt`` on the row and its outreach message, in one commit."""
     finished = now or utcnow()
     values: dict[str, Any]
-    if failure is None:
+    if outcome.status == MessageStatus.SENT:
         values = {"status": MessageStatus.SENT, "sent_at": finished, "last_error": ""}
         mirrored = {"status": MessageStatus.SENT, "sent_at": finished, "error": ""}
-    elif isinstance(failure, smtp.TemporaryFailure) and attempt < MAX_ATTEMPTS:
-        error = RETRYING + failure.reason
+    elif outcome.status == MessageStatus.UNKNOWN:
+        values = {"status": MessageStatus.UNKNOWN, "last_error": outcome.reason}
+        mirrored = {"status": MessageStatus.UNKNOWN, "error": outcome.reason}
+    elif outcome.temporary and attempt < MAX_ATTEMPTS:
+        error = RETRYING + outcome.reason
         values = {
             "status": MessageStatus.QUEUED,
             "next_attempt_at": finished + backoff(attempt),
             "last_error": error,
         }
         mirrored = {"status": MessageStatus.QUEUED, "error": error}
-    elif isinstance(failure, smtp.TemporaryFailure):
-        error = f"Gave up after {attempt} attempts: {failure.reason}"
+    elif outcome.temporary:
+        error = f"Gave up after {attempt} attempts: {outcome.reason}"
         values = {"status": MessageStatus.FAILED, "last_error": error}
         mirrored = {"status": MessageStatus.FAILED, "error": error}
-    elif isinstance(failure, smtp.UnknownOutcome):
-        values = {"status": MessageStatus.UNKNOWN, "last_error": failure.reason}
-        mirrored = {"status": MessageStatus.UNKNOWN, "error": failure.reason}
     else:
-        values = {"status": MessageStatus.FAILED, "last_error": failure.reason}
-        mirrored = {"status": MessageStatus.FAILED, "error": failure.reason}
-    if failure is not None:
+        values = {"status": MessageStatus.FAILED, "last_error": outcome.reason}
+        mirrored = {"status": MessageStatus.FAILED, "error": outcome.reason}
+    if outcome.status != MessageStatus.SENT:
         log.warning("outbox %s attempt %s: %s", outbox_id, attempt, values["last_error"])
 
     # Only while the row still belongs to this attempt: a later claim (after a person chose to
@@ -279,7 +428,7 @@ def _record(
         log.warning("outbox %s: attempt %s finished after the row moved on; not recorded", outbox_id, attempt)
         return _status(session, outbox_id)
     _mirror(session, outbox_id, **mirrored)
-    if failure is None and events.BUS_KEY in session.info:
+    if outcome.status == MessageStatus.SENT and events.BUS_KEY in session.info:
         message = session.scalar(select(OutreachMessage).where(OutreachMessage.outbox_id == outbox_id))
         if message is not None:
             events.fire(session, "message_sent", practice_id, message=message)
@@ -294,22 +443,29 @@ def mark_stale(session: Session, now: datetime | None = None, lease: timedelta =
     Returns how many rows changed.
     """
     cutoff = (now or utcnow()) - lease
-    ids = list(
-        session.scalars(
-            update(OutboxEmail)
-            .where(OutboxEmail.status == MessageStatus.SENDING, OutboxEmail.claimed_at < cutoff)
-            .values(status=MessageStatus.UNKNOWN, last_error=STALE)
-            .returning(OutboxEmail.id)
-            .execution_options(synchronize_session=False)
+    changed: list[int] = []
+    for by_email, error in ((True, STALE), (False, STALE_ELSEWHERE)):
+        transport = OutboxEmail.transport == EMAIL if by_email else OutboxEmail.transport != EMAIL
+        ids = list(
+            session.scalars(
+                update(OutboxEmail)
+                .where(
+                    OutboxEmail.status == MessageStatus.SENDING, OutboxEmail.claimed_at < cutoff, transport
+                )
+                .values(status=MessageStatus.UNKNOWN, last_error=error)
+                .returning(OutboxEmail.id)
+                .execution_options(synchronize_session=False)
+            )
         )
-    )
-    if ids:
-        log.warning("outbox: %s message(s) left sending by a stopped worker are now unknown", len(ids))
-        _mirror(session, ids, "evaluate", status=MessageStatus.UNKNOWN, error=STALE)
+        if ids:
+            _mirror(session, ids, "evaluate", status=MessageStatus.UNKNOWN, error=error)
+            changed += ids
+    if changed:
+        log.warning("outbox: %s message(s) left sending by a stopped worker are now unknown", len(changed))
         for row in session.identity_map.values():
-            if isinstance(row, OutboxEmail) and row.id in ids:
+            if isinstance(row, OutboxEmail) and row.id in changed:
                 session.expire(row)
-    return len(ids)
+    return len(changed)
 
 
 def due_ids(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:

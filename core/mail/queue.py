@@ -1,4 +1,4 @@
-"""The background worker that sends the outbox, on Huey.
+"""The background worker that sends the outbox (email, and plugins' transports), on Huey.
 
 Huey only wakes a worker up; the outbox table is the source of truth. After
 a request commits, :meth:`MailQueue.attach`'s listener enqueues a task per
@@ -37,6 +37,7 @@ from .. import events
 from ..config import Settings
 from ..db import make_engine, make_sessionmaker
 from ..inbox.imap import PollResult, mailbox_practices, poll
+from ..transports import Transport, plugin_transports
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class MailQueue:
         self._lock = threading.Lock()
         self._engine: Engine | None = None
         self._sessionmaker: Callable[[], Session] | None = None
+        self._transports: dict[str, Transport] | None = None
         self.deliver_task = self.huey.task(name="deliver")(self._deliver)
         self._handed_out: dict[int, float] = {}  # outbox id -> when this process last enqueued it
         self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_to_workers)
@@ -147,6 +149,14 @@ class MailQueue:
 
     # -- work ---------------------------------------------------------------------------
 
+    @property
+    def transports(self) -> dict[str, Transport]:
+        """The plugins' transports by name (their channels' ``transport``), found once."""
+        with self._lock:
+            if self._transports is None:
+                self._transports = plugin_transports(self.plugins)
+            return self._transports
+
     def _deliver(self, outbox_id: int) -> None:
         deliver(
             self.sessionmaker,
@@ -154,6 +164,7 @@ class MailQueue:
             self.settings.secret_key,
             self.settings.smtp_ca_file,
             allow_private=self.settings.smtp_allow_private,
+            transports=self.transports,
         )
 
     def sweep_to_workers(self) -> int:

@@ -2,7 +2,9 @@
 
 The client sends it from their own mail program (a hand-off): Crossroads drafts
 it, checks it, and offers Copy and "Open in your mail program"; the client
-then marks it sent, which moves the contact along the pipeline.
+then marks it sent, which moves the contact along the pipeline. A practice that
+names the association's booking service sends it there instead, through the
+outbox and this plugin's own transport (``transport.py``).
 """
 
 from urllib.parse import quote
@@ -17,9 +19,11 @@ from crossroads.plugin import (
     MessageKind,
     TemplateText,
     Variable,
+    queue_outbox,
 )
 
 from .settings import AssociationSettings
+from .transport import BookingService
 
 NAME = "association_guest"  # stored with every message and template: never change it
 
@@ -55,7 +59,8 @@ class GuestRequestChannel(Channel):
     label = "Professional association (guest request)"
     description = "Ask an association's events contact whether you may come to a meeting as a guest."
     kinds = (MessageKind.FIRST_REQUEST, MessageKind.THANK_YOU)
-    hands_off = True  # the client sends it themselves, then marks it sent
+    hands_off = True  # the client sends it themselves, then marks it sent (unless hands_off_in says not)
+    transport = BookingService()
     variable_docs = (
         Variable("association", "the association written to", "Society of Magazine Editors"),
         Variable("sign_off", "the practice's sign-off", "With thanks"),
@@ -90,9 +95,26 @@ class GuestRequestChannel(Channel):
     def example_variables(self):
         return {variable.name: variable.example for variable in self.variable_docs}
 
+    def hands_off_in(self, context):
+        """Sent by the booking service when the practice names one; otherwise by the client."""
+        return not AssociationSettings.read(context.session, context.practice.id)["booking_url"]
+
     def deliver(self, message, context):
         message.to_address = context.contact.email
-        return Delivery(queued=False, handoff=self.handoff(message, context))
+        if self.hands_off_in(context):
+            return Delivery(queued=False, handoff=self.handoff(message, context))
+        message.outbox = queue_outbox(
+            context.session,
+            self.transport.name,
+            practice_id=context.practice.id,
+            client_id=context.client.id,
+            to_address=message.to_address,
+            to_name=message.to_name,
+            subject=message.subject,
+            body=message.body,
+            payload={"association": self.variables(context)["association"]},
+        )
+        return Delivery(queued=True)
 
     def handoff(self, message, context):
         if not message.to_address:

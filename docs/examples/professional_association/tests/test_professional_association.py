@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
+from crossroads_professional_association.settings import AssociationSettings
 from sqlalchemy import event
 
-from crossroads.plugin import Period, ReportRequest, Scope, Subject
+from crossroads.plugin import MessageStatus, Period, ReportRequest, Scope, Subject, utcnow
 
 PLUGIN = "professional_association"
 CHANNEL = "association_guest"
@@ -183,6 +189,82 @@ def test_the_command_counts_a_practices_guest_requests(
     assert output == "Northbridge Coaching: 1 guest request\n  handed_off: 1\n"
     missing = crossroads_cli("association-stats", "--practice", "999999", exit_code=1)
     assert "No practice has the id 999999." in missing.output
+
+
+# -- the booking service: guest requests sent through the plugin's own transport ----------------------
+
+
+class BookingHandler(BaseHTTPRequestHandler):
+    """A stand-in for an association's booking service: records each request, answers as told."""
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((dict(self.headers), json.loads(body)))
+        status, text = self.server.answers.pop(0) if self.server.answers else (201, "booked")
+        self.send_response(status)
+        self.end_headers()
+        self.wfile.write(text.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def booking_service(crossroads_set_plugin_settings, monkeypatch):
+    """A real HTTP server on 127.0.0.1, named as the practice's booking service (a loopback
+    address, which Crossroads reaches only when the administrator allows it)."""
+    monkeypatch.setenv("CROSSROADS_SMTP_ALLOW_PRIVATE", "1")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BookingHandler)
+    server.received, server.answers = [], []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/guest-requests"
+    crossroads_set_plugin_settings(AssociationSettings, {"sign_off": "With thanks", "booking_url": url})
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_with_a_booking_service_the_request_is_sent_there_through_the_outbox(
+    crossroads_as_client, crossroads_worker, crossroads_outbox, booking_service, eve
+):
+    compose = crossroads_as_client.page(f"/contacts/{eve.id}/write?channel={CHANNEL}&kind=first_request")
+    assert ">Send</button>" in compose.html  # sent for the client, not handed to them
+    write(crossroads_as_client, eve)
+    [row] = crossroads_outbox.rows("association_booking")
+    assert len(crossroads_outbox) == 0  # no email: the booking service takes it
+
+    assert crossroads_worker.send_due() == {row.id: MessageStatus.SENT}
+    [(headers, request)] = booking_service.received
+    assert request == {
+        "association": "Society of Magazine Editors",
+        "to": {"name": "Eve Events", "email": "events@sme.example"},
+        "subject": "A guest at your next meeting?",
+        "message": "Dear Eve, could I come as a guest?",
+    }
+    assert headers["Idempotency-Key"] == row.message_id
+    assert crossroads_worker.send_due() == {}  # sent once, never again
+
+
+def test_a_busy_booking_service_is_tried_again_later(
+    crossroads_as_client, crossroads_worker, crossroads_outbox, booking_service, eve
+):
+    booking_service.answers.append((503, "busy"))
+    page = write(crossroads_as_client, eve)
+    [row] = crossroads_outbox.rows("association_booking")
+    assert crossroads_worker.send_due() == {row.id: MessageStatus.QUEUED}
+    assert "Not sent yet, retrying:" in crossroads_as_client.page(page.url).html
+    assert crossroads_worker.send_due(utcnow() + timedelta(minutes=2)) == {row.id: MessageStatus.SENT}
+    assert len(booking_service.received) == 2
+
+
+def test_a_refusal_by_the_booking_service_is_shown_on_the_message(
+    crossroads_as_client, crossroads_worker, booking_service, eve
+):
+    booking_service.answers.append((404, "no such events contact"))
+    page = write(crossroads_as_client, eve)
+    assert list(crossroads_worker.send_due().values()) == [MessageStatus.FAILED]
+    shown = crossroads_as_client.page(page.url).html
+    assert "It could not be sent:" in shown and "answered 404 Not Found: no such events contact" in shown
 
 
 # -- the kit's sweeps: the plugin's routes keep to their own, and its forms carry a CSRF token --------
