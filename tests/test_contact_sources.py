@@ -469,3 +469,26 @@ def test_on_postgresql_the_source_is_text_and_the_enum_type_is_gone(engine):
         )
         gone = connection.scalar(text("SELECT count(*) FROM pg_type WHERE typname = 'contact_source'"))
     assert (kind, gone) == ("character varying", 0)
+
+
+# -- the guide's example --------------------------------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins" / "guide.md"
+
+
+def test_the_guides_importer_example_runs(world, db):
+    section = GUIDE.read_text(encoding="utf-8").split("### Contact sources and importers", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, str(GUIDE), "exec"), namespace)  # noqa: S102 - the guide's own example
+    found = build([HookResult("crossroads", value=[Source("manual", "Added by hand")]),
+                   HookResult("badges", value=namespace["contact_sources"]())])  # fmt: skip
+    importer = found.importers["badge_scans"]
+    scope = Scope(db, world.client.user)
+    result = import_contacts(
+        scope, world.client.id, importer, b"Ann Archer <ann@example.org>\nBo Brand <BO@x.example>\n"
+    )
+    assert result.added == 2 and found.label("conference_badges") == "Conference badge scans"
+    with pytest.raises(ImportRefused) as caught:
+        importer.parse(b"Ann Archer <ann@example.org>\nno address here\n")
+    assert caught.value.problems == [(2, "expected Name <email>")]

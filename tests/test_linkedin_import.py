@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from crossroads.core.linkedin import normalise_profile_url, parse_bytes
-from crossroads.core.sources import ImportRefused
 from crossroads.core.models import Contact, ContactSource, Stage
 from crossroads.core.scoping import Scope
 from crossroads.core.services.imports import import_linkedin
+from crossroads.core.sources import ImportRefused
 from crossroads.web.cli import main
 
 from .exports import connection_rows, make_export
