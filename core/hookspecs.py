@@ -64,10 +64,11 @@ if TYPE_CHECKING:
     from .plugins import MenuItem, Panel
     from .reports import ReportFormat, ReportRequest, Section
     from .scoping import Scope
+    from .sources import Importer, Source
 
 PROJECT = "crossroads"
 #: The newest hook set this Crossroads offers (the highest ``Since:`` below).
-HOOKS_VERSION = "0.4"
+HOOKS_VERSION = "0.5"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorate a plugin's hook functions with this.
@@ -154,7 +155,9 @@ def message_checks(draft: Draft) -> list[MessageWarning] | None:
     from sending. Called on every live check, so keep it fast and do not write
     to the database.
 
-    Since: 0.2 (``draft.channel`` and ``draft.format``: 0.4).
+    ``draft.channel`` and ``draft.format`` are there since hooks 0.4.
+
+    Since: 0.2.
     """
 
 
@@ -450,4 +453,33 @@ def erase_client_data(session: Session, client: Client) -> None:
     the owner is told which plugin failed, so nothing is left half-erased.
 
     Since: 0.3.
+    """
+
+
+@hookspec
+def contact_sources() -> Source | Importer | list[Source | Importer] | None:
+    """Contact sources this plugin adds, and importers that read a file into contacts.
+
+    Return :class:`~crossroads.plugin.Source` objects (a ``name`` stored on
+    each contact, lowercase letters, digits and ``_``, and the ``label``
+    people read) and instances of :class:`~crossroads.plugin.Importer`
+    subclasses (a ``name``, a ``label`` such as "vCard (.vcf)", the ``source``
+    its contacts get, and ``parse(data)`` turning the file's bytes into a
+    :class:`~crossroads.plugin.ParsedFile` of
+    :class:`~crossroads.plugin.ImportedContact` rows, or raising
+    :class:`~crossroads.plugin.ImportRefused` naming every broken line). An
+    importer may name a core source (``ContactSource.LINKEDIN``) or its
+    plugin's own. The core's LinkedIn and vCard importers are answered the
+    same way.
+
+    The import page offers the importers of the plugins switched on for the
+    practice; Crossroads writes the rows all or nothing, matching each to a
+    contact the client has by LinkedIn profile, else email, else name and
+    organisation. Sources of every installed plugin, switched on or off, label
+    the contacts that have them; a source whose plugin is uninstalled shows
+    its stored name. A name another plugin (or the core) took first is
+    refused (logged). Called once per page that shows sources: keep it cheap
+    and do not touch the database.
+
+    Since: 0.5.
     """

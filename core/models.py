@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .db import Base, UTCDateTime, enum_column, utcnow
 
@@ -284,6 +285,10 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: A contact source's name (the same rule as ``crossroads.core.sources.NAME``).
+SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
+
 class ContactSource(enum.StrEnum):
     LINKEDIN = "linkedin_import"
     MANUAL = "manual"
@@ -291,8 +296,11 @@ class ContactSource(enum.StrEnum):
     REFERRAL = "referral"
     ALUMNI = "alumni_office"
     ASSOCIATION = "association"
+    ADDRESS_BOOK = "address_book"
 
 
+#: The core's sources' labels. Plugins add sources of their own (``contact_sources`` hook), so a
+#: contact's ``source`` is any registered name: label it with ``SourceRegistry.label``.
 SOURCE_LABELS = {
     ContactSource.LINKEDIN: "LinkedIn import",
     ContactSource.MANUAL: "Added by hand",
@@ -300,6 +308,7 @@ SOURCE_LABELS = {
     ContactSource.REFERRAL: "Referral",
     ContactSource.ALUMNI: "Alumni office",
     ContactSource.ASSOCIATION: "Professional association",
+    ContactSource.ADDRESS_BOOK: "Address book (vCard)",
 }
 
 
@@ -369,7 +378,9 @@ class Contact(Base):
     linkedin_url: Mapped[str | None] = mapped_column(String(500))
     organisation: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[str] = mapped_column(String(200), default="")
-    source: Mapped[ContactSource] = mapped_column(enum_column(ContactSource, "contact_source"))
+    #: A source's name: one of ``ContactSource`` or a plugin's (``crossroads.core.sources``); it stays
+    #: when that plugin is switched off or removed.
+    source: Mapped[str] = mapped_column(String(40))
     referred_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("contact.id", ondelete="SET NULL"), index=True
     )
@@ -407,6 +418,13 @@ class Contact(Base):
     @property
     def is_pending_suggestion(self) -> bool:
         return self.suggestion == Suggestion.PENDING
+
+    @validates("source")
+    def _source_name(self, _key: str, value: str) -> str:
+        """A source's name in the allowed form (services check that it is registered)."""
+        if not isinstance(value, str) or SOURCE_NAME.fullmatch(value) is None:
+            raise ValueError(f"{value!r} is not a contact source's name")
+        return str(value)
 
 
 class StageChange(Base):

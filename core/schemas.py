@@ -26,9 +26,9 @@ from marshmallow import (
 from .errors import InvalidInput
 from .linkedin import normalise_profile_url
 from .models import (
+    SOURCE_NAME,
     Category,
     ClientStatus,
-    ContactSource,
     Delivery,
     GoalMetric,
     GoalPeriod,
@@ -418,6 +418,14 @@ class NewContactSchema(ContactSchema):
     )
 
 
+class ImportSchema(InputSchema):
+    """The import page's format: an importer's name, or ``auto`` (the one that recognises the file)."""
+
+    format = fields.String(
+        load_default="auto", validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="Choose a format.")
+    )
+
+
 CONTACT_SORT_KEYS = ("name", "organisation", "stage", "updated", "connected")
 CONTACT_SORTS = tuple(f"{sign}{key}" for key in CONTACT_SORT_KEYS for sign in ("", "-"))
 
@@ -441,7 +449,7 @@ class ContactQuerySchema(InputSchema):
 
     @validates("source")
     def known_source(self, value: str | None, **kwargs) -> None:
-        if value and value not in {s.value for s in ContactSource}:
+        if value and SOURCE_NAME.fullmatch(value) is None:
             raise ValidationError("Unknown source.")
 
 

@@ -36,8 +36,12 @@ NAME_FORBIDDEN = frozenset('<>@,;"')
 NAME_PROBLEM = 'A name cannot contain < > @ , ; " or control characters.'
 
 
+#: The same characters, and every control character (Unicode's category Cc: U+0000-001F, U+007F-009F).
+_NAME_REFUSED = re.compile('[<>@,;"\\x00-\\x1f\\x7f-\\x9f]')
+
+
 def name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a person's or a practice's name, or None when it can."""
-    if any(ch in NAME_FORBIDDEN or unicodedata.category(ch) == "Cc" for ch in name):
+    if _NAME_REFUSED.search(name):  # one scan in C: imports check tens of thousands of names
         return NAME_PROBLEM
     return None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from flask import has_app_context
 from flask_login import current_user
 
 from crossroads.core import events as _events
@@ -129,6 +130,16 @@ from crossroads.core.services.notifications import take_for_digest
 from crossroads.core.services.outreach import initial_draft
 from crossroads.core.services.outreach import warnings as draft_warnings
 from crossroads.core.services.practices import plugin_states
+from crossroads.core.sources import (
+    ImportedContact,
+    Importer,
+    ImportRefused,
+    ParsedFile,
+    Source,
+    csv_rows,
+    decode_text,
+)
+from crossroads.core.sources import registry as _source_registry
 from crossroads.core.templating import Variable
 from crossroads.core.text import fold, like_pattern, words
 from crossroads.core.transports import Envelope, Outcome, Transport, post_json
@@ -137,6 +148,7 @@ from crossroads.web.context import db, require_role, scope
 from crossroads.web.filters import ago, localtime, viewer_zone
 from crossroads.web.forms import Form, submit
 from crossroads.web.notices import notify
+from crossroads.web.plugin_ui import source_label as _request_source_label
 
 if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
     from crossroads.testing import Outbox, PluginPart, World, plugin_parts
@@ -154,6 +166,14 @@ def plugin_manager() -> PluginManager:
 def enabled_plugins() -> set[str]:
     """The names of the plugins switched on for the signed-in user's practice (in a request)."""
     return _crossroads().plugins.enabled_for(db(), current_user.practice_id)
+
+
+def source_label(name: str | None) -> str:
+    """What people read for a contact's stored ``source``: the core's label, a plugin's (switched on
+    or off), or "Other source (name)" when no installed plugin adds it."""
+    if has_app_context():
+        return _request_source_label(name)
+    return _source_registry(None).label(name)
 
 
 def fire_event(session: Any, hook_name: str, practice_id: int, **kwargs: Any) -> None:
@@ -248,6 +268,15 @@ __all__ = [
     "post_json",
     "can_send_email",
     "normalise_profile_url",
+    # Contact sources and importers
+    "Source",
+    "Importer",
+    "ImportedContact",
+    "ParsedFile",
+    "ImportRefused",
+    "decode_text",
+    "csv_rows",
+    "source_label",
     # Reports
     "ReportRequest",
     "Report",

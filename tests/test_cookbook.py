@@ -38,9 +38,9 @@ def quoted(ref: str) -> str:
     return "\n".join(text.splitlines()[first - 1 : node.end_lineno]) + "\n"
 
 
-def test_the_cookbook_has_the_four_recipes():
+def test_the_cookbook_has_the_five_recipes():
     headings = re.findall(r"^## Recipe \d: (.+)$", COOKBOOK.read_text(encoding="utf-8"), re.M)
-    assert headings == ["an outreach channel", "a report section", "a page", "a command"]
+    assert headings == ["an outreach channel", "a report section", "a page", "a command", "a contact source"]
 
 
 @pytest.mark.parametrize("ref", [ref for ref, _, _ in blocks() if ref], ids=str)

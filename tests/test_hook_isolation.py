@@ -293,6 +293,15 @@ def cli_commands(ctx: Ctx) -> None:
     assert "serve" in result.output
 
 
+def contact_sources(ctx: Ctx) -> None:
+    client = ctx.world.client
+    page = ctx.as_user(client.user).get(f"/clients/{client.id}/import")
+    assert page.status_code == 200
+    assert 'value="linkedin_connections"' in page.get_data(as_text=True)  # the core's importers still offered
+    contact = ctx.world.contacts[0]  # its source's label is looked up through the hook too
+    assert ctx.as_user(client.user).get(f"/contacts/{contact.id}").status_code == 200
+
+
 TRIGGERS: dict[str, Callable[[Ctx], None]] = {
     f.__name__: f
     for f in (
@@ -318,6 +327,7 @@ TRIGGERS: dict[str, Callable[[Ctx], None]] = {
         scheduled_jobs,
         plugin_settings,
         cli_commands,
+        contact_sources,
     )
 }
 #: Hooks whose answer is ignored: only raising can go wrong.

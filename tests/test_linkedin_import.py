@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crossroads.core.linkedin import ImportRefused, normalise_profile_url, parse_bytes
+from crossroads.core.linkedin import normalise_profile_url, parse_bytes
 from crossroads.core.models import Contact, ContactSource, Stage
 from crossroads.core.scoping import Scope
 from crossroads.core.services.imports import import_linkedin
+from crossroads.core.sources import ImportRefused
 from crossroads.web.cli import main
 
 from .exports import connection_rows, make_export
@@ -26,19 +27,19 @@ def refused(data: bytes) -> ImportRefused:
 
 def test_the_sample_export_parses_with_quotes_commas_and_accents():
     parsed = parse_bytes(SAMPLE.read_bytes())
-    assert len(parsed.connections) == 250 and parsed.skipped == []
-    first = parsed.connections[0]
+    assert len(parsed.contacts) == 250 and parsed.skipped == []
+    first = parsed.contacts[0]
     assert (first.line, first.name, first.position) == (5, "Noah Mensah", 'Senior Engineer "Platform"')
-    fatima = next(c for c in parsed.connections if c.name == "Fatima Müller")
+    fatima = next(c for c in parsed.contacts if c.name == "Fatima Müller")
     assert fatima.position == "Engineering Manager, Payments"
-    assert any(c.email == "ingrid-said-00014@example.org" for c in parsed.connections)
+    assert any(c.email == "ingrid-said-00014@example.org" for c in parsed.contacts)
 
 
 def test_header_is_found_wherever_the_preamble_ends_and_blank_rows_are_ignored():
     rows = connection_rows(5)
     data = b"Extra line\r\n" + make_export(rows, bom=False, blank_every=2)
     parsed = parse_bytes(data)
-    assert [c.name for c in parsed.connections] == [f"{r[0]} {r[1]}" for r in rows]
+    assert [c.name for c in parsed.contacts] == [f"{r[0]} {r[1]}" for r in rows]
 
 
 def test_rows_without_a_profile_url_or_repeated_are_skipped_with_reasons():
@@ -46,7 +47,7 @@ def test_rows_without_a_profile_url_or_repeated_are_skipped_with_reasons():
     rows[1][2] = ""
     rows.append(list(rows[0]))
     parsed = parse_bytes(make_export(rows))
-    assert len(parsed.connections) == 2
+    assert len(parsed.contacts) == 2
     assert parsed.skipped == [
         (6, "no profile URL (LinkedIn leaves it out for some members)"),
         (8, "the same profile as line 5"),
@@ -80,7 +81,7 @@ def test_credentials_after_a_comma_are_kept_without_the_comma():
     rows = connection_rows(2)
     rows[0][1] = "Shah, MBA"
     export = parse_bytes(make_export(rows))
-    assert export.connections[0].name.endswith("Shah MBA")
+    assert export.contacts[0].name.endswith("Shah MBA")
 
 
 def test_every_broken_row_is_listed_not_just_the_first():

@@ -12,17 +12,18 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from crossroads.core import migrate
+from crossroads.core import events, migrate
 from crossroads.core.config import Settings
 from crossroads.core.db import make_engine, make_sessionmaker
 from crossroads.core.demo import ANSWERING_CONTACT, demo_logins, load_demo
 from crossroads.core.errors import InvalidInput, SchemaOutOfDate
-from crossroads.core.linkedin import ImportRefused
 from crossroads.core.models import Practice, User
 from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas import CreatePracticeSchema, CreateUserSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import imports, practices
+from crossroads.core.sources import Importer, ImportRefused
+from crossroads.core.sources import registry as source_registry
 
 from .ops import configure_logging
 from .plugin_cli import PluginCommandsGroup, warn_about_imports
@@ -352,37 +353,98 @@ def create_user(practice_id: int, email: str, name: str, role: str, password: st
     click.echo(f"Created {user.role.value} {user.email} in practice {practice_id}.")
 
 
+#: The importers ``crossroads import-linkedin`` chooses between, by the file's header.
+LINKEDIN_IMPORTERS = ("linkedin_connections", "linkedin_connections_older")
+
+
 @main.command("import-linkedin")
 @click.option("--client", "client_email", required=True, help="Email of the client whose contacts these are.")
 @click.argument("file", type=click.File("rb"))
 def import_linkedin_command(client_email: str, file) -> None:
-    """Import a LinkedIn Connections.csv export into a client's contacts.
+    """Import a LinkedIn Connections.csv export (either layout) into a client's contacts.
 
-    Importing again updates known contacts (matched by profile URL) and never
-    duplicates them. A broken file is refused whole, naming its lines.
+    Importing again updates known contacts (matched by profile URL, or in the
+    older layout by email, or name and company) and never duplicates them. A
+    broken file is refused whole, naming its lines.
     """
+    _import_file(client_email, file, LINKEDIN_IMPORTERS)
+
+
+@main.command("import-contacts")
+@click.option("--client", "client_email", required=True, help="Email of the client whose contacts these are.")
+@click.option(
+    "--format",
+    "format_name",
+    default=None,
+    help="The importer's name (see --list); without it, the one that recognises the file.",
+)
+@click.option("--list", "list_formats", is_flag=True, help="List the importers on for the client's practice.")
+@click.argument("file", type=click.File("rb"), required=False)
+def import_contacts_command(client_email: str, format_name: str | None, list_formats: bool, file) -> None:
+    """Import a file of contacts (LinkedIn, vCard, or a plugin's format) into a client's contacts.
+
+    All or nothing: a broken file is refused whole, naming its lines.
+    Importing again updates the people already there and never duplicates them.
+    """
+    if list_formats:
+        _with_session(lambda session: _list_importers(session, client_email))
+        return
+    if file is None:
+        raise click.UsageError("Name the FILE to import (or --list the formats).")
+    _import_file(client_email, file, (format_name,) if format_name else None)
+
+
+def _client_user(session, client_email: str) -> User:
+    user = session.scalar(select(User).where(User.email == client_email.strip().lower()))
+    if user is None or user.client is None:
+        raise InvalidInput({"client": [f"No client has the email {client_email}."]})
+    return user
+
+
+def _enabled_importers(session, user: User) -> dict[str, Importer]:
+    plugins = PluginManager()
+    events.attach(session, plugins)
+    return source_registry(plugins).importers_for(plugins.enabled_for(session, user.practice_id))
+
+
+def _list_importers(session, client_email: str) -> None:
+    with user_errors({"client": "--client"}):
+        user = _client_user(session, client_email)
+    for name, importer in _enabled_importers(session, user).items():
+        click.echo(f"{name}: {importer.label}")
+
+
+def _import_file(client_email: str, file, formats: tuple[str, ...] | None) -> None:
+    """Import ``file`` with the first of ``formats`` (None: any) that recognises it, else the first named."""
     data = file.read(imports.MAX_UPLOAD_BYTES + 1)
     if len(data) > imports.MAX_UPLOAD_BYTES:
         raise click.ClickException(f"{file.name} is larger than {imports.MAX_UPLOAD_BYTES // 2**20} MB.")
 
     def run_import(session):
-        user = session.scalar(select(User).where(User.email == client_email.strip().lower()))
-        if user is None or user.client is None:
-            raise InvalidInput({"client": [f"No client has the email {client_email}."]})
+        user = _client_user(session, client_email)
+        available = _enabled_importers(session, user)
+        wanted = available if formats is None else {n: available[n] for n in formats if n in available}
+        if formats is not None and not wanted:
+            raise InvalidInput({"format": [f"No importer {formats[0]!r} is on for this practice."]})
+        importer = imports.find_importer(wanted, data)
+        if importer is None and formats is not None:
+            importer = next(iter(wanted.values()))
+        if importer is None:
+            raise InvalidInput({"format": ["No importer recognises this file; name one with --format."]})
         with click.progressbar(length=1, label="Importing", show_percent=True) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.length = max(total, 1)
                 bar.update(done - bar.pos)
 
-            result = imports.import_linkedin(Scope(session, user), user.client.id, data, progress)
+            result = imports.import_contacts(Scope(session, user), user.client.id, importer, data, progress)
         return user, result
 
     try:
-        with user_errors({"client": "--client"}):
+        with user_errors({"client": "--client", "format": "--format"}):
             user, result = _with_session(run_import)
     except ImportRefused as exc:
-        lines = [f"  line {n}: {message}" for n, message in exc.problems]
+        lines = [f"  line {n}: {message}" if n else f"  {message}" for n, message in exc.problems]
         if exc.total > len(exc.problems):
             lines.append(f"  … and {exc.total - len(exc.problems)} more")
         raise click.ClickException(

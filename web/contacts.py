@@ -6,23 +6,23 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crossroads.core.errors import InvalidInput
-from crossroads.core.linkedin import ImportRefused
 from crossroads.core.models import (
     SOURCE_LABELS,
     STAGE_LABELS,
     CareerTheme,
     Client,
     Contact,
-    ContactSource,
     Stage,
 )
-from crossroads.core.schemas import ContactQuerySchema, ContactSchema, NewContactSchema, load
+from crossroads.core.schemas import ContactQuerySchema, ContactSchema, ImportSchema, NewContactSchema, load
 from crossroads.core.services import contacts, imports, leads, outreach
+from crossroads.core.sources import ImportRefused
 
 from .context import scope
 from .forms import Form, claim_form, submit
 from .navigation import back
 from .notices import notify
+from .plugin_ui import importers, source_label, source_registry
 
 bp = Blueprint("contacts", __name__)
 
@@ -35,7 +35,12 @@ def signed_in():
 
 @bp.app_context_processor
 def labels():
-    return {"STAGE_LABELS": STAGE_LABELS, "SOURCE_LABELS": SOURCE_LABELS, "STAGES": list(Stage)}
+    return {
+        "STAGE_LABELS": STAGE_LABELS,
+        "SOURCE_LABELS": SOURCE_LABELS,
+        "source_label": source_label,
+        "STAGES": list(Stage),
+    }
 
 
 def list_url(client_id: int, **args) -> str:
@@ -70,7 +75,7 @@ def index(client_id: int):
         "query_errors": errors,
         "view": view,
         "themes": [t for t in client.themes if t.status.value != "dropped"],
-        "sources": list(ContactSource),
+        "sources": list(source_registry().sources.values()),
         "suggestions": contacts.pending_suggestions(scope(), client.id),
     }
     if view == "board":
@@ -236,30 +241,54 @@ def remove(contact_id: int):
     return redirect(list_url(client_id))
 
 
+def render_import(client: Client, status: int = 200, **values):
+    """The import page: the formats on offer, and a result or a refusal."""
+    context = {"result": None, "refused": None, "importer": None, "chosen": "auto", **values}
+    offered = importers()
+    accept = ",".join(dict.fromkeys(ext for importer in offered.values() for ext in importer.extensions))
+    return render_template(
+        "contacts/import.html", client=client, importers=offered, accept=accept, **context
+    ), status
+
+
 @bp.get("/clients/<int:client_id>/import")
 def import_form(client_id: int):
     client = scope().get(Client, client_id)
-    return render_template("contacts/import.html", client=client, result=None, refused=None)
+    return render_import(client)
 
 
 @bp.post("/clients/<int:client_id>/import")
 def import_upload(client_id: int):
     client = scope().get(Client, client_id)
+    offered = importers()
+    try:
+        chosen = load(ImportSchema(), request.form)["format"]
+    except InvalidInput as exc:
+        return render_import(client, 422, refused=ImportRefused([(0, " ".join(exc.errors["format"]))]))
+    if chosen != "auto" and chosen not in offered:
+        return render_import(client, 422, refused=ImportRefused([(0, "choose one of the formats listed")]))
     upload = request.files.get("file")
-    refused, result, status = None, None, 200
     if upload is None or not upload.filename:
-        refused, status = ImportRefused([(0, "choose the Connections.csv file to upload")]), 422
-    else:
-        data = upload.read(imports.MAX_UPLOAD_BYTES + 1)
-        if len(data) > imports.MAX_UPLOAD_BYTES:
-            limit = imports.MAX_UPLOAD_BYTES // (1024 * 1024)
-            refused, status = ImportRefused([(0, f"the file is larger than {limit} MB")]), 413
-        else:
-            try:
-                result = imports.import_linkedin(scope(), client.id, data)
-            except ImportRefused as exc:
-                refused, status = exc, 422
-    return render_template("contacts/import.html", client=client, result=result, refused=refused), status
+        return render_import(
+            client, 422, chosen=chosen, refused=ImportRefused([(0, "choose the file to upload")])
+        )
+    data = upload.read(imports.MAX_UPLOAD_BYTES + 1)
+    if len(data) > imports.MAX_UPLOAD_BYTES:
+        limit = imports.MAX_UPLOAD_BYTES // (1024 * 1024)
+        refused = ImportRefused([(0, f"the file is larger than {limit} MB")])
+        return render_import(client, 413, chosen=chosen, refused=refused)
+    importer = offered[chosen] if chosen != "auto" else imports.find_importer(offered, data)
+    if importer is None:
+        names = "; ".join(i.label for i in offered.values())
+        refused = ImportRefused(
+            [(0, f"Crossroads does not recognise this file; choose its format ({names})")]
+        )
+        return render_import(client, 422, chosen=chosen, refused=refused)
+    try:
+        result = imports.import_contacts(scope(), client.id, importer, data)
+    except ImportRefused as exc:
+        return render_import(client, 422, chosen=chosen, importer=importer, refused=exc)
+    return render_import(client, chosen=chosen, importer=importer, result=result)
 
 
 @bp.get("/clients/<int:client_id>/leads")

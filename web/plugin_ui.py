@@ -24,6 +24,8 @@ from crossroads.core.channels import Channel
 from crossroads.core.models import Client, Conversation
 from crossroads.core.plugin_settings import PluginSettings
 from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager
+from crossroads.core.sources import Importer, SourceRegistry
+from crossroads.core.sources import registry as build_source_registry
 
 from .context import crossroads, db, login_manager
 
@@ -98,6 +100,26 @@ def channels() -> dict[str, Channel]:
         results = crossroads().plugins.call("outreach_channels", enabled_plugins(), expect=Channel)
         g.channels = {c.name: c for r in results for c in r.items}
     return g.channels
+
+
+def source_registry() -> SourceRegistry:
+    """The core's and every installed plugin's contact sources and importers (once per request).
+
+    Switched-off plugins' sources are in it, so their contacts keep their labels.
+    """
+    if "source_registry" not in g:
+        g.source_registry = build_source_registry(crossroads().plugins)
+    return g.source_registry
+
+
+def source_label(name: str | None) -> str:
+    """What people read for a contact's stored source, whichever plugin added it (or none)."""
+    return source_registry().label(name)
+
+
+def importers() -> dict[str, Importer]:
+    """The importers the import page offers: the core's and those of the plugins on for this practice."""
+    return source_registry().importers_for(enabled_plugins())
 
 
 def settings_schemas() -> dict[str, type[PluginSettings]]:

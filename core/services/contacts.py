@@ -26,6 +26,7 @@ from ..models import (
 )
 from ..pagination import Page, paginate
 from ..scoping import Scope
+from ..sources import check_source
 from ..text import fold, like_pattern, words
 from . import notifications
 from .activity import touch
@@ -100,9 +101,7 @@ def _record(
     return change
 
 
-def _new_contact(
-    scope: Scope, client: Client, data: dict[str, Any], source: ContactSource, **extra: Any
-) -> Contact:
+def _new_contact(scope: Scope, client: Client, data: dict[str, Any], source: str, **extra: Any) -> Contact:
     _check_unique_url(scope, client, data.get("linkedin_url"), None)
     themes = _themes(scope, client, data.get("theme_ids", []))
     values = {k: v for k, v in data.items() if k not in ("theme_ids", "source", "version")}
@@ -153,7 +152,8 @@ def add_contact(scope: Scope, client_id: int, data: dict[str, Any]) -> Contact:
         scope.session.flush()
         notifications.notify_suggestion(scope.session, contact, scope.user)
     else:
-        contact = _new_contact(scope, client, data, ContactSource(data.get("source", "manual")))
+        source = check_source(scope.session, data.get("source") or ContactSource.MANUAL.value)
+        contact = _new_contact(scope, client, data, source)
     scope.session.flush()
     return contact
 
@@ -332,7 +332,7 @@ def _filtered(scope: Scope, client: Client, params: dict[str, Any]):
     if params.get("stage"):
         query = query.where(Contact.stage == Stage(params["stage"]))
     if params.get("source"):
-        query = query.where(Contact.source == ContactSource(params["source"]))
+        query = query.where(Contact.source == params["source"])
     if params.get("theme_id"):
         query = query.where(
             Contact.id.in_(

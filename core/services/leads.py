@@ -22,10 +22,16 @@ WARMTH = [
     ContactSource.REFERRAL,
     ContactSource.LINKEDIN,
     ContactSource.MANUAL,
+    ContactSource.ADDRESS_BOOK,
     ContactSource.COACH,
     ContactSource.ALUMNI,
     ContactSource.ASSOCIATION,
 ]
+
+
+def _warmth(source: str) -> int:
+    """How near a source is (see ``WARMTH``); a plugin's sources come after the core's."""
+    return WARMTH.index(source) if source in WARMTH else len(WARMTH)
 
 
 def stems(text: str) -> list[str]:
@@ -70,7 +76,5 @@ def warm_leads(scope: Scope, theme_id: int, limit: int = 10) -> list[Lead]:
         .limit(CANDIDATES)
     ).all()
     leads = [Lead(c, [s for s in theme_stems if s in c.work_text]) for c in candidates]
-    leads.sort(
-        key=lambda lead: (-len(lead.matched), WARMTH.index(lead.contact.source), lead.contact.sort_name)
-    )
+    leads.sort(key=lambda lead: (-len(lead.matched), _warmth(lead.contact.source), lead.contact.sort_name))
     return leads[:limit]

@@ -20,7 +20,6 @@ from sqlalchemy.orm import joinedload
 from crossroads.plugin import (
     BY_HAND,
     METRIC_LABELS,
-    SOURCE_LABELS,
     CareerTheme,
     Client,
     Contact,
@@ -179,7 +178,7 @@ class ClientFigures:
     thank_yous_on_time: int = 0
     conversations: int = 0
     goals: list[GoalFigure] = field(default_factory=list)
-    new_contacts: dict[ContactSource, int] = field(default_factory=dict)
+    new_contacts: dict[str, int] = field(default_factory=dict)
     referrals: list[tuple[str, str]] = field(default_factory=list)  # (new contact, referred by)
     themes: list[ThemeFigures] = field(default_factory=list)
     weeks: list[WeekRow] = field(default_factory=list)
@@ -321,10 +320,6 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
         figures.goals.append(GoalFigure(metric, done[metric], expected, basis))
     figures.weeks = list(week_rows.values())
     return figures
-
-
-def source_label(source: ContactSource) -> str:
-    return SOURCE_LABELS[source]
 
 
 # -- the caseload report --------------------------------------------------------------------

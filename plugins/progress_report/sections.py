@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crossroads.plugin import SOURCE_LABELS, ReportRequest, Section
+from crossroads.plugin import ReportRequest, Section, source_label
 
 from . import charts
 from .figures import caseload_counts, caseload_rows, client_figures, stalled_days
@@ -134,12 +134,12 @@ def client_sections(request: ReportRequest) -> list[Section]:
             title="New contacts",
             order=40,
             rows=[
-                {"source": SOURCE_LABELS[source], "contacts": count}
+                {"source": source_label(source), "contacts": count}
                 for source, count in sorted(figures.new_contacts.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
             columns={"source": "Source", "contacts": "New contacts"},
             template="progress_report/sections/contacts.html",
-            context={"figures": figures, "source_labels": SOURCE_LABELS},
+            context={"figures": figures, "source_labels": {s: source_label(s) for s in figures.new_contacts}},
         )
     )
     sections.append(

@@ -56,9 +56,9 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
     expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–1 of 1 contacts")
 
     # The LinkedIn export, uploaded through the form (with the page's progress script).
-    workspace_tabs(page, client).get_by_role("link", name="Import from LinkedIn").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Import LinkedIn connections")
-    page.get_by_label("Connections.csv").set_input_files(SAMPLE_EXPORT)
+    workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import contacts")
+    page.get_by_label("File", exact=True).set_input_files(SAMPLE_EXPORT)
     page.get_by_role("button", name="Import").click()
 
     result = page.get_by_role("status", name="Import finished")
@@ -186,7 +186,7 @@ BROKEN_EXPORT = (
 
 
 def upload(page: Page, name: str, data: bytes) -> None:
-    page.get_by_label("Connections.csv").set_input_files(
+    page.get_by_label("File", exact=True).set_input_files(
         {"name": name, "mimeType": "text/csv", "buffer": data}
     )
     page.get_by_role("button", name="Import").click()
@@ -195,18 +195,18 @@ def upload(page: Page, name: str, data: bytes) -> None:
 def test_reimport_changes_nothing_and_bad_files_are_refused_whole(page: Page, server, world):
     client = world.client.name
     sign_in(page, world.client.email, PASSWORD)
-    workspace_tabs(page, client).get_by_role("link", name="Import from LinkedIn").click()
+    workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
     upload(page, "Connections.csv", SAMPLE_EXPORT.read_bytes())
     expect(page.get_by_role("status", name="Import finished")).to_contain_text("250 added")
 
     # The same file again: matched by profile address, nothing added twice.
-    workspace_tabs(page, client).get_by_role("link", name="Import from LinkedIn").click()
+    workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
     upload(page, "Connections.csv", SAMPLE_EXPORT.read_bytes())
     result = page.get_by_role("status", name="Import finished")
     expect(result.locator("p").first).to_have_text("0 added · 0 updated · 250 already up to date · 0 skipped")
 
     # A file with broken rows is refused whole, line by line; its good row is not imported either.
-    workspace_tabs(page, client).get_by_role("link", name="Import from LinkedIn").click()
+    workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
     upload(page, "Connections.csv", BROKEN_EXPORT)
     refused = page.get_by_role("alert")
     expect(refused.get_by_role("heading")).to_have_text("Nothing was imported")
@@ -215,12 +215,12 @@ def test_reimport_changes_nothing_and_bad_files_are_refused_whole(page: Page, se
     expect(page.get_by_role("status", name="Import finished")).to_have_count(0)
 
     # Something that is not an export at all.
-    workspace_tabs(page, client).get_by_role("link", name="Import from LinkedIn").click()
+    workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
     upload(page, "notes.csv", b"name,email\r\nAda,ada@example.org\r\n")
-    expect(page.get_by_role("alert")).to_contain_text("Line 1: this is not a LinkedIn connections export")
+    expect(page.get_by_role("alert")).to_contain_text("Crossroads does not recognise this file")
 
     # Over the 10 MB limit.
-    workspace_tabs(page, client).get_by_role("link", name="Import from LinkedIn").click()
+    workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
     upload(page, "Connections.csv", b"x" * (10 * 1024 * 1024 + 1))
     expect(page.get_by_role("alert")).to_contain_text("the file is larger than 10 MB")
 

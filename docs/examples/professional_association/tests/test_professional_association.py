@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from datetime import timedelta
@@ -9,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from crossroads_professional_association.settings import AssociationSettings
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from crossroads.plugin import MessageStatus, Period, ReportRequest, Scope, Subject, utcnow
+from crossroads.plugin import Contact, MessageStatus, Period, ReportRequest, Scope, Subject, utcnow
 
 PLUGIN = "professional_association"
 CHANNEL = "association_guest"
@@ -50,6 +51,7 @@ def test_the_plugin_is_found_through_its_entry_point(crossroads_cli):
     for hook in (
         "blueprints",
         "cli_commands",
+        "contact_sources",
         "menu_items",
         "outreach_channels",
         "plugin_settings",
@@ -287,3 +289,58 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(crossroads_csrf
 def test_what_it_keeps_about_a_client_is_exported_and_erased(crossroads_export_erasure_sweep):
     # No tables of its own yet (its messages are the core's): a table with client_id is swept at once.
     assert crossroads_export_erasure_sweep(plugin=PLUGIN) == []
+
+
+DIRECTORY_CSV = (
+    "\ufeffName,Email,Organisation,Role,Member since\r\n"
+    'Nell Nakamura,NELL@features.example,Condé Nast,"Features editor, Vogue",2015\r\n'
+    "Max Marlow,,Society of Magazine Editors,Membership secretary,2019\r\n"
+)
+
+
+def upload(browser, client, data: str, format: str = "auto"):
+    """The client uploads a file on the core's import page."""
+    return browser.post(
+        f"/clients/{client.id}/import",
+        data={"format": format, "file": (io.BytesIO(data.encode()), "members.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_member_directory_imports_as_the_plugins_own_source(
+    crossroads_as_client, crossroads_world, crossroads_db
+):
+    client = crossroads_world.client
+    assert (
+        "Association member directory (CSV)" in crossroads_as_client.page(f"/clients/{client.id}/import").html
+    )
+    response = upload(crossroads_as_client, client, DIRECTORY_CSV)  # recognised by its header
+    assert response.status_code == 200 and "<strong>2</strong> added" in response.get_data(as_text=True)
+    nell = crossroads_db.scalar(
+        select(Contact).where(Contact.client_id == client.id, Contact.name == "Nell Nakamura")
+    )
+    assert (nell.source, nell.email, nell.position) == (
+        "association_directory",
+        "nell@features.example",
+        "Features editor, Vogue",
+    )
+    assert "Professional association directory" in crossroads_as_client.page(f"/contacts/{nell.id}").html
+    again = upload(crossroads_as_client, client, DIRECTORY_CSV, format="association_directory_csv")
+    assert "<strong>2</strong> already up to date" in again.get_data(as_text=True)  # matched, not duplicated
+
+
+def test_a_broken_directory_row_refuses_the_whole_file_naming_its_line(
+    crossroads_as_client, crossroads_world, crossroads_db
+):
+    client = crossroads_world.client
+    before = crossroads_db.scalar(
+        select(Contact.id).where(Contact.client_id == client.id).order_by(Contact.id.desc())
+    )
+    response = upload(crossroads_as_client, client, DIRECTORY_CSV.replace("2019", "soon"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Nothing was imported" in page
+    assert "Line 3: Member since &#39;soon&#39; is not a year" in page
+    after = crossroads_db.scalar(
+        select(Contact.id).where(Contact.client_id == client.id).order_by(Contact.id.desc())
+    )
+    assert after == before
