@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from .channels import Channel
 from .db import utcnow
 
 if TYPE_CHECKING:
@@ -255,6 +256,9 @@ class ReportRequest:
     #: What the section plugins learned, shared between them: the progress report's caseload rows
     #: (``"caseload"``), for example, for a plugin that adds a column-wise summary.
     shared: dict[str, Any] = field(default_factory=dict)
+    #: Each installed outreach channel's ``label`` by its ``name``, for showing a message's channel;
+    #: :func:`build_report` fills it. A name missing here (its plugin is gone) shows as itself.
+    channel_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -372,6 +376,8 @@ def build_report(
     raises, or answers something other than sections, becomes one
     :class:`Unavailable` entry; the other plugins' sections are all there.
     """
+    if not request.channel_labels:
+        request.channel_labels = channel_labels(plugins)
     results = plugins.call("report_sections", enabled, expect=Section, isolate=isolate, request=request)
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
@@ -383,6 +389,19 @@ def build_report(
             sections.append(replace(section, plugin=result.plugin))
     sections.sort(key=lambda s: (s.order, s.plugin, s.key))
     return Report(request, sections, unavailable)
+
+
+def channel_labels(plugins: PluginManager) -> dict[str, str]:
+    """Every installed channel's ``label`` by ``name``, switched-off plugins' too.
+
+    A report covers messages sent before a plugin was switched off, so it names
+    their channel as the channel itself does. A failing plugin is left out (logged by ``call``).
+    """
+    labels: dict[str, str] = {}
+    for result in plugins.call("outreach_channels", None, expect=Channel):
+        for channel in result.items:
+            labels.setdefault(channel.name, channel.label or channel.name)
+    return labels
 
 
 def report_formats(plugins: PluginManager, enabled: set[str] | None) -> dict[str, ReportFormat]:
