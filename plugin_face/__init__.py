@@ -43,6 +43,7 @@ from crossroads.core.channels import (
     length,
 )
 from crossroads.core.commands import open_session
+from crossroads.core.dates import month_start, quarter_start
 from crossroads.core.db import Base, UTCDateTime, enum_column, utcnow
 from crossroads.core.errors import EditConflict, Forbidden, InvalidInput, NotFound
 from crossroads.core.figures import (
@@ -324,6 +325,8 @@ __all__ = [
     "localtime",
     "ago",
     "viewer_zone",
+    "month_start",
+    "quarter_start",
     "Page",
     "paginate",
     "fold",
