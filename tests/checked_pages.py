@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 from crossroads.core import demo
 from crossroads.core.models import Client, Conversation, Question, QuestionBank, User
 from crossroads.testing.browser import browser_for
-
-from . import test_isolation
-from .test_isolation import url_for_target
+from crossroads.testing.sweeps import IsolationSweep
 
 #: Routes whose answer is a file, not a page.
 NOT_PAGES = {"static", "ops.healthz"}
@@ -56,8 +54,8 @@ def _question(client: Client) -> int:
 def demo_pages(app: Flask, session: Session, monkeypatch) -> list[Visitor]:
     """Load the demo practice (with the installed plugins' rows) and list each role's pages."""
     demo.load_demo(session, app.extensions["crossroads"].plugins)
-    monkeypatch.setitem(test_isolation.ID_PARAMS, "bank_id", _bank)
-    monkeypatch.setitem(test_isolation.ID_PARAMS, "question_id", _question)
+    sweep = IsolationSweep(app)  # fills each id with a row of the target client's
+    own = {"bank_id": _bank, "question_id": _question}  # the demo's banks: the coach's own
     visitors = []
     for role, email in (
         ("owner", demo.OWNER_EMAIL),
@@ -71,7 +69,7 @@ def demo_pages(app: Flask, session: Session, monkeypatch) -> list[Visitor]:
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.endpoint.endswith(".static"):
                 continue
-            url = url_for_target(rule, target)
+            url = sweep.url(rule, target, {n: fill(target) for n, fill in own.items() if n in rule.arguments})
             response = browser.get(url)
             if response.status_code == 200 and response.mimetype == "text/html":
                 urls.append(url)
