@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,10 +23,6 @@ from .models import (
     GoalMetric,
     GoalPeriod,
     Medium,
-    MessageKind,
-    MessageStatus,
-    OutboxEmail,
-    OutreachMessage,
     Practice,
     Reach,
     Reflection,
@@ -442,115 +437,22 @@ def _demo_conversations(session: Session, client: Client, now: datetime) -> None
     session.commit()
 
 
-def _theme_of(contact: Contact) -> str:
-    return (contact.themes[0].title if contact.themes else "a new field").lower()
-
-
 def _email_of(contact: Contact) -> str:
     local = ".".join(contact.sort_name.split()[:2]) or f"contact{contact.id}"
     return f"{local}@example.org"
 
 
-def _demo_messages(session: Session, client: Client, now: datetime) -> None:
-    """Outreach for the contacts the pipeline moved: sent, one failed, one waiting to be sent by hand."""
+def _demo_addresses(session: Session, client: Client) -> None:
+    """An email address for each contact the pipeline moved, as the client would have found.
+
+    The channels' own demo rows (the email and LinkedIn plugins' ``load_demo_data``) write to them.
+    """
     contacts = session.scalars(
-        select(Contact)
-        .where(Contact.client_id == client.id, Contact.stage != Stage.IDENTIFIED)
-        .order_by(Contact.id)
+        select(Contact).where(Contact.client_id == client.id, Contact.stage != Stage.IDENTIFIED)
     ).all()
-    sender = f"{client.name} via {client.practice.name}"
-    failed_one = False
     for contact in contacts:
         contact.email = contact.email or _email_of(contact)
-        if contact.stage == Stage.RESEARCHED:
-            # Drafted as a LinkedIn note, not yet sent: the client copies it and marks it sent.
-            note = (
-                f"Hi {contact.name.split()[0]}, we're connected here and I'm exploring {_theme_of(contact)}. "
-                "Could I ask you about your work for 20 minutes?"
-            )
-            kind, status = MessageKind.FIRST_REQUEST, MessageStatus.HANDED_OFF
-            _demo_message(session, contact, "linkedin", kind, status, None, body=note, fmt="note")
-            continue
-        failed = not failed_one and contact.stage == Stage.REQUESTED
-        failed_one = failed_one or failed
-        status = MessageStatus.FAILED if failed else MessageStatus.SENT
-        sent_at = contact.stage_changed_at - timedelta(minutes=5)
-        first = _demo_message(
-            session, contact, "email", MessageKind.FIRST_REQUEST, status, sent_at, sender=sender
-        )
-        if failed:
-            first.error = first.outbox.last_error = "550 5.1.1 Mailbox unavailable: the address may be wrong."
-            continue
-        if contact.stage in (Stage.REPLIED, Stage.SCHEDULED, Stage.TALKED, Stage.THANKED):
-            first.replied_at = sent_at + timedelta(days=1)
-        if contact.stage == Stage.THANKED:
-            thanked_at = contact.stage_changed_at
-            kind, status = MessageKind.THANK_YOU, MessageStatus.SENT
-            _demo_message(session, contact, "email", kind, status, thanked_at, sender=sender, parent=first)
     session.commit()
-
-
-def _demo_message(
-    session: Session,
-    contact: Contact,
-    channel: str,
-    kind: MessageKind,
-    status: MessageStatus,
-    sent_at: datetime | None,
-    body: str = "",
-    fmt: str = "",
-    sender: str = "",
-    parent: OutreachMessage | None = None,
-) -> OutreachMessage:
-    theme = _theme_of(contact)
-    if channel == "linkedin":
-        subject = ""
-    else:
-        subject = f"A question about {theme}" if kind == MessageKind.FIRST_REQUEST else "Thank you"
-    body = body or (
-        f"Dear {contact.name.split()[0]},\n\nI'm exploring {theme} and would value your view of the work. "
-        "Would you have 20 minutes in the next couple of weeks? I'm not looking for a job.\n\nWith thanks"
-        if kind == MessageKind.FIRST_REQUEST
-        else f"Dear {contact.name.split()[0]},\n\nThank you for your time and your candour.\n\nWith thanks"
-    )
-    message = OutreachMessage(
-        practice_id=contact.practice_id,
-        client_id=contact.client_id,
-        contact=contact,
-        channel=channel,
-        kind=kind,
-        format=fmt,
-        subject=subject,
-        body=body,
-        to_name=contact.name,
-        to_address=contact.email if channel == "email" else "",
-        status=status,
-        sent_at=sent_at,
-        in_reply_to=parent,
-        created_at=sent_at or utcnow(),
-    )
-    if channel == "email":
-        parent_email = parent.outbox if parent is not None else None
-        message.outbox = OutboxEmail(
-            practice_id=contact.practice_id,
-            client_id=contact.client_id,
-            status=status,
-            sender_name=sender,
-            reply_to=contact.client.user.email,
-            to_address=contact.email,
-            to_name=contact.name,
-            subject=subject,
-            body=body,
-            message_id=f"<{uuid.uuid4()}@northbridge.example>",
-            in_reply_to=parent_email.message_id if parent_email else "",
-            references=parent_email.message_id if parent_email else "",
-            attempts=1,
-            sent_at=sent_at if status == MessageStatus.SENT else None,
-            created_at=sent_at or utcnow(),
-        )
-    session.add(message)
-    session.flush()
-    return message
 
 
 #: What the demo's coaches say on a reflection their client shared (a notification for the client).
@@ -649,7 +551,7 @@ def load_demo(session: Session, plugins: PluginManager | None = None) -> Practic
     for client in session.scalars(select(Client).where(Client.practice_id == practice.id)).all():
         if client.user.has_password:
             _demo_conversations(session, client, last_step[client.email] or now)
-            _demo_messages(session, client, last_step[client.email] or now)
+            _demo_addresses(session, client)
     _demo_banks(session, owner, coach)
     priya = session.scalar(select(User).where(User.email == CLIENT_EMAIL)).client
     create_contact(

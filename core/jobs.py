@@ -1,8 +1,9 @@
 """Scheduled jobs: work a plugin wants done on a timetable (a weekly digest, a nightly clean-up).
 
 A plugin returns :class:`ScheduledJob` objects from the ``scheduled_jobs`` hook;
-the mail worker (:class:`~crossroads.core.mail.queue.MailQueue`) runs each as a
-Huey periodic task, in a fresh database session that it commits afterwards.
+:mod:`crossroads.core.scheduling` puts them on the timetable beside the core's own
+jobs, and the worker runs each as a Huey periodic task, in a fresh database session
+that it commits afterwards.
 A job runs for every practice at once: it must itself skip practices that have
 its plugin switched off (:func:`crossroads.core.services.practices.plugin_states`).
 """
@@ -14,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
-
-from .config import Settings
 
 
 @dataclass(frozen=True)
@@ -30,16 +29,3 @@ class ScheduledJob:
     name: str
     run: Callable[[Session, datetime], None]
     cron: dict[str, str] = field(default_factory=lambda: {"minute": "0"})
-
-
-def core_jobs(settings: Settings) -> list[ScheduledJob]:
-    """The core's own scheduled jobs, run by the mail worker exactly as plugins' jobs are."""
-    from .services.notifications import STALLED_JOB
-    from .services.reminders import send_reminders
-
-    def reminders(session: Session, now: datetime) -> None:
-        send_reminders(session, now, settings.secret_key, settings.base_url)
-
-    # Every hour, a few minutes past: each client's hour in their own zone (and zones at :30 or :45
-    # send at the next run after it).
-    return [ScheduledJob(name="daily_reminders", run=reminders, cron={"minute": "2"}), STALLED_JOB]

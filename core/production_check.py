@@ -170,18 +170,17 @@ def check_database(settings: Settings, engine: Engine) -> CheckResult:
 def check_schema(engine: Engine) -> CheckResult:
     name = "schema"
     try:
-        missing = migrate.missing_revisions(engine)
-        current = migrate.current_revisions(engine)
+        status = migrate.schema_status(engine)
     except SQLAlchemyError as exc:
         return fail(name, f"cannot read the schema's revision: {_first_line(exc)}")
-    if missing:
-        at = ", ".join(sorted(current)) or "an empty database"
+    if not status.current:
+        at = ", ".join(sorted(status.at)) or "an empty database"
         return fail(
             name,
-            f"behind the code (at {at}; missing {', '.join(sorted(missing))}); "
+            f"behind the code (at {at}; missing {', '.join(sorted(status.missing))}); "
             f"run `{migrate.UPGRADE_COMMAND}`",
         )
-    return ok(name, f"current ({', '.join(sorted(current))})")
+    return ok(name, f"current ({', '.join(sorted(status.at))})")
 
 
 def check_queue(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> CheckResult:

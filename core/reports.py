@@ -22,7 +22,6 @@ import csv
 import enum
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from .channels import Channel
+from .dates import month_start, quarter_start
 from .db import utcnow
+from .text import slug
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -89,20 +91,6 @@ PERIOD_LABELS = {
 }
 
 
-def _month_start(day: date, months_back: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 - months_back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _quarter_start(day: date) -> date:
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def _next_month(day: date, months: int = 1) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 @dataclass(frozen=True)
 class Period:
     """A range of whole days ``[start, end)`` in the time zone ``zone`` (an IANA name)."""
@@ -133,16 +121,16 @@ class Period:
         elif choice == PeriodChoice.LAST_WEEK:
             first, after = monday - timedelta(days=7), monday
         elif choice == PeriodChoice.THIS_MONTH:
-            first = _month_start(today)
-            after = _next_month(first)
+            first = month_start(today)
+            after = month_start(first, 1)
         elif choice == PeriodChoice.LAST_MONTH:
-            first, after = _month_start(today, 1), _month_start(today)
+            first, after = month_start(today, -1), month_start(today)
         elif choice == PeriodChoice.THIS_QUARTER:
-            first = _quarter_start(today)
-            after = _next_month(first, 3)
+            first = quarter_start(today)
+            after = month_start(first, 3)
         elif choice == PeriodChoice.LAST_QUARTER:
-            after = _quarter_start(today)
-            first = _quarter_start(after - timedelta(days=1))
+            after = quarter_start(today)
+            first = quarter_start(after - timedelta(days=1))
         else:
             if start is None or end is None:
                 raise ValueError("a custom period needs a start and an end")
@@ -255,6 +243,9 @@ class ReportRequest:
     #: What the section plugins learned, shared between them: the progress report's caseload rows
     #: (``"caseload"``), for example, for a plugin that adds a column-wise summary.
     shared: dict[str, Any] = field(default_factory=dict)
+    #: Each installed outreach channel's ``label`` by its ``name``, for showing a message's channel;
+    #: :func:`build_report` fills it. A name missing here (its plugin is gone) shows as itself.
+    channel_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -330,9 +321,8 @@ class Report:
         """A download name saying what, whose, which period, and when it was made."""
         what = "progress-report" if self.request.subject.is_client else "caseload-report"
         made = self.request.now.astimezone(self.request.period.tz).date().isoformat()
-        return (
-            f"{what}-{slugify(self.request.subject.name)}-{self.request.period.slug}-made-{made}.{extension}"
-        )
+        whose = slug(self.request.subject.name, "report", ascii_only=True)
+        return f"{what}-{whose}-{self.request.period.slug}-made-{made}.{extension}"
 
 
 class ReportFormat:
@@ -352,13 +342,6 @@ class ReportFormat:
         raise NotImplementedError
 
 
-def slugify(text: str) -> str:
-    """``"Clara Client's caseload"`` → ``"clara-clients-caseload"``: ASCII, for file names."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    folded = folded.replace("'", "")
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "report"
-
-
 def build_report(
     plugins: PluginManager,
     enabled: set[str] | None,
@@ -372,6 +355,8 @@ def build_report(
     raises, or answers something other than sections, becomes one
     :class:`Unavailable` entry; the other plugins' sections are all there.
     """
+    if not request.channel_labels:
+        request.channel_labels = channel_labels(plugins)
     results = plugins.call("report_sections", enabled, expect=Section, isolate=isolate, request=request)
     sections: list[Section] = []
     unavailable: list[Unavailable] = []
@@ -383,6 +368,19 @@ def build_report(
             sections.append(replace(section, plugin=result.plugin))
     sections.sort(key=lambda s: (s.order, s.plugin, s.key))
     return Report(request, sections, unavailable)
+
+
+def channel_labels(plugins: PluginManager) -> dict[str, str]:
+    """Every installed channel's ``label`` by ``name``, switched-off plugins' too.
+
+    A report covers messages sent before a plugin was switched off, so it names
+    their channel as the channel itself does. A failing plugin is left out (logged by ``call``).
+    """
+    labels: dict[str, str] = {}
+    for result in plugins.call("outreach_channels", None, expect=Channel):
+        for channel in result.items:
+            labels.setdefault(channel.name, channel.label or channel.name)
+    return labels
 
 
 def report_formats(plugins: PluginManager, enabled: set[str] | None) -> dict[str, ReportFormat]:

@@ -20,6 +20,28 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_SPECIAL)
 
 
+_NOT_SLUG = re.compile(r"[\W_]+")
+_APOSTROPHES = str.maketrans("", "", "'\u2019")
+
+
+def slug(
+    text: str, fallback: str = "", *, separator: str = "-", ascii_only: bool = False, max_length: int = 80
+) -> str:
+    """``text`` as a lowercase part of a file name: ``"Product & design: Q3"`` → ``"product-design-q3"``.
+
+    Letters and digits of any alphabet stay (``"Économie sociale"`` → ``"économie-sociale"``);
+    with ``ascii_only`` they are folded to ASCII first (``"Zoë's Müller"`` → ``"zoes-muller"``) and
+    what has no ASCII form goes. Apostrophes vanish (``"Clara's"`` → ``"claras"``); every other
+    run of anything else becomes one ``separator``. At most ``max_length`` characters, never
+    starting or ending with ``separator``; ``fallback`` when nothing is left.
+    """
+    text = text.translate(_APOSTROPHES)
+    if ascii_only:
+        text = fold(text).encode("ascii", "ignore").decode()
+    cut = _NOT_SLUG.sub(separator, text.lower()).strip(separator)[:max_length].strip(separator)
+    return cut or fallback
+
+
 def words(text: str) -> list[str]:
     """The folded words of ``text``."""
     return _WORD.findall(fold(text))

@@ -45,6 +45,7 @@ from crossroads.core.channels import (
 )
 from crossroads.core.checks import CORE_CHECKS
 from crossroads.core.commands import open_session
+from crossroads.core.dates import month_start, quarter_start
 from crossroads.core.db import Base, UTCDateTime, enum_column, utcnow
 from crossroads.core.errors import EditConflict, Forbidden, InvalidInput, NotFound
 from crossroads.core.figures import (
@@ -377,6 +378,8 @@ __all__ = [
     "localtime",
     "ago",
     "viewer_zone",
+    "month_start",
+    "quarter_start",
     "Page",
     "paginate",
     "fold",

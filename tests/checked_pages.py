@@ -54,7 +54,8 @@ def _question(client: Client) -> int:
 def demo_pages(app: Flask, session: Session, monkeypatch) -> list[Visitor]:
     """Load the demo practice (with the installed plugins' rows) and list each role's pages."""
     demo.load_demo(session, app.extensions["crossroads"].plugins)
-    sweep = IsolationSweep(app)
+    sweep = IsolationSweep(app)  # fills each id with a row of the target client's
+    own = {"bank_id": _bank, "question_id": _question}  # the demo's banks: the coach's own
     visitors = []
     for role, email in (
         ("owner", demo.OWNER_EMAIL),
@@ -68,9 +69,7 @@ def demo_pages(app: Flask, session: Session, monkeypatch) -> list[Visitor]:
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.endpoint.endswith(".static"):
                 continue
-            # The coach's own bank and its questions: pages the demo's users really open.
-            own = {"bank_id": _bank, "question_id": _question}
-            url = sweep.url(rule, target, {n: own[n](target) for n in rule.arguments if n in own})
+            url = sweep.url(rule, target, {n: fill(target) for n, fill in own.items() if n in rule.arguments})
             response = browser.get(url)
             if response.status_code == 200 and response.mimetype == "text/html":
                 urls.append(url)

@@ -438,10 +438,10 @@ def test_the_migration_keeps_every_source_and_the_email_index_and_downgrades(tmp
             config.attributes["connection"] = connection
             step(config, revision)
 
-    run(command.upgrade, "0017")
+    run(command.upgrade, "0018")
     old = [member.value for member in ContactSource if member != ContactSource.ADDRESS_BOOK]
     _insert_contacts(path, old)
-    run(command.upgrade, "0018_sources")
+    run(command.upgrade, "0019")
     assert _sources(path) == old
     with engine.connect() as connection:
         sql = connection.scalar(
@@ -452,7 +452,7 @@ def test_the_migration_keeps_every_source_and_the_email_index_and_downgrades(tmp
         connection.commit()
     assert sql is not None and "lower(email)" in sql  # batch mode cannot copy it: made again
     assert str(column["type"]) == "VARCHAR(40)"
-    run(command.downgrade, "0017")
+    run(command.downgrade, "0018")
     assert _sources(path) == ["manual", *old[1:]]  # a source the old enum does not know becomes "manual"
     engine.dispose()
 

@@ -106,3 +106,56 @@ def test_the_demo_logins_find_notifications_made_by_the_real_services_waiting(db
     assert db.query(ReflectionComment).count() == 2  # the coaches' comments, through the service
     # No email server while the demo loads: nothing waits to be emailed when the catcher starts.
     assert db.query(OutboxEmail).filter(OutboxEmail.status == MessageStatus.QUEUED).count() == 0
+
+
+ALL_BUT = {
+    "email": ["theme_progress", "linkedin", "alumni_offices", "progress_report"],
+    "linkedin": ["theme_progress", "email", "alumni_offices", "progress_report"],
+}
+
+
+def _demo_messages_by_channel(db, plugins):
+    from sqlalchemy import func, select
+
+    from crossroads.core.models import OutboxEmail, OutreachMessage
+    from crossroads.core.plugins import PluginManager
+
+    practice = load_demo(db, PluginManager(only=plugins))
+    channels = dict(
+        db.execute(
+            select(OutreachMessage.channel, func.count())
+            .where(OutreachMessage.practice_id == practice.id)
+            .group_by(OutreachMessage.channel)
+        ).all()
+    )
+    outbox = db.scalar(
+        select(func.count()).select_from(OutboxEmail).where(OutboxEmail.practice_id == practice.id)
+    )
+    return channels, outbox
+
+
+def test_without_the_email_plugin_the_demo_loads_with_linkedin_drafts_and_no_email(db):
+    channels, _ = _demo_messages_by_channel(db, ALL_BUT["email"])
+    assert set(channels) == {"linkedin", "alumni_office"} and channels["linkedin"] > 0
+    assert db.query(Client).count() == 8
+
+
+def test_without_the_linkedin_plugin_the_demo_has_its_email_but_no_linkedin_drafts(db):
+    from crossroads.core.models import Contact, Stage
+
+    channels, outbox = _demo_messages_by_channel(db, ALL_BUT["linkedin"])
+    assert "linkedin" not in channels and channels["email"] > 0 and outbox >= channels["email"]
+    # The core still gives the contacts the channels write to their addresses.
+    moved = db.query(Contact).filter(Contact.stage != Stage.IDENTIFIED).all()
+    assert moved and all(contact.email for contact in moved)
+
+
+def test_the_core_demo_writes_no_channels_messages_itself():
+    import ast
+    from pathlib import Path
+
+    import crossroads.core.demo as demo
+
+    tree = ast.parse(Path(demo.__file__).read_text(encoding="utf-8"))
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert not {"OutreachMessage", "OutboxEmail"} & names

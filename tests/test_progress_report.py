@@ -698,3 +698,66 @@ def test_the_html_download_is_a_page_of_its_own(week, as_user):
     html = response.get_data(as_text=True)
     assert "<title>Progress report: Clara Client" in html and "Northbridge" in html
     assert 'href="/static/' not in html  # nothing to fetch: styles and charts are inside
+
+
+# -- channels are named by their own label ---------------------------------------------------
+
+
+class PigeonPost:
+    """A third-party plugin with a channel whose name and label differ."""
+
+    @hookimpl
+    def outreach_channels(self):
+        from crossroads.core.channels import Channel
+
+        class Pigeon(Channel):
+            name, label = "carrier_pigeon", "Pigeon post (slow)"
+
+        return Pigeon()
+
+
+def test_the_outreach_table_names_each_channel_by_its_label_on_the_page_csv_and_pdf(
+    week, plugins, as_user, db
+):
+    plugins.register(PigeonPost(), "pigeon_post")
+    person = contact(db, week.client, "Pia Pigeon")
+    change(db, person, Stage.REQUESTED, at(18, 12))
+    sent_message(db, person, "carrier_pigeon", at(18, 12))
+    other = contact(db, week.client, "Olu Office")
+    change(db, other, Stage.REQUESTED, at(18, 13))
+    sent_message(db, other, "alumni_office", at(18, 13))
+    db.commit()
+    browser = as_user(week.coach)
+
+    html = browser.get(week_url(week.client.id)).get_data(as_text=True)
+    for name, label in (
+        ("carrier_pigeon", "Pigeon post (slow)"),
+        ("alumni_office", "Alumni or career office"),
+    ):
+        assert f'<tr data-channel="{name}"><th scope="row">{label}</th>' in html
+    assert '<th scope="row">LinkedIn</th>' in html and '<th scope="row">Email</th>' in html
+
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                browser.get(week_url(week.client.id, "/download", format="csv")).data.decode("utf-8-sig")
+            )
+        )
+    )
+    start = rows.index(["# Outreach"])
+    channels = [r[0] for r in rows[start + 2 : rows.index([], start)]]
+    assert {"Pigeon post (slow)", "Alumni or career office", "Email", "LinkedIn"} <= set(channels)
+    assert "carrier_pigeon" not in channels and "alumni_office" not in channels
+
+    pdf = PdfReader(io.BytesIO(browser.get(week_url(week.client.id, "/download", format="pdf")).data))
+    text = "".join(p.extract_text() for p in pdf.pages)
+    assert "Pigeon post (slow)" in text and "Alumni or career office" in text and "carrier_pigeon" not in text
+
+
+def test_a_channel_whose_plugin_is_gone_is_shown_by_its_name(week, as_user, db):
+    person = contact(db, week.client, "Pia Pigeon")
+    change(db, person, Stage.REQUESTED, at(18, 12))
+    sent_message(db, person, "carrier_pigeon", at(18, 12))
+    db.commit()
+    html = as_user(week.coach).get(week_url(week.client.id)).get_data(as_text=True)
+    assert '<tr data-channel="carrier_pigeon"><th scope="row">carrier_pigeon</th>' in html

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 
 from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -23,6 +22,7 @@ from crossroads.core.models import (
 )
 from crossroads.core.schemas import BankSchema, QuestionSchema
 from crossroads.core.services import banks
+from crossroads.core.text import slug
 
 from .context import require_role, scope
 from .forms import Form, submit
@@ -268,8 +268,7 @@ def copy_starter():
 
 def download_name(name: str) -> str:
     """A file name from the bank's name: "Product & design" → ``product-design.json``."""
-    slug = re.sub(r"[^\w]+", "-", name.lower()).strip("-_")[:80].strip("-_")
-    return f"{slug or 'question-bank'}.json"
+    return f"{slug(name, 'question-bank')}.json"
 
 
 def json_download(data: dict):

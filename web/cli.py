@@ -274,9 +274,8 @@ def db_upgrade(revision: str) -> None:
     with user_errors():
         engine = make_engine(settings.database_url)
         migrate.upgrade(engine, revision)
-        # Alembic keeps only the tips; name every head of the code that the database has reached.
-        current = ", ".join(sorted(migrate.head_revisions(engine) - migrate.missing_revisions(engine)))
-    click.echo(f"Database is at revision {current}.")
+        status = migrate.schema_status(engine)
+    click.echo(f"Database is at revision {', '.join(sorted(status.at))}.")
 
 
 @db.command("current")
@@ -285,10 +284,13 @@ def db_current() -> None:
     settings = _settings()
     with user_errors():
         engine = make_engine(settings.database_url)
-        current, heads = migrate.current_revisions(engine), migrate.head_revisions(engine)
-    click.echo(f"Database revision: {', '.join(sorted(current)) or 'none (empty database)'}")
-    click.echo(f"Code expects:      {', '.join(sorted(heads))}")
-    if migrate.missing_revisions(engine):
+        status = migrate.schema_status(engine)
+    click.echo(f"Database revision: {', '.join(sorted(status.at)) or 'none (empty database)'}")
+    if status.unknown:
+        click.echo(f"Not installed:     {', '.join(sorted(status.unknown))} (a removed plugin's)")
+    click.echo(f"Code expects:      {', '.join(sorted(status.expected))}")
+    if not status.current:
+        click.echo(f"Missing:           {', '.join(sorted(status.missing))}")
         click.echo(f"The schema is behind. Run `{migrate.UPGRADE_COMMAND}`.")
         sys.exit(1)
     click.echo("Up to date.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
@@ -35,6 +34,7 @@ from crossroads.core.schemas import (
     load,
 )
 from crossroads.core.services import banks, conversations, goals, reflections, synthesis
+from crossroads.core.text import slug
 
 from .context import scope
 from .forms import Form, submit
@@ -195,12 +195,11 @@ def remove_question(prep_question_id: int):
 def calendar(conversation_id: int):
     conversation = scope().get(Conversation, conversation_id)
     body = conversations.ics(conversation, conversation.client.name)
-    slug = re.sub(r"[^\w]+", "-", conversation.contact.name.lower()).strip("-_") or "contact"
     return send_file(
         io.BytesIO(body),
         mimetype="text/calendar",
         as_attachment=True,
-        download_name=f"conversation-{slug}.ics",
+        download_name=f"conversation-{slug(conversation.contact.name, 'contact')}.ics",
     )
 
 

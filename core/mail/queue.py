@@ -2,12 +2,13 @@
 
 Huey only wakes a worker up; the outbox table is the source of truth. After
 a request commits, :meth:`MailQueue.attach`'s listener enqueues a task per
-new row; a worker thread runs :func:`~.outbox.deliver` for it. Every minute,
-and once when a worker starts, a sweep marks rows left ``sending`` by a dead
-worker as ``unknown`` and delivers every row that is due (retries, and rows
-whose wake-up was lost because the queue was unreachable). Every minute, too,
-each practice's reply mailbox is read (:mod:`crossroads.core.inbox.imap`),
-one task per mailbox.
+new row; a worker thread runs :func:`~.outbox.deliver` for it. A sweep marks
+rows left ``sending`` by a dead worker as ``unknown`` and delivers every row
+that is due (retries, and rows whose wake-up was lost because the queue was
+unreachable); each practice's reply mailbox is read
+(:mod:`crossroads.core.inbox.imap`), one task per mailbox. When these and the
+scheduled jobs run is :mod:`crossroads.core.scheduling`'s timetable, which the
+queue registers as Huey periodic tasks; the sweep also runs once when a worker starts.
 
 The queue lives in a SQLite file in the instance folder by default, or on
 Redis when ``CROSSROADS_REDIS_URL`` is set (then web and worker processes may
@@ -37,6 +38,7 @@ from .. import events
 from ..config import Settings
 from ..db import make_engine, make_sessionmaker
 from ..inbox.imap import PollResult, mailbox_practices, poll
+from ..scheduling import INBOX, SWEEP, timetable
 from ..transports import Transport, plugin_transports
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
@@ -93,10 +95,17 @@ class MailQueue:
         self._transports: dict[str, Transport] | None = None
         self.deliver_task = self.huey.task(name="deliver")(self._deliver)
         self._handed_out: dict[int, float] = {}  # outbox id -> when this process last enqueued it
-        self.sweep_task = self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep_to_workers)
         self.poll_task = self.huey.task(name="poll-mailbox")(self.poll_mailbox)
-        self.inbox_task = self.huey.periodic_task(crontab(minute="*"), name="inbox")(self.poll_mailboxes)
-        self.jobs = self._register_scheduled_jobs()
+        # What runs when is :mod:`crossroads.core.scheduling`'s; the queue only runs it.
+        lines = timetable(settings, plugins, self)
+        #: Each periodic task by name (``sweep``, ``inbox``, ``job:core:<name>``, ``job:<plugin>:<name>``).
+        self.periodic = {
+            line.name: self.huey.periodic_task(crontab(**line.cron), name=line.name)(line.run)
+            for line in lines
+        }
+        self.sweep_task, self.inbox_task = self.periodic[SWEEP], self.periodic[INBOX]
+        #: The scheduled jobs as plain callables, by task name: calling one runs it here and now.
+        self.jobs: dict[str, Callable[[], None]] = {line.name: line.run for line in lines if line.job}
 
     def _make_huey(self) -> Huey:
         if self.settings.redis_url:
@@ -253,45 +262,6 @@ class MailQueue:
                 except Exception:
                     log.exception("mailbox of practice %s: poll failed unexpectedly", practice_id)
         return handed
-
-    # -- plugins' scheduled jobs (the ``scheduled_jobs`` hook) --------------------------
-
-    def _register_scheduled_jobs(self) -> dict[str, Callable[[], None]]:
-        """Register the core's jobs and each plugin's :class:`~crossroads.core.jobs.ScheduledJob` as
-        Huey periodic tasks (``job:core:<name>``, ``job:<plugin>:<name>``)."""
-        from ..jobs import ScheduledJob, core_jobs
-
-        registered: dict[str, Callable[[], None]] = {}
-        for job in core_jobs(self.settings):
-            name = f"job:core:{job.name}"
-            runner = self._job_runner(job, name)
-            self.huey.periodic_task(crontab(**job.cron), name=name)(runner)
-            registered[name] = runner
-        if self.plugins is None:
-            return registered
-        for result in self.plugins.call("scheduled_jobs", None, expect=ScheduledJob):
-            for job in result.items:  # a failed plugin has none (logged by the plugin manager)
-                name = f"job:{result.plugin}:{job.name}"
-                runner = self._job_runner(job, name)
-                self.huey.periodic_task(crontab(**job.cron), name=name)(runner)
-                registered[name] = runner
-        return registered
-
-    def _job_runner(self, job, name: str) -> Callable[[], None]:
-        def run() -> None:
-            from ..db import utcnow
-
-            with self.sessionmaker() as session:
-                self.attach(session)  # wake a worker for the email the job queues
-                try:
-                    job.run(session, utcnow())
-                    session.commit()
-                except Exception:
-                    session.rollback()
-                    log.exception("scheduled job %s failed", name)
-                    raise
-
-        return run
 
     # -- waking a worker ----------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,10 +64,10 @@ from ..reports import (
     build_report,
     csv_bytes,
     report_formats,
-    slugify,
     spreadsheet_cell,
 )
 from ..scoping import Scope
+from ..text import slug
 from . import audit
 from .contacts import due_for_client
 
@@ -425,8 +424,8 @@ def _is_tables(value: Any) -> bool:
 
 
 def file_key(text: str) -> str:
-    """A safe file name part: lowercase letters, digits, ``_`` and ``-``."""
-    return re.sub(r"[^a-z0-9_-]+", "_", text.lower()).strip("_") or "data"
+    """A safe file name part for a plugin's table: lowercase ASCII letters, digits and ``_``."""
+    return slug(text, "data", separator="_", ascii_only=True)
 
 
 def plugin_tables(scope: Scope, plugins: PluginManager, client: Client) -> tuple[dict, dict]:
@@ -506,7 +505,8 @@ def report_files(
 def archive_name(client: Client, now: datetime) -> str:
     """``crossroads-export-clara-client-2026-11-25.zip``: whose, and the day (in their time zone)."""
     day = now.astimezone(ZoneInfo(client.timezone or "UTC")).date().isoformat()
-    return f"crossroads-export-{slugify(client.name)}-{day}.zip"
+    whose = slug(client.name, "report", ascii_only=True)
+    return f"crossroads-export-{whose}-{day}.zip"
 
 
 def _readme(

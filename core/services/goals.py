@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 
 from .. import figures
+from ..dates import month_start, quarter_start
 from ..db import utcnow
 from ..models import Client, Goal, GoalMetric, GoalPeriod
 from ..scoping import Scope
@@ -44,10 +45,8 @@ def period_bounds(period: GoalPeriod, today: date) -> tuple[date, date]:
     if period == GoalPeriod.WEEK:
         start = today - timedelta(days=today.weekday())
         return start, start + timedelta(days=7)
-    first_month = 3 * ((today.month - 1) // 3) + 1
-    start = date(today.year, first_month, 1)
-    end = date(today.year + (first_month == 10), 1 if first_month == 10 else first_month + 3, 1)
-    return start, end
+    start = quarter_start(today)
+    return start, month_start(start, 3)
 
 
 def _utc(day: date, zone: ZoneInfo) -> datetime:

@@ -4,7 +4,7 @@ At most one short email a day, from the hour the client chose, in their time zon
 something is due: follow-ups and thank-yous as :mod:`crossroads.core.followups` has them (read
 through :func:`.contacts.due_by_client`, the batch form of ``due_for_client``) and tomorrow's
 scheduled conversations. :func:`send_reminders` is a core scheduled job of the mail worker
-(:func:`crossroads.core.jobs.core_jobs`): it runs every hour, claims the client's day with one
+(:func:`crossroads.core.scheduling.core_jobs`): it runs every hour, claims the client's day with one
 conditional ``UPDATE`` of ``last_reminded_on`` (two workers, or a rerun, never send twice; a
 worker that was down sends later the same day) and writes the email to the outbox.
 

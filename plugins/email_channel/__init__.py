@@ -7,9 +7,11 @@ via the outbox; a practice without one gets a ``mailto:`` hand-off instead.
 
 from __future__ import annotations
 
-from crossroads.plugin import Conversation, Panel, User, hookimpl
+from sqlalchemy.orm import Session
 
-from . import invitations
+from crossroads.plugin import Conversation, Panel, Practice, User, hookimpl
+
+from . import demo, invitations
 from .channel import EmailChannel
 from .views import bp
 
@@ -39,3 +41,9 @@ def conversation_rescheduled(session, conversation: Conversation) -> None:
 @hookimpl
 def conversation_cancelled(session, conversation: Conversation) -> None:
     invitations.send_cancellation(session, conversation)
+
+
+@hookimpl
+def load_demo_data(session: Session, practice: Practice) -> None:
+    """The demo clients' emailed requests and thank-yous, sent, failed and answered."""
+    demo.load_demo(session, practice)

@@ -12,11 +12,11 @@ say whether their account is Premium. Every LinkedIn number is in
 
 from __future__ import annotations
 
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
-from crossroads.plugin import Client, Panel, User, hookimpl
+from crossroads.plugin import Client, Panel, Practice, User, hookimpl
 
-from . import allowance
+from . import allowance, demo
 from .channel import LinkedInChannel
 from .limits import value
 from .views import bp
@@ -49,3 +49,9 @@ def client_panels(client: Client, viewer: User) -> Panel:
             "note_premium": value("note_premium"),
         },
     )
+
+
+@hookimpl
+def load_demo_data(session: Session, practice: Practice) -> None:
+    """A connection note drafted, waiting to be sent by hand, for each contact a demo client researched."""
+    demo.load_demo(session, practice)

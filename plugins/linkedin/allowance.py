@@ -9,13 +9,13 @@ zone. Premium is the client's own setting, kept as a ``ClientPluginSetting``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crossroads.plugin import Client, ClientPluginSetting, MessageStatus, OutreachMessage
+from crossroads.plugin import Client, ClientPluginSetting, MessageStatus, OutreachMessage, month_start
 
 from .limits import value
 
@@ -28,8 +28,8 @@ def month_bounds(timezone: str, now: datetime | None = None) -> tuple[datetime, 
     """The start of this calendar month and of the next, in ``timezone``, as aware UTC datetimes."""
     zone = ZoneInfo(timezone)
     local = (now or datetime.now(UTC)).astimezone(zone)
-    start = datetime(local.year, local.month, 1, tzinfo=zone)
-    following = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=zone)
+    start = datetime.combine(month_start(local.date()), time.min, tzinfo=zone)
+    following = datetime.combine(month_start(local.date(), 1), time.min, tzinfo=zone)
     return start.astimezone(UTC), following.astimezone(UTC)
 
 

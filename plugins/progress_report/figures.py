@@ -9,6 +9,7 @@ week runs from Monday 00:00 to Sunday 24:00 where the viewer is, whatever the da
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -54,7 +55,6 @@ CHART_WEEKS = 6
 #: Days in a quarter, for scaling a quarterly goal to a period.
 QUARTER_DAYS = 91
 
-CHANNEL_LABELS = {"email": "Email", "linkedin": "LinkedIn", "alumni_office": "Alumni office"}
 #: Which week-row counter each kind of step adds to.
 WEEK_FIELDS = {
     StepKind.REQUEST: "requests",
@@ -64,10 +64,11 @@ WEEK_FIELDS = {
 }
 
 
-def channel_label(name: str) -> str:
+def channel_label(name: str, labels: Mapping[str, str] | None = None) -> str:
+    """How a report names a channel: its own ``label`` (``labels``, by name), else its name."""
     if name == BY_HAND:
         return "Recorded by hand"
-    return CHANNEL_LABELS.get(name, name.replace("_", " ").capitalize())
+    return (labels or {}).get(name) or name
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -118,10 +119,8 @@ class ChannelRow:
     requests: int = 0
     follow_ups: int = 0
     replied: int = 0
-
-    @property
-    def label(self) -> str:
-        return channel_label(self.channel)
+    #: The channel's ``label`` (see :func:`channel_label`).
+    label: str = ""
 
     @property
     def reply_rate(self) -> float | None:
@@ -192,10 +191,13 @@ class ClientFigures:
         return sum(self.new_contacts.values())
 
 
-def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigures:
+def client_figures(
+    scope: Scope, client_id: int, period: Period, channel_labels: Mapping[str, str] | None = None
+) -> ClientFigures:
     """Everything the client progress report shows for ``period``, for the viewer ``scope``.
 
     Key insights, energy and fit come from reflections the client shared, whoever looks.
+    ``channel_labels`` (``ReportRequest.channel_labels``) names each channel as the channel does.
     """
     session = scope.session
     client = session.scalars(
@@ -221,7 +223,12 @@ def client_figures(scope: Scope, client_id: int, period: Period) -> ClientFigure
     figures.thank_yous, figures.thank_yous_on_time = counted.thank_yous, counted.thank_yous_on_time
     figures.conversations = counted.conversations
     figures.channels = sorted(
-        (ChannelRow(c.channel, c.requests, c.follow_ups, c.replied) for c in counted.channels.values()),
+        (
+            ChannelRow(
+                c.channel, c.requests, c.follow_ups, c.replied, channel_label(c.channel, channel_labels)
+            )
+            for c in counted.channels.values()
+        ),
         key=lambda r: (r.channel == BY_HAND, -r.requests, r.channel),
     )
     for step in found:

@@ -32,7 +32,7 @@ def note_for(request: ReportRequest) -> ReportNote | None:
 
 
 def client_sections(request: ReportRequest) -> list[Section]:
-    figures = client_figures(request.scope, request.subject.client.id, request.period)
+    figures = client_figures(request.scope, request.subject.client.id, request.period, request.channel_labels)
     request.shared["client_figures"] = figures
     sections = []
     note = note_for(request)
