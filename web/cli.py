@@ -96,8 +96,7 @@ def serve(demo: bool, host: str, port: int, debug: bool, no_worker: bool) -> Non
             migrate.upgrade(engine)
         migrate.ensure_current(engine)
         if demo:
-            sessions = make_sessionmaker(engine)
-        with sessions() as session:
+            with make_sessionmaker(engine)() as session:
                 practice = load_demo(session)
             settings.demo_practice_id = practice.id  # the Sent mail page exists for it, in this run only
         app = create_app(settings)
