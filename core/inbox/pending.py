@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -37,6 +40,7 @@ from .process import process
 from .receive import parse
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: How long a claim holds: after it, a message not yet processed is a dead worker's, claimed again.
 LEASE = timedelta(minutes=5)
@@ -44,6 +48,8 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 #: Messages claimed at a time (small, so that several workers share a backlog).
 CLAIM = 10
+#: Tries of a claim or of taking a claimed row when the database is busy (SQLite: "database is locked").
+BUSY_TRIES = 5
 
 
 class Outcome(enum.StrEnum):
@@ -69,6 +75,20 @@ def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
     )
 
 
+def _busy_retried(session: Session, work: Callable[[], T]) -> T:
+    """``work()``, tried again after a short pause when the database is busy (SQLite's writers take
+    turns, and one that just committed may win the lock again before a waiting one wakes)."""
+    for attempt in range(1, BUSY_TRIES + 1):
+        try:
+            return work()
+        except OperationalError:
+            session.rollback()
+            if attempt == BUSY_TRIES:
+                raise
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")
+
+
 def claim(
     session: Session,
     *,
@@ -88,15 +108,20 @@ def claim(
         chosen = chosen.where(InboundMail.id.in_(ids))
     if session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
-    claimed = session.execute(
+    statement = (
         update(InboundMail)
         .where(InboundMail.id.in_(chosen.scalar_subquery()), _claimable(now, lease))
         .values(claimed_at=now, attempts=InboundMail.attempts + 1)
         .returning(InboundMail.id, InboundMail.attempts)
         .execution_options(synchronize_session=False)
-    ).all()
-    session.commit()
-    return sorted((row.id, row.attempts) for row in claimed)
+    )
+
+    def claim_now() -> list[tuple[int, int]]:
+        claimed = session.execute(statement).all()
+        session.commit()
+        return sorted((row.id, row.attempts) for row in claimed)
+
+    return _busy_retried(session, claim_now)
 
 
 def _held(mail_id: int, attempt: int) -> ColumnElement[bool]:
@@ -115,13 +140,18 @@ def process_claimed(
     ``after_process(mail_id)`` runs after processing, before the commit (tests pause there).
     """
     session.expire_all()  # another worker may have changed what this session read before
-    mail = session.scalars(
+    take = (
         update(InboundMail)
         .where(_held(mail_id, attempt))
         .values(error="")
         .returning(InboundMail)
         .execution_options(synchronize_session=False, populate_existing=True)
-    ).one_or_none()
+    )
+    try:
+        mail = _busy_retried(session, lambda: session.scalars(take).one_or_none())
+    except OperationalError:
+        log.warning("incoming mail %s: the database stayed busy; left to the next claim", mail_id)
+        return Outcome.LOST
     if mail is None:
         session.rollback()
         return Outcome.LOST
