@@ -54,6 +54,7 @@ import cProfile
 import imaplib
 import multiprocessing
 import os
+import queue
 import shutil
 import sys
 import tempfile
@@ -447,7 +448,13 @@ def run(url: str, server: Dovecot, user, args, workers: int) -> None:
     process_started = time.perf_counter()
     for process in processes:
         process.start()
-    reports = [done.get(timeout=3600) for _ in processes]
+    reports = []
+    while len(reports) < workers:
+        try:
+            reports.append(done.get(timeout=5))
+        except queue.Empty:
+            dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+            assert not dead, f"a worker process failed (exit codes {dead})"
     for process in processes:
         process.join()
     finished = max(at for _, _, at in reports)

@@ -97,13 +97,15 @@ def record(session: Session, practice_id: int, items: Sequence[Incoming]) -> lis
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboundMail.__table__
+    # A Core statement compiled once and cached; SQLAlchemy sends the rows as one multi-row
+    # INSERT ("insertmanyvalues"), RETURNING only the rows inserted.
     statement = (
-        insert(InboundMail)
-        .values(list(rows.values()))
+        insert(table)
         .on_conflict_do_nothing(index_elements=["practice_id", "message_id"])
-        .returning(InboundMail.id, InboundMail.message_id)
+        .returning(table.c.id, table.c.message_id)
     )
-    created = [(row.id, row.message_id) for row in session.execute(statement)]
+    created = [(row.id, row.message_id) for row in session.execute(statement, list(rows.values()))]
     if created:
         session.info.setdefault(NEW_MAIL_KEY, set()).add(practice_id)
     return created
