@@ -56,15 +56,21 @@ def message_id_of(message: Message, raw: bytes) -> str:
     return f"<sha256-{hashlib.sha256(raw).hexdigest()}@crossroads.invalid>"
 
 
+def _headers(raw: bytes) -> Message:
+    """The header block alone, parsed (the parser would read the body line by line otherwise)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return _HEADERS.parsebytes(raw[: min(ends)] if ends else raw)
+
+
 def recorded_id(raw: bytes) -> str:
     """The Message-ID ``raw`` is (or would be) recorded under."""
     raw = raw[:MAX_RAW_BYTES]
-    return message_id_of(_HEADERS.parsebytes(raw), raw)
+    return message_id_of(_headers(raw), raw)
 
 
 def _row(practice_id: int, item: Incoming, now) -> dict:
     raw = item.raw[:MAX_RAW_BYTES]
-    headers = _HEADERS.parsebytes(raw)  # the header block only: the body is read when processed
+    headers = _headers(raw)  # the body is read when the message is processed
     return {
         "practice_id": practice_id,
         "message_id": message_id_of(headers, raw),
