@@ -327,9 +327,9 @@ def reply_to(session: Session, practice_id: int, raw: bytes) -> bytes | None:
 
 
 def hand_over(session: Session, practice_id: int, raw: bytes) -> InboundMail:
-    """Give a reply to the real reply path, as the inbound endpoint would, and commit."""
+    """Give a reply to the real reply path, as the inbound endpoint would: record it and process it
+    at once (:func:`~.inbox.receive`, which commits both)."""
     mail, _ = receive(session, practice_id, raw, source="post")
-    session.commit()
     return mail
 
 

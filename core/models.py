@@ -878,11 +878,15 @@ class InboundMail(Base):
     Recorded once per practice and ``Message-ID`` (a message without one is keyed
     by a digest of its bytes), so a message fetched twice, by two workers or
     after a crash, is processed once. ``raw`` is the full original; what it
-    meant is in ``kind`` and the rows it touched.
+    meant is in ``kind`` and the rows it touched. Transports only record it (``kind`` pending);
+    the worker processes it right after (:mod:`crossroads.core.inbox.pending`).
     """
 
     __tablename__ = "inbound_mail"
-    __table_args__ = (UniqueConstraint("practice_id", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "message_id"),
+        Index("ix_inbound_mail_kind_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
@@ -910,6 +914,12 @@ class InboundMail(Base):
     away_until: Mapped[date | None] = mapped_column(Date)
     #: In words, why it was read as it was (a bounce's diagnostic, how a reply was matched).
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Processing (:mod:`crossroads.core.inbox.pending`): when the last claim was taken (a claim
+    #: older than the lease is a dead worker's), how many claims were taken, and the last failure.
+    #: A message still pending after the last attempt has failed for good and is shown as such.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     outreach_message: Mapped[OutreachMessage | None] = relationship()
     contact: Mapped[Contact | None] = relationship()

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from . import migrate
 from .config import Settings
 from .db import utcnow
-from .inbox import imap
+from .inbox import imap, pending
 from .mail import smtp
 from .mail.secrets import SecretKeyMismatch, decrypt
 from .models import MailSecurity, Practice, PracticeMail, PracticeMailbox
@@ -343,6 +343,40 @@ def check_mailboxes(
     return [check_mailbox(name, mailbox, settings, timeout) for name, mailbox in rows]
 
 
+#: Mail recorded this long ago and still not processed suggests that no worker is running.
+INCOMING_QUIET = timedelta(minutes=10)
+
+
+def check_incoming_mail(engine: Engine) -> list[CheckResult]:
+    """Per practice with incoming mail in trouble: messages given up as failed, or waiting too long."""
+    try:
+        with Session(engine) as session:
+            practices = session.execute(select(Practice.id, Practice.name).order_by(Practice.id)).all()
+            states = [(name, pending.inbox_state(session, pid)) for pid, name in practices]
+    except SQLAlchemyError as exc:
+        return [fail("incoming mail", f"cannot read the incoming mail: {_first_line(exc)}")]
+    results = []
+    quiet_since = utcnow() - INCOMING_QUIET
+    for name, state in states:
+        if state.failed:
+            results.append(
+                warn(
+                    f"incoming mail of {name}",
+                    f"{state.failed} message(s) could not be processed after {pending.MAX_ATTEMPTS} "
+                    "tries (their errors are on the practice's email settings page)",
+                )
+            )
+        if state.oldest_pending is not None and state.oldest_pending < quiet_since:
+            results.append(
+                warn(
+                    f"incoming mail of {name}",
+                    f"{state.pending} message(s) waiting since {state.oldest_pending:%Y-%m-%d %H:%M} UTC: "
+                    "is `crossroads worker` running?",
+                )
+            )
+    return results or [ok("incoming mail", "nothing waiting for long, nothing failed")]
+
+
 # -- all of them ------------------------------------------------------------------------------
 
 
@@ -367,6 +401,7 @@ def run_checks(
         if schema is not None and schema.status == Status.OK:
             results.extend(check_mail_servers(settings, engine, timeout))
             results.extend(check_mailboxes(settings, engine, timeout))
+            results.extend(check_incoming_mail(engine))
         else:
             results.append(warn("email servers", "not checked until the database is reachable and current"))
             results.append(warn("reply mailboxes", "not checked until the database is reachable and current"))

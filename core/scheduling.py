@@ -10,6 +10,7 @@ name                            when (UTC)              what
 ==============================  ======================  ============================================
 ``sweep``                       every minute            the outbox's sweep: stale rows, due rows
 ``inbox``                       every minute            each practice's reply mailbox (IMAP)
+``process-inbox-sweep``         every minute            incoming mail recorded but still pending
 ``job:core:daily_reminders``    :02 every hour          the clients' daily reminder emails
 ``job:core:stalled_clients``    :10 every hour          tell a coach once when a client stalls
 ``job:<plugin>:<name>``         the job's ``cron``      each plugin's ``scheduled_jobs()``
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 EVERY_MINUTE = {"minute": "*"}
 #: The outbox's sweep and the reply mailboxes' poll, by their task names.
 SWEEP, INBOX = "sweep", "inbox"
+#: The sweep that processes incoming mail left pending (a dead worker's, a lost wake-up).
+PROCESS_INBOX = "process-inbox-sweep"
 
 
 class Worker(Protocol):
@@ -54,6 +57,9 @@ class Worker(Protocol):
 
     def poll_mailboxes(self) -> int:
         """Hand each practice's reply mailbox to a worker thread."""
+
+    def process_inbox(self, practice_id: int | None = None) -> Any:
+        """Process the incoming mail recorded and still pending."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ def timetable(settings: Settings, plugins: PluginManager | None, worker: Worker)
     lines = [
         Periodic(SWEEP, worker.sweep_to_workers),
         Periodic(INBOX, worker.poll_mailboxes),
+        Periodic(PROCESS_INBOX, worker.process_inbox),
     ]
     for name, job in scheduled_jobs(settings, plugins).items():
         lines.append(Periodic(name, job_runner(job, name, worker.session), dict(job.cron), job))

@@ -140,7 +140,7 @@ def test_a_first_request_is_delivered_shown_as_received_and_answered_through_the
     assert f"Reply-To: {plus_address}" in shown and "Would you have 20 minutes for a call?" in shown
     assert f"<h1>{caught.subject}</h1>" in shown
 
-    catcher.wait_for_answers()  # Rosa answers through core.inbox.receive
+    catcher.wait_for_answers()  # Rosa answers through core.inbox.receive (record, then process)
     db.expire_all()
     [inbound] = db.scalars(select(InboundMail).where(InboundMail.practice_id == demo.id)).all()
     assert inbound.source == "post" and rosa.email in inbound.from_address

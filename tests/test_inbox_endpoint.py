@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crossroads.core.inbox.inbound import secret_hash
+from crossroads.core.inbox.pending import process_pending
 from crossroads.core.mail.outbox import deliver
 from crossroads.core.models import InboundKind, InboundMail, MessageStatus, OutboxEmail, PracticeMail, Stage
 from crossroads.core.scoping import Scope
@@ -58,10 +59,13 @@ def test_a_reply_posted_with_the_secret_is_taken_and_reaches_the_client_with_a_l
     message = send_request(db, world, zoe)
     raw = incoming("reply_in_reply_to.eml", **values_for(message))
     response = post(http, world.practice.id, raw, secret)
-    assert response.status_code == 202 and response.json["kind"] == "reply" and response.json["new"]
+    # Recorded in the request, processed by the worker right after.
+    assert response.status_code == 202 and response.json["kind"] == "pending" and response.json["new"]
     assert post(http, world.practice.id, raw, secret).json["new"] is False  # a provider's retry
+    assert process_pending(sessions).processed == 1
     db.expire_all()
     assert count(db) == 1 and db.get(type(zoe), zoe.id).stage == Stage.REPLIED
+    assert db.get(InboundMail, response.json["id"]).kind == InboundKind.REPLY
     copy = db.scalar(select(OutboxEmail).where(OutboxEmail.to_address == world.client.user.email))
     assert deliver(sessions, copy.id, SECRET, allow_private=True) == MessageStatus.SENT
     forwarded = message_from_bytes(smtp_server.received[-1].data, policy=policy.default)
@@ -103,7 +107,9 @@ def test_an_oversized_body_is_refused_before_it_is_read(world, db, http, secret)
     assert count(db) == 0
 
 
-def test_a_message_for_practice_a_posted_to_practice_b_changes_nothing(world, db, http, zoe, practice_mail):
+def test_a_message_for_practice_a_posted_to_practice_b_changes_nothing(
+    world, db, http, zoe, practice_mail, sessions
+):
     message = send_request(db, world, zoe)
     db.add(
         PracticeMail(
@@ -114,8 +120,9 @@ def test_a_message_for_practice_a_posted_to_practice_b_changes_nothing(world, db
     theirs = mail_settings.new_inbound_secret(Scope(db, world.stranger_owner))
     raw = incoming("reply_in_reply_to.eml", **values_for(message))
     response = post(http, world.stranger_practice.id, raw, theirs)
-    assert response.status_code == 202 and response.json["kind"] == InboundKind.UNRELATED.value
+    assert response.status_code == 202 and process_pending(sessions).processed == 1
     db.expire_all()
+    assert db.get(InboundMail, response.json["id"]).kind == InboundKind.UNRELATED
     assert db.get(type(zoe), zoe.id).stage == Stage.REQUESTED
     assert db.get(type(message), message.id).replied_at is None
 

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from crossroads.core.db import make_sessionmaker, utcnow
 from crossroads.core.inbox.imap import poll
 from crossroads.core.mail.secrets import encrypt
-from crossroads.core.models import InboundMail, MailSecurity, PracticeMailbox
+from crossroads.core.models import InboundKind, InboundMail, MailSecurity, PracticeMailbox
 from tests.imapserver import configure_mailbox, reply
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +59,7 @@ def test_a_new_message_is_received_and_last_uid_advances(db, world, settings, ma
     assert mailbox.last_uid == 1 and mailbox.last_polled_at is not None and mailbox.lease_until is None
     mail = db.scalar(select(InboundMail))
     assert mail.message_id == ids([1])[0] and mail.source == "imap"
+    assert mail.kind == InboundKind.PENDING and mail.processed_at is None  # recorded; the worker processes it
     assert mail.source_ref == f"{mailbox.uidvalidity}:1"
     # Read with BODY.PEEK on a read-only folder: the owner's mail client still sees it unread.
     conn = mailbox_user.imap()

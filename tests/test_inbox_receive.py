@@ -1,11 +1,12 @@
-"""Recording incoming email exactly once per practice and Message-ID, whatever fetched it."""
+"""Recording incoming email exactly once per practice and Message-ID, whatever fetched it, in one
+statement per batch; processing comes after (tests/test_inbox_pending.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from crossroads.core.inbox import receive
-from crossroads.core.models import InboundMail
+from crossroads.core.inbox import Incoming, receive, record
+from crossroads.core.models import InboundKind, InboundMail
 
 RAW = (
     b"From: Zoe Ng <zoe.ng@acme.example>\r\n"
@@ -50,3 +51,44 @@ def test_header_folding_in_the_subject_cannot_smuggle_lines(db, world):
     raw = RAW.replace(b"Subject: Re: A question", b"Subject: Re:\r\n Bcc: x@evil.example\r\n A question")
     mail, _ = receive(db, world.practice.id, raw, source="post")
     assert "\n" not in mail.subject and "\r" not in mail.subject
+
+
+def numbered(n: int) -> bytes:
+    return RAW.replace(b"<reply-1@acme.example>", b"<reply-%d@acme.example>" % n)
+
+
+def test_a_recorded_message_waits_for_processing_with_only_its_headers_read(db, world):
+    [(mail_id, message_id)] = record(db, world.practice.id, [Incoming(RAW, "imap", "7:1")])
+    db.commit()
+    mail = db.get(InboundMail, mail_id)
+    assert message_id == "<reply-1@acme.example>" and mail.kind == InboundKind.PENDING
+    assert (mail.processed_at, mail.text, mail.attempts, mail.error) == (None, "", 0, "")
+    assert mail.subject == "Re: A question about magazine editing" and mail.source_ref == "7:1"
+
+
+def test_recording_a_batch_is_one_statement_however_many_messages_it_holds(db, world):
+    from .test_caseload import count_queries
+
+    statements_per_batch = []
+    start = 0
+    for size in (1, 5, 50):
+        with count_queries() as statements:
+            created = record(
+                db, world.practice.id, [Incoming(numbered(n), "imap") for n in range(start, start + size)]
+            )
+        db.commit()
+        assert len(created) == size
+        statements_per_batch.append(len(statements))
+        start += size
+    assert statements_per_batch == [1, 1, 1]
+    assert count(db) == 56
+
+
+def test_a_batch_skips_what_was_recorded_before_and_its_own_repeats(db, world):
+    record(db, world.practice.id, [Incoming(numbered(n), "post") for n in range(3)])
+    db.commit()
+    again = [Incoming(numbered(n), "imap") for n in (1, 2, 3, 3, 4)]
+    created = record(db, world.practice.id, again)
+    db.commit()
+    assert [message_id for _, message_id in created] == ["<reply-3@acme.example>", "<reply-4@acme.example>"]
+    assert count(db) == 5

@@ -45,13 +45,22 @@ class IdleWorker:
     def poll_mailboxes(self) -> int:
         return 0
 
+    def process_inbox(self, practice_id=None) -> None:
+        return None
+
 
 def test_the_timetable_lists_the_sweep_the_inbox_the_core_jobs_then_each_plugins_jobs(settings, plugins):
     plugins.register(Tidy(), "tidy")
     plugins.register(Broken(), "broken")
     lines = {line.name: line for line in scheduling.timetable(settings, plugins, IdleWorker())}
-    assert list(lines)[:4] == ["sweep", "inbox", "job:core:daily_reminders", "job:core:stalled_clients"]
-    assert lines["sweep"].cron == lines["inbox"].cron == {"minute": "*"}
+    assert list(lines)[:5] == [
+        "sweep",
+        "inbox",
+        "process-inbox-sweep",
+        "job:core:daily_reminders",
+        "job:core:stalled_clients",
+    ]
+    assert lines["sweep"].cron == lines["inbox"].cron == lines["process-inbox-sweep"].cron == {"minute": "*"}
     assert lines["job:core:daily_reminders"].cron == {"minute": "2"}
     assert lines["job:core:stalled_clients"].cron == {"minute": "10"}
     assert lines["job:tidy:nightly"].cron == {"hour": "3", "minute": "30"}
@@ -61,7 +70,13 @@ def test_the_timetable_lists_the_sweep_the_inbox_the_core_jobs_then_each_plugins
 
 def test_without_plugins_only_the_cores_work_is_on_the_timetable(settings):
     names = [line.name for line in scheduling.timetable(settings, None, IdleWorker())]
-    assert names == ["sweep", "inbox", "job:core:daily_reminders", "job:core:stalled_clients"]
+    assert names == [
+        "sweep",
+        "inbox",
+        "process-inbox-sweep",
+        "job:core:daily_reminders",
+        "job:core:stalled_clients",
+    ]
 
 
 def test_the_queue_registers_exactly_the_timetable_as_huey_periodic_tasks(settings, plugins):
@@ -77,10 +92,10 @@ def test_the_queue_registers_exactly_the_timetable_as_huey_periodic_tasks(settin
         }
     finally:
         queue.close()
-    assert due[2] == {"sweep", "inbox", "job:core:daily_reminders"}
-    assert due[10] == {"sweep", "inbox", "job:core:stalled_clients"}
-    assert due[30] == {"sweep", "inbox", "job:tidy:nightly"}
-    assert due[31] == {"sweep", "inbox"}
+    assert due[2] == {"sweep", "inbox", "process-inbox-sweep", "job:core:daily_reminders"}
+    assert due[10] == {"sweep", "inbox", "process-inbox-sweep", "job:core:stalled_clients"}
+    assert due[30] == {"sweep", "inbox", "process-inbox-sweep", "job:tidy:nightly"}
+    assert due[31] == {"sweep", "inbox", "process-inbox-sweep"}
 
 
 def test_a_job_runs_in_its_own_session_committed_or_rolled_back_logged_and_raised(engine, world, db, caplog):

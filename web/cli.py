@@ -216,18 +216,21 @@ def inbox() -> None:
     "--practice", "practice_id", type=int, help="Only this practice's mailbox (default: every one)."
 )
 def inbox_poll(practice_id: int | None) -> None:
-    """Read new messages in the reply mailboxes once, in the foreground (the worker does it every minute).
+    """Read new messages in the reply mailboxes once and process them, in the foreground (the worker
+    does it every minute).
 
-    Exits with 1 when a mailbox could not be read; a mailbox another worker is
-    reading at the moment is left to it.
+    Records what is new, then processes the practice's pending mail. Exits with 1 when a mailbox
+    could not be read; a mailbox another worker is reading at the moment is left to it.
     """
     from crossroads.core.inbox.imap import mailbox_practices, poll
+    from crossroads.core.inbox.pending import process_pending
 
     settings = _settings()
     with user_errors():
         engine = make_engine(settings.database_url)
         migrate.ensure_current(engine)
-        with make_sessionmaker(engine)() as session:
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:
             practice_ids = mailbox_practices(session)
             if practice_id is not None:
                 if practice_id not in practice_ids:
@@ -254,6 +257,10 @@ def inbox_poll(practice_id: int | None) -> None:
                         f"practice {pid}: {result.received} new, {result.duplicates} seen before; "
                         f"last UID {result.last_uid}"
                     )
+                done = process_pending(sessions, pid)
+                if done.processed or done.failed:
+                    click.echo(f"practice {pid}: {done.processed} processed, {done.failed} failed")
+                    failed = failed or bool(done.failed)
         engine.dispose()
     if not practice_ids:
         click.echo("No practice has a reply mailbox.")

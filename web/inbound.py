@@ -1,10 +1,11 @@
 """The inbound endpoint: mail providers post each incoming email here, as raw MIME.
 
 ``POST /inbound/<practice id>/mail`` with ``Authorization: Bearer <the practice's secret>``
-(the owner makes it on the email settings page) and the message as the body. Answers 202 when
-the message is taken (also when it was taken before), 401 for a missing or wrong secret (the
-same for a practice that does not exist), 413 for a body past 10 MB. No session, no cookie,
-no CSRF token: the secret is the authentication.
+(the owner makes it on the email settings page) and the message as the body. The message is
+recorded (kind "pending") and the worker is woken to process it right after the commit. Answers
+202 when the message is taken (also when it was taken before: ``new`` is then false), 401 for a
+missing or wrong secret (the same for a practice that does not exist), 413 for a body past 10 MB.
+No session, no cookie, no CSRF token: the secret is the authentication.
 """
 
 from __future__ import annotations

@@ -284,7 +284,14 @@ def mailbox_section(form: Form | None = None) -> dict:
             if stored
             else {"port": 993, "security": MailSecurity.TLS.value, "folder": "INBOX"}
         )
-    return {"mailbox": stored, "mailbox_form": form, "mailbox_security_choices": MAILBOX_SECURITY_CHOICES}
+    incoming, failed_mail = mailbox_settings.incoming_mail_state(scope())
+    return {
+        "mailbox": stored,
+        "mailbox_form": form,
+        "mailbox_security_choices": MAILBOX_SECURITY_CHOICES,
+        "incoming": incoming,
+        "failed_mail": failed_mail,
+    }
 
 
 @bp.post("/email/mailbox")

@@ -1,4 +1,4 @@
-"""Read a practice's reply mailbox over IMAP and hand each new message to :func:`~.receive.receive`.
+"""Read a practice's reply mailbox over IMAP and record each new message (:func:`~.receive.record`).
 
 One poll (:func:`poll`):
 
@@ -17,14 +17,16 @@ One poll (:func:`poll`):
    ``SEARCH SINCE`` the day before the last successful poll finds the messages that
    may be new; reading restarts just before the first of them, under the new
    UIDVALIDITY. Messages read before are recognised by their Message-ID and
-   recorded only once (:func:`~.receive.receive`).
+   recorded only once (:func:`~.receive.record`).
 5. **Read** ``UID last_uid+1:*`` in batches with ``BODY.PEEK[]``, in UID order;
-   ``receive()`` each message of a batch, then ``last_uid`` = the batch's last UID
-   and the lease renewed, and one commit for the whole batch. A worker killed
+   record the batch (one multi-row ``INSERT … ON CONFLICT DO NOTHING``: the raw
+   bytes and a few headers, nothing processed), then ``last_uid`` = the batch's last
+   UID and the lease renewed, and one commit for the whole batch. A worker killed
    midway resumes after the last committed batch; the messages of a batch not yet
    committed are rolled back with their UIDs, and read again. (A message recorded
    meanwhile by another path, e.g. the inbound endpoint, is recognised by its
-   Message-ID and not recorded twice.)
+   Message-ID and not recorded twice.) The worker processes the recorded mail right
+   after each commit, in other threads (:mod:`.pending`).
 
 A connection, login, TLS or folder error is recorded (``last_error``, and
 ``failing_since`` from the first failure on); the read position is left alone, so
@@ -47,14 +49,14 @@ from datetime import datetime, timedelta
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.imapclient import SocketTimeout
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..mail import smtp
 from ..mail.secrets import SecretKeyMismatch, decrypt
 from ..models import MailSecurity, PracticeMailbox
-from .receive import receive
+from .receive import Incoming, record
 
 log = logging.getLogger(__name__)
 
@@ -358,9 +360,10 @@ def poll(
 
     Returns at once (``busy``) when another poller holds the mailbox. Errors are
     recorded on the mailbox and returned in ``error``, never raised (the
-    mailbox's read position stays where it was). ``after_receive(uid)`` is called
-    after each message is received, before its batch commits, and
-    ``after_message(uid)`` after the commit (tests use them to pause).
+    mailbox's read position stays where it was). Records only: the mail is processed
+    after (:func:`~.pending.process_pending`). ``after_receive(uid)`` is called for each
+    message after its batch is recorded, before the commit, and ``after_message(uid)``
+    after the commit (tests use them to pause).
     """
     result = PollResult()
     token = claim(session, practice_id, lease)
@@ -491,54 +494,32 @@ def _read(
         chunk = uids[start : start + batch]
         fetched = client.fetch(chunk, ["BODY.PEEK[]"])
         done: list[int] = []
-        received = duplicates = 0
-        with keep_loaded(session):
-            for uid in chunk:
-                data = fetched.pop(uid, None)
-                if data is None:  # expunged meanwhile
-                    continue
-                raw = data.get(b"BODY[]") or b""
-                _, created = receive(
-                    session, practice_id, raw, source="imap", source_ref=f"{uidvalidity}:{uid}"
-                )
-                done.append(uid)
-                received += created
-                duplicates += not created
-                if after_receive is not None:
-                    after_receive(uid)
-            # The batch, its read position and the renewed lease in one transaction: a worker
-            # killed before this commit leaves none of the batch, and the next poll reads it again.
-            if done and not _write(session, practice_id, token, lease, last_uid=done[-1]):
-                raise _LeaseLost
-            session.commit()
+        items: list[Incoming] = []
+        for uid in chunk:
+            data = fetched.pop(uid, None)
+            if data is None:  # expunged meanwhile
+                continue
+            raw = data.get(b"BODY[]") or b""
+            items.append(Incoming(raw, "imap", f"{uidvalidity}:{uid}"))
+            done.append(uid)
+        del fetched
+        received = len(record(session, practice_id, items))
+        del items
+        if after_receive is not None:
+            for uid in done:
+                after_receive(uid)
+        # The batch, its read position and the renewed lease in one transaction: a worker
+        # killed before this commit leaves none of the batch, and the next poll reads it again.
+        if done and not _write(session, practice_id, token, lease, last_uid=done[-1]):
+            raise _LeaseLost
+        session.commit()
         if done:
             result.last_uid = done[-1]
         result.received += received
-        result.duplicates += duplicates
+        result.duplicates += len(done) - received
         if after_message is not None:
             for uid in done:
                 after_message(uid)
-
-
-@contextmanager
-def keep_loaded(session: Session) -> Iterator[None]:
-    """Keep every object the session loads meanwhile in its identity map until the block ends.
-
-    The session holds its objects weakly: without this, each message of a batch would load the
-    same practice, client, coach and user rows again (a lazy load by primary key finds them in
-    the identity map only while something still refers to them).
-    """
-    kept: list[object] = []
-
-    def keep(_session: Session, instance: object) -> None:
-        kept.append(instance)
-
-    event.listen(session, "loaded_as_persistent", keep)
-    try:
-        yield
-    finally:
-        event.remove(session, "loaded_as_persistent", keep)
-        kept.clear()
 
 
 def _restart_point(client: IMAPClient, mailbox: PracticeMailbox, uidnext: int) -> int:

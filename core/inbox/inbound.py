@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import InboundMail, PracticeMail
-from .receive import MAX_RAW_BYTES, receive
+from .receive import MAX_RAW_BYTES, Incoming, record, recorded, recorded_id
 
 #: Largest message the endpoint takes (bigger ones are refused with 413).
 MAX_POST_BYTES = MAX_RAW_BYTES
@@ -50,7 +50,11 @@ def practice_for(session: Session, practice_ref: str, secret: str) -> int | None
 
 
 def take(session: Session, practice_id: int, raw: bytes) -> tuple[InboundMail, bool]:
-    """Record and process a posted message for the practice, and commit."""
-    mail, created = receive(session, practice_id, raw, source="post")
+    """Record a posted message for the practice and commit; ``(mail, False)`` if it was recorded
+    before. The worker processes it right after (a session with the queue attached wakes it)."""
+    created = record(session, practice_id, [Incoming(raw, "post")])
     session.commit()
-    return mail, created
+    message_id = created[0][1] if created else recorded_id(raw)
+    mail = recorded(session, practice_id, message_id)
+    assert mail is not None
+    return mail, bool(created)

@@ -1,20 +1,46 @@
-"""Record an incoming email once per practice and Message-ID, then process it."""
+"""Record incoming email once per practice and Message-ID; processing comes after (:mod:`.pending`).
+
+:func:`record` is what the transports do (the IMAP poller per batch, the inbound endpoint per
+message): read the few headers it keeps with a header-only parse, and insert the batch with one
+multi-row ``INSERT … ON CONFLICT (practice_id, message_id) DO NOTHING``. A message already
+recorded (by this or another worker, or by another transport) is skipped by the database's
+unique key, so exactly once holds however many workers fetch it. The caller commits, with its
+own progress (an IMAP mailbox's last UID), so a crash between the two repeats nothing.
+
+:func:`receive` is the single-message convenience "record, commit and process now".
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import InboundMail
+from ..db import utcnow
+from ..models import InboundKind, InboundMail
 from .headers import header
-from .process import process
 
 MAX_RAW_BYTES = 10 * 1024 * 1024
+#: ``session.info`` key: the practices with mail recorded in the session's transaction, whose
+#: processing a session with the queue attached wakes after the commit.
+NEW_MAIL_KEY = "crossroads.inbox.new"
+_HEADERS = BytesHeaderParser(policy=policy.compat32)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One fetched message, as a transport hands it over."""
+
+    raw: bytes
+    source: str
+    source_ref: str = ""
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -22,7 +48,7 @@ def parse(raw: bytes) -> EmailMessage:
     return message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
 
 
-def message_id_of(message: EmailMessage, raw: bytes) -> str:
+def message_id_of(message: Message, raw: bytes) -> str:
     """The message's own ``Message-ID``, or a stable stand-in derived from its bytes."""
     value = header(message, "Message-ID").strip()
     if value:
@@ -30,7 +56,69 @@ def message_id_of(message: EmailMessage, raw: bytes) -> str:
     return f"<sha256-{hashlib.sha256(raw).hexdigest()}@crossroads.invalid>"
 
 
-def _recorded(session: Session, practice_id: int, message_id: str) -> InboundMail | None:
+def _headers(raw: bytes) -> Message:
+    """The header block alone, parsed (the parser would read the body line by line otherwise)."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return _HEADERS.parsebytes(raw[: min(ends)] if ends else raw)
+
+
+def recorded_id(raw: bytes) -> str:
+    """The Message-ID ``raw`` is (or would be) recorded under."""
+    raw = raw[:MAX_RAW_BYTES]
+    return message_id_of(_headers(raw), raw)
+
+
+def _row(practice_id: int, item: Incoming, now) -> dict:
+    raw = item.raw[:MAX_RAW_BYTES]
+    headers = _headers(raw)  # the body is read when the message is processed
+    return {
+        "practice_id": practice_id,
+        "message_id": message_id_of(headers, raw),
+        "source": item.source,
+        "source_ref": item.source_ref[:60],
+        "from_address": header(headers, "From")[:254],
+        "subject": header(headers, "Subject")[:300],
+        "raw": raw,
+        "kind": InboundKind.PENDING,
+        "received_at": now,
+        "text": "",
+        "reason": "",
+        "attempts": 0,
+        "error": "",
+    }
+
+
+def record(session: Session, practice_id: int, items: Sequence[Incoming]) -> list[tuple[int, str]]:
+    """Record ``items`` as pending mail of the practice in one statement; ``(id, Message-ID)`` of
+    each one newly recorded (a message recorded before, or twice in ``items``, is skipped).
+
+    Does not commit: the caller commits with its own progress.
+    """
+    now = utcnow()
+    rows: dict[str, dict] = {}
+    for item in items:
+        row = _row(practice_id, item, now)
+        rows.setdefault(row["message_id"], row)
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboundMail.__table__
+    # A Core statement compiled once and cached; SQLAlchemy sends the rows as one multi-row
+    # INSERT ("insertmanyvalues"), RETURNING only the rows inserted.
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["practice_id", "message_id"])
+        .returning(table.c.id, table.c.message_id)
+    )
+    created = [(row.id, row.message_id) for row in session.execute(statement, list(rows.values()))]
+    if created:
+        session.info.setdefault(NEW_MAIL_KEY, set()).add(practice_id)
+    return created
+
+
+def recorded(session: Session, practice_id: int, message_id: str) -> InboundMail | None:
+    """The practice's mail with this Message-ID, if recorded."""
     return session.scalar(
         select(InboundMail).where(
             InboundMail.practice_id == practice_id, InboundMail.message_id == message_id
@@ -38,47 +126,24 @@ def _recorded(session: Session, practice_id: int, message_id: str) -> InboundMai
     )
 
 
-def _open_transaction(session: Session) -> None:
-    """On SQLite, begin the transaction before the savepoint: Python's driver begins one only at the
-    first write, and a SAVEPOINT outside a transaction commits on its RELEASE (the whole batch of
-    an IMAP poll must commit together, with its read position)."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def receive(
     session: Session, practice_id: int, raw: bytes, *, source: str, source_ref: str = ""
 ) -> tuple[InboundMail, bool]:
-    """Record ``raw`` for the practice and process it; ``(mail, False)`` if it was seen before.
+    """Record ``raw`` for the practice, commit, and process it now; ``(mail, False)`` if it was
+    recorded before (then it is left to whoever recorded it).
 
-    Runs in a savepoint, so a duplicate (the same Message-ID, already recorded
-    by this or another worker) leaves the caller's transaction usable. Does not
-    commit: the caller commits with its own progress.
+    For callers that want the effect at once (the demo's answering contact, tests). Commits
+    (the record, then the processing in its own transaction, as the worker would).
     """
-    raw = raw[:MAX_RAW_BYTES]
-    message = parse(raw)
-    message_id = message_id_of(message, raw)
-    existing = _recorded(session, practice_id, message_id)
-    if existing is not None:
-        return existing, False
-    mail = InboundMail(
-        practice_id=practice_id,
-        message_id=message_id,
-        source=source,
-        source_ref=source_ref[:60],
-        from_address=header(message, "From")[:254],
-        subject=header(message, "Subject")[:300],
-        raw=raw,
-    )
-    _open_transaction(session)
-    try:
-        with session.begin_nested():
-            session.add(mail)
-    except IntegrityError:
-        # Another worker recorded it between our look and our insert.
-        existing = _recorded(session, practice_id, message_id)
-        assert existing is not None
-        return existing, False
-    process(session, mail, message)
-    return mail, True
+    from .pending import process_mail
+
+    created = record(session, practice_id, [Incoming(raw, source, source_ref)])
+    session.commit()
+    if created:
+        [(mail_id, message_id)] = created
+        process_mail(session, mail_id)
+    else:
+        message_id = recorded_id(raw)
+    mail = recorded(session, practice_id, message_id)
+    assert mail is not None
+    return mail, bool(created)

@@ -2,13 +2,17 @@
 
 Huey only wakes a worker up; the outbox table is the source of truth. After
 a request commits, :meth:`MailQueue.attach`'s listener enqueues a task per
-new row; a worker thread runs :func:`~.outbox.deliver` for it. A sweep marks
-rows left ``sending`` by a dead worker as ``unknown`` and delivers every row
-that is due (retries, and rows whose wake-up was lost because the queue was
-unreachable); each practice's reply mailbox is read
-(:mod:`crossroads.core.inbox.imap`), one task per mailbox. When these and the
-scheduled jobs run is :mod:`crossroads.core.scheduling`'s timetable, which the
-queue registers as Huey periodic tasks; the sweep also runs once when a worker starts.
+new row; a worker thread runs :func:`~.outbox.deliver` for it. Every minute,
+and once when a worker starts, a sweep marks rows left ``sending`` by a dead
+worker as ``unknown`` and delivers every row that is due (retries, and rows
+whose wake-up was lost because the queue was unreachable). Every minute, too,
+each practice's reply mailbox is read (:mod:`crossroads.core.inbox.imap`),
+one task per mailbox. Incoming mail is only recorded there (and by the inbound
+endpoint); each commit that records some enqueues a task that processes it
+(:func:`~crossroads.core.inbox.pending.process_pending`), and a sweep every
+minute processes whatever was left pending (a dead worker's, a lost wake-up).
+When these and the scheduled jobs run is :mod:`crossroads.core.scheduling`'s timetable,
+which the queue registers as Huey periodic tasks.
 
 The queue lives in a SQLite file in the instance folder by default, or on
 Redis when ``CROSSROADS_REDIS_URL`` is set (then web and worker processes may
@@ -38,7 +42,9 @@ from .. import events
 from ..config import Settings
 from ..db import make_engine, make_sessionmaker
 from ..inbox.imap import PollResult, mailbox_practices, poll
-from ..scheduling import INBOX, SWEEP, timetable
+from ..inbox.pending import ProcessResult, process_pending
+from ..inbox.receive import NEW_MAIL_KEY
+from ..scheduling import INBOX, PROCESS_INBOX, SWEEP, timetable
 from ..transports import Transport, plugin_transports
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
@@ -74,6 +80,7 @@ class _Consumer(Consumer):
 
     def start(self) -> None:
         self._queue.enqueue_sweep()  # send what was queued while no worker ran, without waiting a minute
+        self._queue.enqueue_processing(None)  # and process the mail left pending
         super().start()
 
     def _set_signal_handlers(self) -> None:
@@ -104,6 +111,8 @@ class MailQueue:
             for line in lines
         }
         self.sweep_task, self.inbox_task = self.periodic[SWEEP], self.periodic[INBOX]
+        self.process_sweep_task = self.periodic[PROCESS_INBOX]
+        self.process_task = self.huey.task(name="process-inbox")(self.process_inbox)
         #: The scheduled jobs as plain callables, by task name: calling one runs it here and now.
         self.jobs: dict[str, Callable[[], None]] = {line.name: line.run for line in lines if line.job}
 
@@ -239,6 +248,25 @@ class MailQueue:
                 allow_private=self.settings.smtp_allow_private,
             )
 
+    def process_inbox(self, practice_id: int | None = None) -> ProcessResult:
+        """Process the recorded mail (of one practice, or all) until none is left to claim
+        (:func:`~crossroads.core.inbox.pending.process_pending`); the emails it queues are sent at once."""
+        return process_pending(self.session, practice_id)
+
+    def enqueue_processing(self, practice_id: int | None) -> bool:
+        """Ask a worker to process the recorded mail of ``practice_id`` (None: all). Never raises:
+        if the queue is unreachable the mail waits for the minute's sweep."""
+        try:
+            self.process_task(practice_id)
+        except Exception:
+            log.warning(
+                "could not wake the worker for incoming mail (%s); the next sweep processes it",
+                self.backend,
+                exc_info=True,
+            )
+            return False
+        return True
+
     def poll_mailboxes(self) -> int:
         """The minute's task: hand each practice's mailbox to the queue, so worker threads share them.
 
@@ -305,6 +333,8 @@ class MailQueue:
         event.listen(session, "after_soft_rollback", self._after_rollback)
 
     def _after_commit(self, session: Session) -> None:
+        for practice_id in sorted(session.info.pop(NEW_MAIL_KEY, ())):
+            self.enqueue_processing(practice_id)
         rows = session.info.pop(NEW_ROWS_KEY, [])
         for row in rows:
             # A row added in a savepoint that was rolled back has no identity any more.
@@ -316,6 +346,7 @@ class MailQueue:
     def _after_rollback(session: Session, previous_transaction) -> None:
         if previous_transaction.parent is None:  # the whole transaction, not a savepoint
             session.info.pop(NEW_ROWS_KEY, None)
+            session.info.pop(NEW_MAIL_KEY, None)
 
     # -- consumers ----------------------------------------------------------------------
 

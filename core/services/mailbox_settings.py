@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput
-from ..inbox import imap
+from ..inbox import imap, pending
 from ..mail.secrets import encrypt
-from ..models import PracticeMailbox, Role
+from ..models import InboundMail, PracticeMailbox, Role
 from ..scoping import Scope
 
 #: Seconds the "Test connection" button waits for the server (it runs in the web request).
@@ -109,3 +109,12 @@ def test_mailbox(scope: Scope, secret_key: str, ca_file: str = "", allow_private
 
 
 test_mailbox.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def incoming_mail_state(scope: Scope) -> tuple[pending.InboxState, list[InboundMail]]:
+    """How processing the practice's incoming mail goes: what waits, and the messages given up as
+    failed (latest first), with their errors."""
+    _owner_only(scope)
+    state = pending.inbox_state(scope.session, scope.practice_id)
+    failed = pending.failed_mail(scope.session, scope.practice_id) if state.failed else []
+    return state, failed

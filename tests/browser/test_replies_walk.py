@@ -143,10 +143,12 @@ def test_a_reply_read_over_imap_moves_the_contact_notifies_both_and_leaves_the_n
     expect(due_item(page, ZOE[0])).to_contain_text("Send a polite follow-up")
     expect(due_item(page, RAVI[0])).to_contain_text("Send a polite follow-up")
 
-    # 3. Zoë answers; her reply lands in the practice's mailbox and one real poll reads it.
+    # 3. Zoë answers; her reply lands in the practice's mailbox, one real poll records it, and the
+    # worker's task (woken by that commit) processes it.
     mailbox_user.append([contact_reply(request)])
     result = poll(db, practice.id, secret_key, allow_private=True, timeout=10)
     assert (result.received, result.error) == (1, "")
+    assert queue.process_inbox(practice.id).processed == 1
 
     # 4. The client's pages: Replied, the reply on the thread, nothing due for Zoë, one notification.
     page.goto("/me/")
