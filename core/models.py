@@ -872,6 +872,16 @@ class InboundKind(enum.StrEnum):
     SPAM = "spam"
 
 
+INBOUND_KIND_LABELS = {
+    InboundKind.PENDING: "Waiting to be read",
+    InboundKind.REPLY: "Replies",
+    InboundKind.AUTO_REPLY: "Automatic replies (away)",
+    InboundKind.BOUNCE: "Delivery failures",
+    InboundKind.UNRELATED: "Unrelated mail (left alone)",
+    InboundKind.SPAM: "Spam (left alone)",
+}
+
+
 class InboundMail(Base):
     """One email that arrived at a practice's reply mailbox or inbound endpoint, kept whole.
 

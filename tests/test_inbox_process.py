@@ -3,6 +3,7 @@ from real and realistic messages (tests/data/inbox/), through the real outbox an
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -358,6 +359,21 @@ def test_spam_and_unrelated_mail_are_left_alone_and_counted(db, world, zoe, prac
     assert zoe.stage == Stage.REQUESTED and message.replied_at is None
     counted = dict(db.execute(select(InboundMail.kind, func.count()).group_by(InboundMail.kind)).all())
     assert counted == {InboundKind.SPAM: 1, InboundKind.UNRELATED: 1}
+
+
+def test_the_owner_sees_what_came_in_by_kind_and_another_practice_sees_none_of_it(
+    db, world, zoe, practice_mail, as_user
+):
+    message = send_request(db, world, zoe)
+    take(db, world, incoming("spam.eml", **values_for(message)))
+    take(db, world, incoming("unrelated_newsletter.eml"))
+    take(db, world, incoming("reply_in_reply_to.eml", **values_for(message)))
+    html = as_user(world.owner).page("/practice/email").html
+    rows = dict(re.findall(r'<tr data-kind="(\w+)"><td>[^<]*</td><td class="num">(\d+)</td>', html))
+    assert rows == {"reply": "1", "unrelated": "1", "spam": "1"}
+    assert "Read in the last 30 days" in html
+    elsewhere = as_user(world.stranger_owner).page("/practice/email").html
+    assert 'id="incoming-counts"' not in elsewhere
 
 
 def test_a_message_for_practice_as_token_taken_by_practice_b_changes_nothing(db, world, zoe, practice_mail):

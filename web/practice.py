@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 
 from crossroads.core import plugin_settings
 from crossroads.core.errors import InvalidInput
-from crossroads.core.models import MESSAGE_STATUS_LABELS, MailSecurity, Role
+from crossroads.core.inbox.pending import COUNTED_DAYS
+from crossroads.core.models import INBOUND_KIND_LABELS, MESSAGE_STATUS_LABELS, MailSecurity, Role
 from crossroads.core.schemas import (
     CadenceSchema,
     InviteCoachSchema,
@@ -290,6 +291,8 @@ def mailbox_section(form: Form | None = None) -> dict:
         "mailbox_form": form,
         "mailbox_security_choices": MAILBOX_SECURITY_CHOICES,
         "incoming": incoming,
+        "inbound_kind_labels": INBOUND_KIND_LABELS,
+        "counted_days": COUNTED_DAYS,
         "failed_mail": failed_mail,
     }
 

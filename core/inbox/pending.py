@@ -26,7 +26,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -227,6 +227,10 @@ def failed_mail(session: Session, practice_id: int, limit: int = 20) -> list[Inb
     )
 
 
+#: How far back the email page counts what came in, by kind.
+COUNTED_DAYS = 30
+
+
 @dataclass
 class InboxState:
     """How processing goes, for one practice or all: what waits, since when, and what failed."""
@@ -234,6 +238,8 @@ class InboxState:
     pending: int = 0
     oldest_pending: datetime | None = None
     failed: int = 0
+    #: What the mail read in the last :data:`COUNTED_DAYS` days turned out to be: kind → how many.
+    by_kind: dict[InboundKind, int] = field(default_factory=dict)
 
 
 def inbox_state(session: Session, practice_id: int | None = None) -> InboxState:
@@ -247,4 +253,15 @@ def inbox_state(session: Session, practice_id: int | None = None) -> InboxState:
         waiting = waiting.where(InboundMail.practice_id == practice_id)
         failed = failed.where(InboundMail.practice_id == practice_id)
     count, oldest = session.execute(waiting).one()
-    return InboxState(pending=count, oldest_pending=oldest, failed=session.scalar(failed) or 0)
+    read = (
+        select(InboundMail.kind, func.count())
+        .where(InboundMail.received_at >= now - timedelta(days=COUNTED_DAYS))
+        .where(InboundMail.kind != InboundKind.PENDING)
+        .group_by(InboundMail.kind)
+    )
+    if practice_id is not None:
+        read = read.where(InboundMail.practice_id == practice_id)
+    by_kind = {InboundKind(kind): n for kind, n in session.execute(read)}
+    return InboxState(
+        pending=count, oldest_pending=oldest, failed=session.scalar(failed) or 0, by_kind=by_kind
+    )
