@@ -232,8 +232,19 @@ def parse_bytes(data: bytes) -> ParsedFile:
     return parse(decode(data))
 
 
-def _head(data: bytes) -> list[str]:
-    return data[:8192].decode("utf-8-sig", errors="replace").splitlines()[:HEADER_SEARCH_LINES]
+def _head(data: bytes, line_limit: int = 1000) -> list[str]:
+    """The file's first lines (each cut to ``line_limit`` bytes: a header is short), however long
+    the lines before the header are (a preamble line longer than any sample is still skipped)."""
+    lines: list[str] = []
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while start < len(data) and len(lines) < HEADER_SEARCH_LINES:
+        end = data.find(b"\n", start)
+        end = len(data) if end == -1 else end
+        lines.append(
+            data[start : min(end, start + line_limit)].decode("utf-8", errors="replace").rstrip("\r")
+        )
+        start = end + 1
+    return lines
 
 
 class ConnectionsImporter(Importer):

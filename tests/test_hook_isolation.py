@@ -135,6 +135,9 @@ def message_sent(ctx: Ctx) -> None:
 
 
 def message_replied(ctx: Ctx) -> None:
+    from crossroads.core import events
+    from crossroads.core.db import make_sessionmaker
+    from crossroads.core.inbox.pending import process_pending
     from crossroads.core.models import PracticeMail, Stage
     from crossroads.core.scoping import Scope
     from crossroads.core.services import mail_settings
@@ -151,7 +154,15 @@ def message_replied(ctx: Ctx) -> None:
     response = ctx.as_user(ctx.world.owner).post(
         f"/inbound/{ctx.world.practice.id}/mail", data=raw, headers={"Authorization": f"Bearer {secret}"}
     )
-    assert response.status_code == 202 and response.json["kind"] == "reply"
+    assert response.status_code == 202 and response.json["kind"] == "pending"  # recorded; read next
+    bound = make_sessionmaker(ctx.db.get_bind())
+
+    def worker_session() -> Session:  # as the worker's: the plugins hear the events
+        session = bound()
+        events.attach(session, ctx.plugins)
+        return session
+
+    process_pending(worker_session, ctx.world.practice.id)
     ctx.db.expire_all()
     assert ctx.db.get(Contact, contact.id).stage == Stage.REPLIED
 
