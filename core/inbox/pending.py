@@ -191,6 +191,9 @@ def process_pending(
             for mail_id, attempt in claimed:
                 outcome = process_claimed(session, mail_id, attempt, after_process)
                 setattr(result, outcome.value, getattr(result, outcome.value) + 1)
+                # This loop owns the session: forget the message's rows, so that each message's
+                # cost (expiring what the session holds) does not grow with those before it.
+                session.expunge_all()
     return result
 
 
