@@ -39,13 +39,14 @@ from crossroads.plugins.alumni_offices.models import (
     Office,
     RequestStatus,
 )
+from crossroads.testing import TEST_SECRET_KEY
 
 from .conftest import make_contact, make_user
 from .mailserver import configure_mail
 from .test_isolation import id_routes, request, url_for_target
 
 BASE = "/plugins/alumni_offices"
-SECRET = "test-secret-key-not-for-production"
+SECRET = TEST_SECRET_KEY
 ALUMNI_ADDRESS = "alumni@riverside.example"
 CAREERS_ADDRESS = "careers@riverside.example"
 PLUGIN_TABLES = {
