@@ -214,8 +214,39 @@ def _empty(engine: Any, tables: list[str]) -> None:
             connection.execute(table(name).delete())
 
 
+@dataclass
+class _SessionEngine:
+    """One engine for the whole session, so SQLAlchemy compiles each statement once (its cache
+    is the engine's) and PostgreSQL connections are reused. On SQLite each new connection is
+    pointed at the current test's file (``database``), and the pool is emptied between tests."""
+
+    engine: Engine
+    database: str | None = None
+
+
+@pytest.fixture(scope="session")
+def _crossroads_session_engine(_crossroads_migrated: _Migrated) -> Iterator[_SessionEngine]:
+    """The engine :func:`crossroads_engine` hands out, for tests whose database is the kit's."""
+    from sqlalchemy import event
+
+    from crossroads.core.db import make_engine
+
+    shared = _SessionEngine(make_engine(_crossroads_migrated.url))
+    if _crossroads_migrated.sqlite_file is not None:
+
+        @event.listens_for(shared.engine, "do_connect")
+        def _to_this_tests_file(_dialect: Any, _record: Any, cargs: list[Any], _cparams: Any) -> None:
+            assert shared.database is not None, "the session's engine is used outside a test"
+            cargs[0] = shared.database
+
+    yield shared
+    shared.engine.dispose()
+
+
 @pytest.fixture
-def crossroads_database_url(_crossroads_migrated: _Migrated, tmp_path: Path) -> Iterator[str]:
+def crossroads_database_url(
+    _crossroads_migrated: _Migrated, _crossroads_session_engine: _SessionEngine, tmp_path: Path
+) -> Iterator[str]:
     """The URL of this test's database, migrated to the newest revision of the core and every plugin.
 
     On SQLite, a fresh file in ``tmp_path`` (a copy of one migrated once per
@@ -225,21 +256,35 @@ def crossroads_database_url(_crossroads_migrated: _Migrated, tmp_path: Path) -> 
     url = _crossroads_migrated.database_for(tmp_path)
     yield url
     if _crossroads_migrated.sqlite_file is None:
-        _crossroads_migrated.empty(url)
+        _empty(_crossroads_session_engine.engine, _crossroads_migrated.tables)
 
 
 @pytest.fixture
-def crossroads_engine(crossroads_database_url: str) -> Iterator[Engine]:
-    """A SQLAlchemy :class:`~sqlalchemy.engine.Engine` on the test's database (disposed after it).
+def crossroads_engine(
+    crossroads_database_url: str, _crossroads_session_engine: _SessionEngine
+) -> Iterator[Engine]:
+    """A SQLAlchemy :class:`~sqlalchemy.engine.Engine` on the test's database.
 
     :func:`crossroads_db` is a session on it; make your own sessions on it (``make_sessionmaker``)
     to act as a second, concurrent user. The app has an engine of its own on the same database.
     """
+    from sqlalchemy.engine import make_url
+
     from crossroads.core.db import make_engine
 
-    engine = make_engine(crossroads_database_url)
-    yield engine
-    engine.dispose()
+    shared = _crossroads_session_engine
+    wanted, session_url = make_url(crossroads_database_url), shared.engine.url
+    if wanted == session_url:  # PostgreSQL: the session's database
+        yield shared.engine
+    elif wanted.get_backend_name() == session_url.get_backend_name() == "sqlite" and wanted.database:
+        shared.database = wanted.database
+        yield shared.engine
+        shared.engine.dispose()  # no connection to this test's file stays in the pool
+        shared.database = None
+    else:  # a database of the test's own choosing (an overridden crossroads_database_url)
+        engine = make_engine(crossroads_database_url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture
