@@ -8,10 +8,11 @@ can simply ask for these fixtures by name; nothing needs importing::
         page = crossroads_page(crossroads_client.user, "/me/")
         assert "Your next step" in page.plugin_part("my_plugin").text
 
-Every test gets a fresh database (SQLite in the test's ``tmp_path``, migrated
-with the core's and every installed plugin's migrations), or, with
-``CROSSROADS_TEST_DATABASE_URL`` set, the PostgreSQL database it names (upgraded
-once, emptied after each test). The app loads plugins through their entry
+Every test gets a fresh database (SQLite in the test's ``tmp_path``, a copy of
+one migrated once per session with the core's and every installed plugin's
+migrations), or, with ``CROSSROADS_TEST_DATABASE_URL`` set, the PostgreSQL
+database it names (its ``public`` schema dropped and migrated once per session,
+every table emptied after each test). The app loads plugins through their entry
 points, exactly as ``crossroads serve`` does: the plugin under test must be
 installed (``pip install -e .``). Override :func:`crossroads_plugins` to choose which.
 
@@ -38,6 +39,7 @@ from .pages import Page, PluginPart, plugin_parts
 if TYPE_CHECKING:
     from click.testing import Result
     from flask import Flask
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
 
     from crossroads.core.config import Settings
@@ -121,9 +123,31 @@ class World:
 
 @dataclass(frozen=True)
 class _Migrated:
+    """The session's migrated database: on SQLite a template file that tests get copies of; on
+    PostgreSQL the database itself, which tests share one after the other."""
+
     url: str
     tables: list[str]
     sqlite_file: Path | None
+
+    def database_for(self, folder: Path) -> str:
+        """The URL of a database for one user of it: a copy of the template in ``folder`` (SQLite),
+        or the shared database (PostgreSQL; :meth:`empty` it after use)."""
+        if self.sqlite_file is None:
+            return self.url
+        target = folder / "crossroads.sqlite3"
+        shutil.copyfile(self.sqlite_file, target)
+        return f"sqlite:///{target}"
+
+    def empty(self, url: str) -> None:
+        """Delete every row of every table (the migrations' own bookkeeping excepted) at ``url``."""
+        from crossroads.core.db import make_engine
+
+        engine = make_engine(url)
+        try:
+            _empty(engine, self.tables)
+        finally:
+            engine.dispose()
 
 
 # -- which plugins, which database ---------------------------------------------------------------
@@ -148,8 +172,15 @@ def crossroads_plugins() -> list[str] | None:
 
 @pytest.fixture(scope="session")
 def _crossroads_migrated(tmp_path_factory: pytest.TempPathFactory) -> _Migrated:
-    """A database migrated once per test session, which :func:`crossroads_database_url` hands out."""
-    from sqlalchemy import MetaData
+    """A database migrated once per test session, which :func:`crossroads_database_url` hands out.
+
+    On PostgreSQL the ``public`` schema is dropped first, so what an earlier run (of another branch,
+    with other migrations) left behind cannot get in the way.
+    """
+    import warnings
+
+    from sqlalchemy import MetaData, text
+    from sqlalchemy.exc import SAWarning
 
     from crossroads.core import migrate
     from crossroads.core.db import make_engine
@@ -161,12 +192,16 @@ def _crossroads_migrated(tmp_path_factory: pytest.TempPathFactory) -> _Migrated:
         url = f"sqlite:///{sqlite_file}"
     engine = make_engine(url)
     try:
+        if sqlite_file is None:
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
         migrate.upgrade(engine)
         metadata = MetaData()
-        metadata.reflect(engine)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # expression indexes are not reflected: no matter
+            metadata.reflect(engine)
         tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "alembic_version"]
-        if sqlite_file is None:
-            _empty(engine, tables)  # whatever an earlier, interrupted run left behind
     finally:
         engine.dispose()
     return _Migrated(url, tables, sqlite_file)
@@ -180,28 +215,77 @@ def _empty(engine: Any, tables: list[str]) -> None:
             connection.execute(table(name).delete())
 
 
+@dataclass
+class _SessionEngine:
+    """One engine for the whole session, so SQLAlchemy compiles each statement once (its cache
+    is the engine's) and PostgreSQL connections are reused. On SQLite each new connection is
+    pointed at the current test's file (``database``), and the pool is emptied between tests."""
+
+    engine: Engine
+    database: str | None = None
+
+
+@pytest.fixture(scope="session")
+def _crossroads_session_engine(_crossroads_migrated: _Migrated) -> Iterator[_SessionEngine]:
+    """The engine :func:`crossroads_engine` hands out, for tests whose database is the kit's."""
+    from sqlalchemy import event
+
+    from crossroads.core.db import make_engine
+
+    shared = _SessionEngine(make_engine(_crossroads_migrated.url))
+    if _crossroads_migrated.sqlite_file is not None:
+
+        @event.listens_for(shared.engine, "do_connect")
+        def _to_this_tests_file(_dialect: Any, _record: Any, cargs: list[Any], _cparams: Any) -> None:
+            assert shared.database is not None, "the session's engine is used outside a test"
+            cargs[0] = shared.database
+
+    yield shared
+    shared.engine.dispose()
+
+
 @pytest.fixture
-def crossroads_database_url(_crossroads_migrated: _Migrated, tmp_path: Path) -> Iterator[str]:
+def crossroads_database_url(
+    _crossroads_migrated: _Migrated, _crossroads_session_engine: _SessionEngine, tmp_path: Path
+) -> Iterator[str]:
     """The URL of this test's database, migrated to the newest revision of the core and every plugin.
 
     On SQLite, a fresh file in ``tmp_path`` (a copy of one migrated once per
     session). With ``CROSSROADS_TEST_DATABASE_URL`` set, that PostgreSQL
     database, whose every table is emptied after the test.
     """
-    migrated = _crossroads_migrated
-    if migrated.sqlite_file is None:
-        yield migrated.url
-        from crossroads.core.db import make_engine
+    url = _crossroads_migrated.database_for(tmp_path)
+    yield url
+    if _crossroads_migrated.sqlite_file is None:
+        _empty(_crossroads_session_engine.engine, _crossroads_migrated.tables)
 
-        engine = make_engine(migrated.url)
-        try:
-            _empty(engine, migrated.tables)
-        finally:
-            engine.dispose()
-        return
-    target = tmp_path / "crossroads.sqlite3"
-    shutil.copyfile(migrated.sqlite_file, target)
-    yield f"sqlite:///{target}"
+
+@pytest.fixture
+def crossroads_engine(
+    crossroads_database_url: str, _crossroads_session_engine: _SessionEngine
+) -> Iterator[Engine]:
+    """A SQLAlchemy :class:`~sqlalchemy.engine.Engine` on the test's database.
+
+    :func:`crossroads_db` is a session on it; make your own sessions on it (``make_sessionmaker``)
+    to act as a second, concurrent user. The app has an engine of its own on the same database.
+    """
+    from sqlalchemy.engine import make_url
+
+    from crossroads.core.db import make_engine
+
+    shared = _crossroads_session_engine
+    wanted, session_url = make_url(crossroads_database_url), shared.engine.url
+    if wanted == session_url:  # PostgreSQL: the session's database
+        yield shared.engine
+    elif wanted.get_backend_name() == session_url.get_backend_name() == "sqlite" and wanted.database:
+        shared.database = wanted.database
+        yield shared.engine
+        shared.engine.dispose()  # no connection to this test's file stays in the pool
+        shared.database = None
+    else:  # a database of the test's own choosing (an overridden crossroads_database_url)
+        engine = make_engine(crossroads_database_url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture
@@ -275,18 +359,19 @@ def crossroads_app(
 
 
 @pytest.fixture
-def crossroads_db(crossroads_app: Flask) -> Iterator[Session]:
+def crossroads_db(crossroads_engine: Engine, crossroads_plugin_manager: PluginManager) -> Iterator[Session]:
     """A database session on the test's database, as a request would have it.
 
     Services you call with it fire events (``message_sent``, ``theme_decided``…)
     to the loaded plugins, as in the web app. Commit what you add: requests and
-    CLI commands use their own connections.
+    CLI commands use their own connections. It does not build the app (which
+    takes time): a test of services alone stays fast.
     """
     from crossroads.core import events
+    from crossroads.core.db import make_sessionmaker
 
-    ext = crossroads_app.extensions["crossroads"]
-    session = ext.sessionmaker()
-    events.attach(session, ext.plugins)
+    session = make_sessionmaker(crossroads_engine)()
+    events.attach(session, crossroads_plugin_manager)
     yield session
     session.close()
 
@@ -448,11 +533,12 @@ def crossroads_client(crossroads_world: World) -> Client:
 
 
 @pytest.fixture
-def crossroads_as_user(crossroads_app: Flask) -> Callable[[User], Browser]:
+def crossroads_as_user(crossroads_app: Flask) -> Callable[[User | None], Browser]:
     """``crossroads_as_user(user)``: a fresh test client signed in as ``user`` (HTTPS, CSRF off).
 
     It is a Flask test client with one more method, ``.page(url, status=200)``,
-    which returns a :class:`Page` (asserting the status).
+    which returns a :class:`Page` (asserting the status). ``crossroads_as_user(None)``
+    is a signed-out visitor's.
     """
     from .browser import browser_for
 

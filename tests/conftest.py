@@ -1,20 +1,24 @@
-"""Fixtures: a migrated database (SQLite, or PostgreSQL when CROSSROADS_TEST_DATABASE_URL is set),
-an app, and a small world of two practices with owners, coaches and clients."""
+"""The core suite's own fixtures: its options, the mail and IMAP servers, helper factories, and a
+world of two practices with owners, coaches and clients.
+
+The database (SQLite, or PostgreSQL when CROSSROADS_TEST_DATABASE_URL is set), the app, sessions and
+signed-in test clients are the kit's (crossroads.testing), which plugin authors use too; ``db``,
+``app``, ``as_user``... are aliases of ``crossroads_db``, ``crossroads_app``, ``crossroads_as_user``...
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from flask import Flask
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from crossroads.core import migrate
 from crossroads.core.config import Settings
-from crossroads.core.db import Base, make_engine, make_sessionmaker, utcnow
+from crossroads.core.db import utcnow
 from crossroads.core.models import (
     CareerTheme,
     Category,
@@ -43,8 +47,7 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.security import hash_password
 from crossroads.core.services.contacts import refresh_search_columns
 from crossroads.testing import OtherPractice, World
-from crossroads.testing.browser import Browser, browser_for
-from crossroads.web import create_app
+from crossroads.testing.browser import Browser
 
 pytest_plugins = ["tests.mailserver", "tests.imapserver"]
 
@@ -67,7 +70,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     answer differently on PostgreSQL than on SQLite, so a second run would only repeat them."""
     if not config.getoption("--only-database-tests"):
         return
-    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    kept = [item for item in items if "crossroads_database_url" in getattr(item, "fixturenames", ())]
     config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = kept
 
@@ -76,87 +79,58 @@ PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all fixtures
 
 
-def _reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A freshly migrated database for this test run."""
-    url = os.environ.get("CROSSROADS_TEST_DATABASE_URL")
-    if url:
-        _reset_postgres(url)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    return url
-
-
-@pytest.fixture(scope="session")
-def engine(database_url: str):
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+# -- the kit's fixtures, under the names this suite has always used ----------------------------
+# One implementation of each lives in crossroads.testing (the kit plugin authors use); these are
+# aliases, so hundreds of tests need not be renamed. Override the kit's (``crossroads_app``...),
+# not these, to change what the others build on.
 
 
 @pytest.fixture
-def db(engine) -> Session:
-    """A session on the test database; every table is emptied after the test."""
-    session = make_sessionmaker(engine)()
-    yield session
-    session.close()
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+def database_url(crossroads_database_url: str) -> str:
+    """The test's migrated database (:func:`crossroads.testing.crossroads_database_url`)."""
+    return crossroads_database_url
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        instance_path=tmp_path,
-        database_url=database_url,
-        secret_key="test-secret-key-not-for-production",
-        secure_cookies=True,
-        smtp_allow_private=True,  # the test email servers listen on 127.0.0.1
-        testing=True,
-    )
+def engine(crossroads_engine: Engine) -> Engine:
+    """An engine on the test's database (:func:`crossroads.testing.crossroads_engine`)."""
+    return crossroads_engine
 
 
 @pytest.fixture
-def plugins() -> PluginManager:
+def db(crossroads_db: Session) -> Session:
+    """A session on the test's database; it fires plugin events (:func:`crossroads.testing.crossroads_db`)."""
+    return crossroads_db
+
+
+@pytest.fixture
+def settings(crossroads_settings: Settings) -> Settings:
+    """The test's settings (:func:`crossroads.testing.crossroads_settings`)."""
+    return crossroads_settings
+
+
+@pytest.fixture
+def plugins(crossroads_plugin_manager: PluginManager) -> PluginManager:
     """The plugin manager as installed: built-in plugins found through their entry points."""
-    return PluginManager()
+    return crossroads_plugin_manager
 
 
 @pytest.fixture
-def app(settings: Settings, plugins: PluginManager, db: Session):
-    app = create_app(settings, plugins=plugins)
-    app.config["WTF_CSRF_ENABLED"] = False  # tests/test_security.py covers CSRF with it on
-    app.config["SERVER_NAME"] = "localhost"
-    app.config["PREFERRED_URL_SCHEME"] = "https"
-    return app
+def app(crossroads_app: Flask) -> Flask:
+    """The app, CSRF off (tests/test_security.py covers CSRF with it on), on ``https://localhost``."""
+    return crossroads_app
 
 
 @pytest.fixture
-def http(app) -> Browser:
-    """An HTTPS test client (secure cookies travel only over HTTPS), signed out."""
-    return browser_for(app)
-
-
-@pytest.fixture
-def as_user(app):
+def as_user(crossroads_as_user: Callable[[User | None], Browser]) -> Callable[[User | None], Browser]:
     """``as_user(user)``: a fresh test client signed in as ``user``."""
+    return crossroads_as_user
 
-    def make(user: User) -> Browser:
-        return browser_for(app, user)
 
-    return make
+@pytest.fixture
+def http(crossroads_as_user: Callable[[User | None], Browser]) -> Browser:
+    """An HTTPS test client (secure cookies travel only over HTTPS), signed out."""
+    return crossroads_as_user(None)
 
 
 # -- the world: two practices -------------------------------------------------------------

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from crossroads.core.mail.secrets import encrypt
 from crossroads.core.models import MailSecurity, PracticeMail
+from crossroads.testing import TEST_SECRET_KEY
 
 SERVER_NAME = "mail.test"
 USERNAME = "practice@northbridge.example"
@@ -251,7 +252,7 @@ def configure_mail(
     practice_id: int,
     server: MailServer,
     *,
-    secret_key: str = "test-secret-key-not-for-production",
+    secret_key: str = TEST_SECRET_KEY,
     from_address: str = DEFAULT_FROM,
     username: str = "",
     password: str = "",

@@ -39,13 +39,14 @@ from crossroads.plugins.alumni_offices.models import (
     Office,
     RequestStatus,
 )
+from crossroads.testing import TEST_SECRET_KEY
 from crossroads.testing.sweeps import IsolationSweep
 
 from .conftest import make_contact, make_user
 from .mailserver import configure_mail
 
 BASE = "/plugins/alumni_offices"
-SECRET = "test-secret-key-not-for-production"
+SECRET = TEST_SECRET_KEY
 ALUMNI_ADDRESS = "alumni@riverside.example"
 CAREERS_ADDRESS = "careers@riverside.example"
 PLUGIN_TABLES = {

@@ -30,6 +30,7 @@ from crossroads.core.services import erasure
 from crossroads.plugins.alumni_offices.models import Institution
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.models import DigestSubscription
+from crossroads.testing import TEST_SECRET_KEY
 
 from .conftest import World
 from .mailserver import configure_mail
@@ -185,7 +186,7 @@ def test_only_the_owner_erases(db, world: World, as_user):
     assert db.get(Client, world.client.id) is not None
 
 
-SECRET_KEY = "test-secret-key-not-for-production"
+SECRET_KEY = TEST_SECRET_KEY  # the settings fixture's key
 
 
 def test_erasure_leaves_no_pending_email_that_names_or_reaches_the_client(

@@ -34,11 +34,12 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
 from crossroads.core.services import outreach
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
+from crossroads.testing import TEST_SECRET_KEY
 from tests.conftest import make_contact
 from tests.mailserver import configure_mail
 
 DATA = Path(__file__).parent / "data" / "inbox"
-SECRET = "test-secret-key-not-for-production"
+SECRET = TEST_SECRET_KEY  # the settings fixture's key
 ZOE = "zoe.ng@acme.example"
 SUBJECT = "A question about magazine editing"
 

@@ -25,10 +25,11 @@ from crossroads.core.schemas import InviteClientSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.security import LinkSigner
 from crossroads.core.services import invitations
+from crossroads.testing import TEST_SECRET_KEY
 
 from .mailserver import configure_mail
 
-SIGNER_KEY = "test-secret-key-not-for-production"
+SIGNER_KEY = TEST_SECRET_KEY
 SIGNER = LinkSigner(SIGNER_KEY)
 NEW_PASSWORD = "my own good passphrase"
 

@@ -40,7 +40,6 @@ from crossroads.testing.sweeps import (
     plugin_of,
     refusal_cases,
 )
-from crossroads.web import create_app
 from tests.conftest import make_conversation, make_message
 
 
@@ -55,15 +54,12 @@ def _institution(client: Client) -> int:
 
 
 @pytest.fixture
-def app(settings, plugins, db, world):
-    """The app as ``crossroads serve --demo`` builds it for the world's practice, so the demo's
-    Sent mail routes are swept too (another practice is simply not the demo)."""
-    settings.demo_practice_id = world.practice.id
-    app = create_app(settings, plugins=plugins)
-    app.config["WTF_CSRF_ENABLED"] = False
-    app.config["SERVER_NAME"] = "localhost"
-    app.config["PREFERRED_URL_SCHEME"] = "https"
-    return app
+def crossroads_settings(crossroads_settings, world):
+    """The settings of ``crossroads serve --demo`` for the world's practice, so the app (and every
+    signed-in client) has the demo's Sent mail routes and they are swept too (another practice is
+    simply not the demo)."""
+    crossroads_settings.demo_practice_id = world.practice.id
+    return crossroads_settings
 
 
 @pytest.fixture

@@ -38,9 +38,10 @@ from crossroads.core.models import (
     PracticeMail,
 )
 from crossroads.core.plugins import PluginManager
+from crossroads.testing import TEST_SECRET_KEY
 from tests.mailserver import BANNER, PASSWORD, USERNAME, configure_mail, free_port
 
-SECRET = "test-secret-key-not-for-production"
+SECRET = TEST_SECRET_KEY
 PRACTICE_ADDRESS = "hello@northbridge.example"
 CONTACT_ADDRESS = "zoe.ng@acme.example"
 

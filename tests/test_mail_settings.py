@@ -10,9 +10,10 @@ from crossroads.core.mail.secrets import SecretKeyMismatch, decrypt, encrypt
 from crossroads.core.models import MailSecurity, MessageStatus, OutboxEmail, PracticeMail
 from crossroads.core.scoping import Scope
 from crossroads.core.services import mail_settings
+from crossroads.testing import TEST_SECRET_KEY
 from crossroads.web.context import Crossroads
 
-SECRET = "test-secret-key-not-for-production"  # the settings fixture's key
+SECRET = TEST_SECRET_KEY  # the settings fixture's key
 SMTP_PASSWORD = "hunter2-but-longer"
 
 

@@ -16,10 +16,11 @@ from crossroads.core.mail.secrets import decrypt
 from crossroads.core.models import InboundMail, MailSecurity, PracticeMailbox
 from crossroads.core.scoping import Scope
 from crossroads.core.services import mailbox_settings
+from crossroads.testing import TEST_SECRET_KEY
 from crossroads.web.cli import main
 from tests.imapserver import configure_mailbox, reply
 
-SECRET = "test-secret-key-not-for-production"  # the settings fixture's key
+SECRET = TEST_SECRET_KEY  # the settings fixture's key
 PASSWORD = "imap password, quite long"
 
 

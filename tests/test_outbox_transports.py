@@ -43,9 +43,10 @@ from crossroads.plugin import (
     Transport,
     post_json,
 )
+from crossroads.testing import TEST_SECRET_KEY
 from tests.mailserver import free_port
 
-SECRET = "test-secret-key-not-for-production"
+SECRET = TEST_SECRET_KEY
 NAME = "webhook_test"
 
 

@@ -516,7 +516,8 @@ def count_statements(engine):
         event.remove(engine, "before_cursor_execute", record)
 
 
-def test_the_reports_run_as_many_statements_for_a_quiet_or_a_busy_client(week, db, as_user, engine):
+def test_the_reports_run_as_many_statements_for_a_quiet_or_a_busy_client(week, db, as_user, app):
+    engine = app.extensions["crossroads"].engine  # the requests' (the test's session has its own)
     browser = as_user(week.coach)
     url = f"{BASE}/clients/{week.client.id}/report?period=this_quarter"
     browser.get(url)
@@ -539,6 +540,7 @@ def test_the_reports_run_as_many_statements_for_a_quiet_or_a_busy_client(week, d
         assert browser.get(url).status_code == 200
     with count_statements(engine) as busy_caseload:
         browser.get(f"{BASE}/caseload?period=this_quarter")
+    assert quiet and quiet_caseload, "no statement was seen: the count would prove nothing"
     assert len(busy) == len(quiet), busy
     assert len(busy_caseload) == len(quiet_caseload), busy_caseload
 

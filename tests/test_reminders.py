@@ -39,10 +39,11 @@ from crossroads.core.services.reminders import (
     reminder_signer,
     send_reminders,
 )
+from crossroads.testing import TEST_SECRET_KEY
 from tests.conftest import make_contact
 from tests.mailserver import configure_mail
 
-SECRET = "test-secret-key-not-for-production"
+SECRET = TEST_SECRET_KEY
 BASE = "http://localhost:5000"
 TOKYO = ZoneInfo("Asia/Tokyo")
 CLIENT_ADDRESS = "client@a.example"

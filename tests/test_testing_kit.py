@@ -75,6 +75,31 @@ def test_each_test_starts_from_an_empty_database(crossroads_db, crossroads_world
     assert crossroads_db.query(Practice).count() == 1
 
 
+def test_a_session_alone_does_not_build_the_app(request, crossroads_db, crossroads_engine):
+    # A test of services needs no app (building one takes a tenth of a second, per test).
+    assert "crossroads_app" not in request.fixturenames
+    assert crossroads_db.get_bind() is crossroads_engine
+
+
+def test_the_session_fires_events_to_the_plugins(crossroads_db, crossroads_plugin_manager):
+    from crossroads.core.events import BUS_KEY
+
+    assert crossroads_db.info[BUS_KEY].plugins is crossroads_plugin_manager
+
+
+def test_the_engine_is_a_second_user_of_the_tests_database(crossroads_world, crossroads_engine):
+    from crossroads.core.db import make_sessionmaker
+    from crossroads.core.models import Client
+
+    with make_sessionmaker(crossroads_engine)() as other:
+        assert [c.id for c in other.query(Client)] == [crossroads_world.client.id]
+
+
+def test_a_signed_out_visitor_is_sent_to_the_login_page(crossroads_as_user, crossroads_world):
+    response = crossroads_as_user(None).get("/me/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
 def test_a_panel_is_found_on_the_client_and_the_coach_page(crossroads_page, crossroads_world):
     client = crossroads_world.client
     part = crossroads_page(client.user, "/me/").plugin_part("theme_progress")

@@ -2,9 +2,11 @@
 driven by Playwright.
 
 The server is the app as deployed: CSRF on, Secure session cookies on (chromium treats
-``http://localhost`` as a secure context, so it keeps them), TESTING off. It shares the test
-database of the ``db`` fixture, so every browser test starts from an empty database (plus
-whatever ``world`` or the test itself adds) and the ``db`` fixture empties it afterwards.
+``http://localhost`` as a secure context, so it keeps them), TESTING off. It runs for the whole
+session on one database (on SQLite a copy of the kit's migrated one, on PostgreSQL the kit's
+database), so here every test gets that database rather than a copy of its own: each starts
+from an empty database (plus whatever ``world`` or the test itself adds) and it is emptied
+afterwards.
 """
 
 from __future__ import annotations
@@ -87,11 +89,24 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def browser_database_url(_crossroads_migrated, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The live server's database for the whole session: a copy of the kit's migrated database."""
+    return _crossroads_migrated.database_for(tmp_path_factory.mktemp("browser-db"))
+
+
+@pytest.fixture
+def crossroads_database_url(_crossroads_migrated, browser_database_url: str) -> Iterator[str]:
+    """Here, the kit's per-test database is the live server's, emptied after each test."""
+    yield browser_database_url
+    _crossroads_migrated.empty(browser_database_url)
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app served on a free port of localhost for the whole session, stopped cleanly at the end."""
     settings = Settings(
         instance_path=tmp_path_factory.mktemp("browser-instance"),
-        database_url=database_url,
+        database_url=browser_database_url,
         secret_key="browser-test-secret-key-not-for-production",
         secure_cookies=True,
         smtp_allow_private=True,  # the test email servers listen on 127.0.0.1
@@ -124,8 +139,9 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def server(live_server: LiveServer, db: Session) -> Iterator[LiveServer]:
-    """The live server for one test. Depends on ``db`` so the tables are emptied after the test
-    (and after its pages are closed); fails the test if the app raised while serving it."""
+    """The live server for one test. Depends on ``db`` (so on ``crossroads_database_url``) so the
+    tables are emptied after the test (and after its pages are closed, and the session is); fails
+    the test if the app raised while serving it."""
     live_server.errors.clear()
     yield live_server
     errors, live_server.errors[:] = list(live_server.errors), []
