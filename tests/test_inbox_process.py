@@ -19,6 +19,7 @@ from crossroads.core.inbox import Incoming, receive, record
 from crossroads.core.inbox.classify import return_date
 from crossroads.core.mail.outbox import deliver
 from crossroads.core.models import (
+    Contact,
     InboundKind,
     InboundMail,
     MessageKind,
@@ -455,3 +456,39 @@ def test_every_reply_processed_runs_the_same_few_statements(db, world, practice_
     kinds = db.scalars(select(InboundMail.kind).order_by(InboundMail.id)).all()
     assert kinds == [InboundKind.REPLY] * 6
     assert per_reply == [per_reply[0]] * 6 and per_reply[0] <= 26, per_reply
+
+
+# -- the same messages, read from a real IMAP server ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kind", "stage"),
+    [
+        ("reply_in_reply_to.eml", InboundKind.REPLY, Stage.REPLIED),
+        ("reply_without_in_reply_to.eml", InboundKind.REPLY, Stage.REPLIED),
+        ("reply_other_address.eml", InboundKind.REPLY, Stage.REPLIED),
+        ("forwarded_by_colleague.eml", InboundKind.REPLY, Stage.REQUESTED),
+        ("auto_reply_outlook.eml", InboundKind.AUTO_REPLY, Stage.REQUESTED),
+        ("bounce_gmail.eml", InboundKind.BOUNCE, Stage.REQUESTED),
+        ("spam.eml", InboundKind.SPAM, Stage.REQUESTED),
+    ],
+)
+def test_each_kind_of_message_read_from_the_imap_mailbox_does_what_it_does_by_post(
+    db, world, zoe, practice_mail, settings, mailbox_user, fixture, kind, stage
+):
+    from crossroads.core.inbox.imap import poll
+    from crossroads.core.inbox.pending import process_pending
+    from tests.imapserver import configure_mailbox
+
+    configure_mailbox(db, world.practice.id, mailbox_user, settings.secret_key)
+    poll(db, world.practice.id, settings.secret_key, allow_private=True, timeout=10)  # from now on
+    message = send_request(db, world, zoe)
+    mailbox_user.append([incoming(fixture, **values_for(message))])
+    result = poll(db, world.practice.id, settings.secret_key, allow_private=True, timeout=10)
+    assert result.received == 1 and not result.error
+    bound = make_sessionmaker(db.get_bind())
+    assert process_pending(bound, world.practice.id).processed == 1
+    db.expire_all()
+    mail = db.scalar(select(InboundMail).where(InboundMail.practice_id == world.practice.id))
+    assert (mail.source, mail.kind) == ("imap", kind)
+    assert db.get(Contact, zoe.id).stage == stage
