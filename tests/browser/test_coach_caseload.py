@@ -154,4 +154,6 @@ def test_a_coach_finds_new_replies_on_the_caseload_on_a_phone(phone_page: Page, 
     expect(page).to_have_url(re.compile(r"[?&]new_replies=true"))
     expect(page.get_by_role("link", name="Clara Client", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Otto Other", exact=True)).to_have_count(0)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Once the page has laid out (its stylesheet applied), it fits the phone: waited for, since a
+    # loaded machine may measure before the style is in; it fails if the page never fits.
+    page.wait_for_function("document.documentElement.scrollWidth <= 390", timeout=10_000)
