@@ -133,3 +133,18 @@ def package_problems(
             path.read_text(encoding="utf-8"), module, package, others, is_package=is_package, path=shown
         )
     return found
+
+
+def moved_problems(
+    source: str, module: str, moved: Iterable[str], *, is_package: bool = False, path: str = "<source>"
+) -> list[Problem]:
+    """Imports of a module path that moved (``moved``, the old paths; ``core/deprecation.py``).
+
+    The repository itself imports only the new places; the old ones are shims for plugins.
+    """
+    old_paths = list(moved)
+    return [
+        Problem(path, line, name, "a moved module's old path: import it from its new place")
+        for line, name in reached(source, module, is_package)
+        if any(_within(name, old) for old in old_paths)
+    ]

@@ -750,7 +750,7 @@ class OutboxEmail(Base):
     """A message waiting to go, going, or gone: written here first, then sent by a background worker.
 
     Most rows are emails; a row whose ``transport`` is not ``"email"`` goes by a
-    plugin's transport (:mod:`crossroads.core.transports`), with what it needs in
+    plugin's transport (:mod:`crossroads.core.outreach.transports`), with what it needs in
     ``payload``. The worker claims a row (``queued`` → ``sending``) with a
     conditional update before it sends, so two workers never send the same row;
     a row left ``sending`` by a worker that died is marked ``unknown`` and never
