@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -106,3 +107,49 @@ def test_the_check_lets_the_new_paths_through():
         "from .outreach.followups import due_for\n"
     )
     assert moved_problems(source, "crossroads.core.figures", MOVED_MODULES) == []
+
+
+def _defined_at_top(path: Path) -> list[str]:
+    """The public names a module's source defines at its top level (classes, functions, constants)."""
+    names = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return [n for n in names if not n.startswith("_")]
+
+
+@pytest.mark.parametrize("package", ["crossroads.core.models", "crossroads.core.schemas"])
+def test_a_package_split_by_domain_re_exports_every_name_its_modules_define(package):
+    """``crossroads.core.models`` and ``.schemas`` were one module each: every name stays importable
+    from the package (Alembic's environment, the face and plugins import them there)."""
+    imported = importlib.import_module(package)
+    folder = Path(imported.__file__).parent
+    missing = []
+    for path in sorted(folder.glob("[!_]*.py")):
+        module = importlib.import_module(f"{package}.{path.stem}")
+        for name in _defined_at_top(path):
+            if name not in imported.__all__ or getattr(imported, name, None) is not getattr(module, name):
+                missing.append(f"{path.stem}.{name}")
+    assert not missing, f"not re-exported by {package}: {missing}"
+    assert all(hasattr(imported, name) for name in imported.__all__)
+
+
+def test_importing_the_models_package_alone_registers_every_table():
+    """What Alembic's environment does: ``import crossroads.core.models``, in a fresh interpreter."""
+    code = "import crossroads.core.models; from crossroads.core.db import Base; print(*Base.metadata.tables)"
+    registered = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    tables = {
+        node.value.value
+        for path in (ROOT / "core" / "models").glob("*.py")
+        for cls in ast.parse(path.read_text()).body
+        if isinstance(cls, ast.ClassDef)
+        for node in cls.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__tablename__" for t in node.targets)
+        and isinstance(node.value, ast.Constant)
+    }
+    assert len(tables) > 25 and tables <= set(registered.stdout.split())
