@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crossroads.core.deprecation import MOVED_MODULES
-from crossroads.core.import_rules import modules_of, moved_problems
+from crossroads.core.import_rules import modules_of, moved_problems, plugin_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The repository's Python, as (folder, the dotted package its files are imported as).
@@ -153,3 +153,9 @@ def test_importing_the_models_package_alone_registers_every_table():
         and isinstance(node.value, ast.Constant)
     }
     assert len(tables) > 25 and tables <= set(registered.stdout.split())
+
+
+def test_crossroads_plugins_names_the_new_place_of_a_moved_module_a_plugin_imports():
+    [problem] = plugin_problems("from crossroads.core.checks import CORE_CHECKS", "my_plugin", "my_plugin")
+    assert "import it from crossroads.plugin" in problem.reason
+    assert "crossroads.core.outreach.checks" in problem.reason and "0.3" in problem.reason
