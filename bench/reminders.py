@@ -40,7 +40,6 @@ from sqlalchemy import delete, func, select, update  # noqa: E402
 
 from crossroads.core import migrate  # noqa: E402
 from crossroads.core.db import make_engine, make_sessionmaker, utcnow  # noqa: E402
-from crossroads.core.followups import due_for  # noqa: E402
 from crossroads.core.models import (  # noqa: E402
     Client,
     ClientStatus,
@@ -55,6 +54,7 @@ from crossroads.core.models import (  # noqa: E402
     Stage,
     User,
 )
+from crossroads.core.outreach.followups import due_for  # noqa: E402
 from crossroads.core.services.reminders import send_reminders  # noqa: E402
 
 SECRET = "bench-secret-key-not-for-production"

@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from .followups import add_business_days
 from .models import (
     Client,
     ClientStatus,
@@ -54,6 +53,7 @@ from .models import (
     Stage,
     StageChange,
 )
+from .outreach.followups import add_business_days
 from .scoping import Scope
 
 #: The channel of a step recorded on a contact without a message written here.

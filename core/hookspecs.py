@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from sqlalchemy.orm import Session
 
-    from .channels import Channel, Draft, MessageWarning
     from .jobs import ScheduledJob
     from .models import (
         CareerTheme,
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
         ThemeStatus,
         User,
     )
+    from .outreach.channels import Channel, Draft, MessageWarning
     from .plugin_settings import PluginSettings
     from .plugins import MenuItem, Panel
     from .reports import ReportFormat, ReportRequest, Section

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .deprecation import MOVED_MODULES
+
 #: The one module a plugin imports Crossroads from.
 FACE = "crossroads.plugin"
 #: Where the built-in plugins live; each subpackage is one plugin.
@@ -94,6 +96,10 @@ def plugin_problems(
             reason = "imports another plugin: plugins may be switched off or missing; use a hook"
         elif _within(name, "crossroads"):
             reason = f"outside the public face: import it from {FACE}"
+            moved = next((old for old in MOVED_MODULES if _within(name, old)), None)
+            if moved:
+                new, release = MOVED_MODULES[moved]
+                reason += f" ({moved} moved to {new} and goes in Crossroads {release})"
         else:
             continue  # a third-party library
         problems.append(Problem(path, line, name, reason))
@@ -133,3 +139,18 @@ def package_problems(
             path.read_text(encoding="utf-8"), module, package, others, is_package=is_package, path=shown
         )
     return found
+
+
+def moved_problems(
+    source: str, module: str, moved: Iterable[str], *, is_package: bool = False, path: str = "<source>"
+) -> list[Problem]:
+    """Imports of a module path that moved (``moved``, the old paths; ``core/deprecation.py``).
+
+    The repository itself imports only the new places; the old ones are shims for plugins.
+    """
+    old_paths = list(moved)
+    return [
+        Problem(path, line, name, "a moved module's old path: import it from its new place")
+        for line, name in reached(source, module, is_package)
+        if any(_within(name, old) for old in old_paths)
+    ]

@@ -29,9 +29,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .channels import Channel
 from .dates import month_start, quarter_start
 from .db import utcnow
+from .outreach.channels import Channel
 from .text import slug
 
 if TYPE_CHECKING:

@@ -30,20 +30,6 @@ from flask import has_app_context
 from flask_login import current_user
 
 from crossroads.core import events as _events
-from crossroads.core.channels import (
-    Channel,
-    Counting,
-    Delivery,
-    Draft,
-    DraftContext,
-    Handoff,
-    Limit,
-    MessageFormat,
-    MessageWarning,
-    TemplateText,
-    length,
-)
-from crossroads.core.checks import CORE_CHECKS
 from crossroads.core.commands import open_session
 from crossroads.core.dates import month_start, quarter_start
 from crossroads.core.db import Base, UTCDateTime, enum_column, utcnow
@@ -58,7 +44,6 @@ from crossroads.core.figures import (
     steps,
     tally,
 )
-from crossroads.core.followups import DueItem, DueKind, due_items
 from crossroads.core.hookspecs import HOOKS_VERSION, hookimpl
 from crossroads.core.inbox.addresses import reply_to_for
 from crossroads.core.jobs import ScheduledJob
@@ -100,6 +85,25 @@ from crossroads.core.models import (
     ThemeStatus,
     User,
 )
+from crossroads.core.outreach.channels import (
+    Channel,
+    Counting,
+    Delivery,
+    Draft,
+    DraftContext,
+    Handoff,
+    Limit,
+    MessageFormat,
+    MessageWarning,
+    TemplateText,
+    length,
+)
+from crossroads.core.outreach.checks import CORE_CHECKS
+from crossroads.core.outreach.followups import DueItem, DueKind, due_items
+from crossroads.core.outreach.service import initial_draft
+from crossroads.core.outreach.service import warnings as draft_warnings
+from crossroads.core.outreach.templating import Variable
+from crossroads.core.outreach.transports import Envelope, Outcome, Transport, post_json
 from crossroads.core.pagination import Page, paginate
 from crossroads.core.plugin_settings import PluginSettings
 from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager, as_items
@@ -128,8 +132,6 @@ from crossroads.core.services.conversations import ics as conversation_ics
 from crossroads.core.services.goals import METRIC_LABELS
 from crossroads.core.services.mail_settings import can_send_email
 from crossroads.core.services.notifications import take_for_digest
-from crossroads.core.services.outreach import initial_draft
-from crossroads.core.services.outreach import warnings as draft_warnings
 from crossroads.core.services.practices import plugin_states
 from crossroads.core.sources import (
     ImportedContact,
@@ -141,9 +143,7 @@ from crossroads.core.sources import (
     decode_text,
 )
 from crossroads.core.sources import registry as _source_registry
-from crossroads.core.templating import Variable
 from crossroads.core.text import fold, like_pattern, words
-from crossroads.core.transports import Envelope, Outcome, Transport, post_json
 from crossroads.web.context import crossroads as _crossroads
 from crossroads.web.context import db, require_role, scope
 from crossroads.web.filters import ago, localtime, viewer_zone

@@ -26,9 +26,10 @@ from crossroads.core.models import (
     StageChange,
     User,
 )
+from crossroads.core.outreach import service as outreach
 from crossroads.core.schemas import ThemeSchema, load
 from crossroads.core.scoping import Scope
-from crossroads.core.services import contacts, outreach, themes
+from crossroads.core.services import contacts, themes
 
 from .conftest import make_contact, make_message
 

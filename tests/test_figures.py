@@ -21,10 +21,11 @@ from crossroads.core.models import (
     PracticeMail,
     Stage,
 )
+from crossroads.core.outreach import service as outreach
 from crossroads.core.reports import Period, PeriodChoice
 from crossroads.core.schemas import GoalSchema, ScheduleSchema, load
 from crossroads.core.scoping import Scope
-from crossroads.core.services import contacts, conversations, goals, outreach
+from crossroads.core.services import contacts, conversations, goals
 from crossroads.plugins.alumni_offices import services as alumni
 from crossroads.plugins.alumni_offices.services import CHANNEL as ALUMNI
 from crossroads.plugins.email_channel import CHANNEL as EMAIL

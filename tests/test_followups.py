@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crossroads.core.followups import DueKind, add_business_days, due_for
 from crossroads.core.models import Contact, Practice, Stage
+from crossroads.core.outreach.followups import DueKind, add_business_days, due_for
 
 LONDON = ZoneInfo("Europe/London")
 PRACTICE = Practice(name="P", second_person_after_days=3, follow_up_after_days=7)

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from crossroads.core import events
 from crossroads.core.db import make_sessionmaker
-from crossroads.core.followups import add_business_days, due_for
 from crossroads.core.inbox import Incoming, receive, record
 from crossroads.core.inbox.classify import return_date
 from crossroads.core.mail.outbox import deliver
@@ -31,9 +30,10 @@ from crossroads.core.models import (
     PracticeMail,
     Stage,
 )
+from crossroads.core.outreach import service as outreach
+from crossroads.core.outreach.followups import add_business_days, due_for
 from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
-from crossroads.core.services import outreach
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
 from crossroads.testing import TEST_SECRET_KEY
 from tests.conftest import make_contact

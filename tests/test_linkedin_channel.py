@@ -11,9 +11,6 @@ from types import MappingProxyType
 import pytest
 from sqlalchemy import select
 
-from crossroads.core import templating
-from crossroads.core.channels import Counting, Draft, length
-from crossroads.core.checks import limit_warnings, method_warnings
 from crossroads.core.models import (
     ClientPluginSetting,
     ContactSource,
@@ -23,8 +20,11 @@ from crossroads.core.models import (
     Role,
     Stage,
 )
+from crossroads.core.outreach import service as outreach
+from crossroads.core.outreach import templating
+from crossroads.core.outreach.channels import Counting, Draft, length
+from crossroads.core.outreach.checks import limit_warnings, method_warnings
 from crossroads.core.scoping import Scope
-from crossroads.core.services import outreach
 from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
 from crossroads.plugins.linkedin import allowance, limits
 from crossroads.plugins.linkedin.channel import note_format

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from crossroads.core.channels import Draft, DraftContext, MessageWarning
-from crossroads.core.checks import CORE_CHECKS, core_check_settings, method_warnings
 from crossroads.core.models import ContactSource, MessageKind
+from crossroads.core.outreach import service as outreach
+from crossroads.core.outreach.channels import Draft, DraftContext, MessageWarning
+from crossroads.core.outreach.checks import CORE_CHECKS, core_check_settings, method_warnings
 from crossroads.core.scoping import Scope
-from crossroads.core.services import outreach
 from crossroads.plugin import Channel, TemplateText, hookimpl, words
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
 from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
@@ -290,7 +290,7 @@ def test_the_compose_page_marks_each_warning_with_the_field_it_is_about(world, c
 # -- MessageWarning, once Warning ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["crossroads.plugin", "crossroads.core.channels"])
+@pytest.mark.parametrize("module", ["crossroads.plugin", "crossroads.core.outreach.channels"])
 def test_the_old_name_warning_still_works_and_warns_naming_the_new_one(module):
     import importlib
 

@@ -31,7 +31,7 @@ from crossroads.core.mail.outbox import (
 )
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.models import Contact, MessageKind, MessageStatus, OutboxEmail, OutreachMessage
-from crossroads.core.transports import PAYLOAD_LIMIT, plugin_transports
+from crossroads.core.outreach.transports import PAYLOAD_LIMIT, plugin_transports
 from crossroads.plugin import (
     Channel,
     Delivery,

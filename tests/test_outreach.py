@@ -7,9 +7,6 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from crossroads.core import templating
-from crossroads.core.channels import Draft, DraftContext, TemplateText
-from crossroads.core.checks import method_warnings
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import (
     ContactSource,
@@ -21,8 +18,11 @@ from crossroads.core.models import (
     PracticeMail,
     Stage,
 )
+from crossroads.core.outreach import service as outreach
+from crossroads.core.outreach import templating
+from crossroads.core.outreach.channels import Draft, DraftContext, TemplateText
+from crossroads.core.outreach.checks import method_warnings
 from crossroads.core.scoping import Scope
-from crossroads.core.services import outreach
 from crossroads.core.services.practices import set_plugin_enabled
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
 

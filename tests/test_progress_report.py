@@ -710,7 +710,7 @@ class PigeonPost:
 
     @hookimpl
     def outreach_channels(self):
-        from crossroads.core.channels import Channel
+        from crossroads.core.outreach.channels import Channel
 
         class Pigeon(Channel):
             name, label = "carrier_pigeon", "Pigeon post (slow)"

@@ -21,7 +21,6 @@ from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select
 
 from crossroads.core.db import make_sessionmaker, utcnow
-from crossroads.core.followups import DueKind
 from crossroads.core.mail.queue import make_queue
 from crossroads.core.models import (
     Contact,
@@ -30,6 +29,7 @@ from crossroads.core.models import (
     OutboxEmail,
     Stage,
 )
+from crossroads.core.outreach.followups import DueKind
 from crossroads.core.services import reminders
 from crossroads.core.services.reminders import (
     Action,
@@ -443,7 +443,7 @@ def test_the_open_link_asks_a_signed_out_visitor_to_sign_in(clara, db, http):
 def test_noted_hides_the_second_person_hint_until_the_follow_up_is_due(clara, db, http):
     from zoneinfo import ZoneInfo
 
-    from crossroads.core.followups import first_follow_up_on
+    from crossroads.core.outreach.followups import first_follow_up_on
 
     young = requested(db, clara, "Sam Second", days_ago=6)  # 3 to 5 business days: before 7
     db.commit()

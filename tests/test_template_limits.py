@@ -8,9 +8,9 @@ import tracemalloc
 import pytest
 from sqlalchemy import select
 
-from crossroads.core import templating
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import MessageKind, MessageTemplate, OutboxEmail, PracticeMail
+from crossroads.core.outreach import templating
 
 from .conftest import make_contact
 

@@ -11,13 +11,14 @@ from crossroads.core import figures
 from crossroads.core.db import utcnow
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import Client, ClientStatus, GoalMetric, GoalPeriod, Role
+from crossroads.core.outreach import service as outreach
 from crossroads.core.schemas import (
     CaseloadQuerySchema,
     ClientUpdateSchema,
     InviteClientSchema,
     load,
 )
-from crossroads.core.services import clients, contacts, goals, invitations, outreach
+from crossroads.core.services import clients, contacts, goals, invitations
 
 from .context import crossroads, require_role, scope
 from .forms import Form, submit

@@ -14,8 +14,9 @@ from crossroads.core.models import (
     Contact,
     Stage,
 )
+from crossroads.core.outreach import service as outreach
 from crossroads.core.schemas import ContactQuerySchema, ContactSchema, ImportSchema, NewContactSchema, load
-from crossroads.core.services import contacts, imports, leads, outreach
+from crossroads.core.services import contacts, imports, leads
 from crossroads.core.sources import ImportRefused
 
 from .context import scope

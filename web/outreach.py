@@ -7,16 +7,6 @@ from dataclasses import asdict
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crossroads.core import templating
-from crossroads.core.channels import (
-    Channel,
-    Counting,
-    Draft,
-    DraftContext,
-    MessageFormat,
-    MessageWarning,
-    TemplateText,
-)
 from crossroads.core.errors import Forbidden, InvalidInput, NotFound
 from crossroads.core.models import (
     KIND_LABELS,
@@ -27,6 +17,17 @@ from crossroads.core.models import (
     MessageStatus,
     Role,
 )
+from crossroads.core.outreach import service as outreach
+from crossroads.core.outreach import templating
+from crossroads.core.outreach.channels import (
+    Channel,
+    Counting,
+    Draft,
+    DraftContext,
+    MessageFormat,
+    MessageWarning,
+    TemplateText,
+)
 from crossroads.core.schemas import (
     DraftQuerySchema,
     MessageQuerySchema,
@@ -35,7 +36,6 @@ from crossroads.core.schemas import (
     TemplateSchema,
     load,
 )
-from crossroads.core.services import outreach
 
 from .audit import reads
 from .context import crossroads, db, require_role, scope

@@ -20,8 +20,8 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
-from crossroads.core.channels import Channel
 from crossroads.core.models import Client, Conversation
+from crossroads.core.outreach.channels import Channel
 from crossroads.core.plugin_settings import PluginSettings
 from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager
 from crossroads.core.sources import Importer, SourceRegistry

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from .. import events, links
 from ..db import utcnow
-from ..followups import add_business_days
 from ..locking import lock_client
 from ..mail.compose import one_line
 from ..mail.outbox import practice_mail, queue_email
@@ -32,6 +31,7 @@ from ..models import (
     Practice,
     Stage,
 )
+from ..outreach.followups import add_business_days
 from ..scoping import Scope
 from ..services import contacts as contact_service
 from ..services import notifications

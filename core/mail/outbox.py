@@ -4,7 +4,7 @@ Every email is an :class:`~crossroads.core.models.OutboxEmail` row, so nothing
 is lost when the worker or the queue is down: the database is the source of
 truth, and the queue (:mod:`.queue`) only wakes a worker up. A row goes by its
 ``transport``: ``"email"`` is :class:`SmtpTransport`, any other name a plugin's
-:class:`~crossroads.core.transports.Transport` (queued with :func:`queue_outbox`);
+:class:`~crossroads.core.outreach.transports.Transport` (queued with :func:`queue_outbox`);
 everything below is the same for all of them.
 
 A row goes ``queued`` → ``sending`` → ``sent`` / ``failed`` / ``unknown``:
@@ -37,7 +37,7 @@ from .. import events
 from ..db import per_transaction, utcnow
 from ..errors import InvalidInput, NotFound
 from ..models import MessageStatus, OutboxEmail, OutreachMessage, PracticeMail
-from ..transports import EMAIL, Envelope, Outcome, Transport, payload_problem
+from ..outreach.transports import EMAIL, Envelope, Outcome, Transport, payload_problem
 from . import smtp
 from .compose import build_email, new_message_id
 from .secrets import SecretKeyMismatch, decrypt
@@ -148,7 +148,7 @@ def queue_outbox(
     """Add a ``queued`` row for a plugin's ``transport`` (its name) to the outbox and flush; no commit.
 
     ``payload`` is what the transport needs beyond the addressee, subject and body: a JSON
-    object of at most :data:`~crossroads.core.transports.PAYLOAD_LIMIT` characters (``ValueError``
+    object of at most :data:`~crossroads.core.outreach.transports.PAYLOAD_LIMIT` characters (``ValueError``
     otherwise). The row is claimed, retried, marked unknown and sent again exactly as an email is.
     """
     if not transport or transport == EMAIL:
@@ -218,7 +218,7 @@ def deliver(
     network may take, so that a live send never looks like a dead worker's.
     ``allow_private`` lets the server be on a private address (``CROSSROADS_SMTP_ALLOW_PRIVATE``).
     ``transports`` are the plugins' transports by name
-    (:func:`~crossroads.core.transports.plugin_transports`); email goes by :class:`SmtpTransport`.
+    (:func:`~crossroads.core.outreach.transports.plugin_transports`); email goes by :class:`SmtpTransport`.
     A row whose transport is not there fails for good, saying so.
     """
     claimed_at = now or utcnow()
@@ -330,7 +330,7 @@ class SmtpTransport(Transport):
 
 
 def outcome_of(failure: smtp.DeliveryError | None) -> Outcome:
-    """An SMTP delivery's result as a transport's :class:`~crossroads.core.transports.Outcome`."""
+    """An SMTP delivery's result as a transport's :class:`~crossroads.core.outreach.transports.Outcome`."""
     if failure is None:
         return Outcome.sent()
     if isinstance(failure, smtp.UnknownOutcome):

@@ -44,8 +44,8 @@ from ..db import make_engine, make_sessionmaker
 from ..inbox.imap import PollResult, mailbox_practices, poll
 from ..inbox.pending import ProcessResult, process_pending
 from ..inbox.receive import NEW_MAIL_KEY
+from ..outreach.transports import Transport, plugin_transports
 from ..scheduling import INBOX, PROCESS_INBOX, SWEEP, timetable
-from ..transports import Transport, plugin_transports
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
 if TYPE_CHECKING:

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..db import utcnow
 from ..errors import NotFound
-from ..followups import DueItem, DueKind
 from ..models import CalendarFeed, Client, Contact, Conversation, Role, User
+from ..outreach.followups import DueItem, DueKind
 from ..scoping import Scope
 from ..security import digest, new_link_secret
 from . import contacts as contact_service

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..followups import DueItem, due_for, due_items
 from ..locking import refuse_stale
 from ..models import (
     CareerTheme,
@@ -24,6 +23,7 @@ from ..models import (
     Suggestion,
     contact_theme,
 )
+from ..outreach.followups import DueItem, due_for, due_items
 from ..pagination import Page, paginate
 from ..scoping import Scope
 from ..sources import check_source
@@ -415,7 +415,7 @@ def pending_suggestions(scope: Scope, client_id: int) -> list[Contact]:
     )
 
 
-#: The stages in which something can fall due (a follow-up, a thank-you): see core/followups.py.
+#: The stages in which something can fall due (a follow-up, a thank-you): see core/outreach/followups.py.
 OPEN_STAGES = (Stage.REQUESTED, Stage.TALKED)
 
 

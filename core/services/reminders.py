@@ -1,7 +1,7 @@
 """The daily reminder email to clients ("Crossroads speaks first") and its signed one-click links.
 
 At most one short email a day, from the hour the client chose, in their time zone, and only when
-something is due: follow-ups and thank-yous as :mod:`crossroads.core.followups` has them (read
+something is due: follow-ups and thank-yous as :mod:`crossroads.core.outreach.followups` has them (read
 through :func:`.contacts.due_by_client`, the batch form of ``due_for_client``) and tomorrow's
 scheduled conversations. :func:`send_reminders` is a core scheduled job of the mail worker
 (:func:`crossroads.core.scheduling.core_jobs`): it runs every hour, claims the client's day with one
@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..db import utcnow
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..followups import DueItem, DueKind, due_for, first_follow_up_on
 from ..locking import lock_client
 from ..mail.outbox import queue_email
 from ..models import (
@@ -43,6 +42,7 @@ from ..models import (
     Stage,
     User,
 )
+from ..outreach.followups import DueItem, DueKind, due_for, first_follow_up_on
 from ..scoping import Scope
 from ..security import LinkSigner
 from . import contacts as contact_service
