@@ -226,13 +226,18 @@ def save_email_settings():
     return redirect(url_for("practice.email_settings"))
 
 
+def _refused(exc: InvalidInput, anchor: str | None = None):
+    """Back to the email page with why an action on it was refused (the service's reason)."""
+    notify(" ".join(exc.errors["_schema"]), level="error")
+    return redirect(url_for("practice.email_settings", _anchor=anchor))
+
+
 @bp.post("/email/test")
 def send_test_email():
     try:
         email = mail_settings.send_test_email(scope())
     except InvalidInput as exc:
-        notify(" ".join(exc.errors["_schema"]), level="error")
-        return redirect(url_for("practice.email_settings"))
+        return _refused(exc)
     notify(f"A test email is on its way to {email.to_address}. How it went shows below; reload to see.")
     return redirect(url_for("practice.email_settings"))
 
@@ -256,8 +261,7 @@ def new_inbound_secret():
     try:
         secret = mail_settings.new_inbound_secret(scope())
     except InvalidInput as exc:
-        notify(" ".join(exc.errors["_schema"]), level="error")
-        return redirect(url_for("practice.email_settings"))
+        return _refused(exc)
     return render_email(new_secret=secret)
 
 
@@ -320,7 +324,6 @@ def test_mailbox():
             scope(), settings.secret_key, settings.smtp_ca_file, settings.smtp_allow_private
         )
     except InvalidInput as exc:
-        notify(" ".join(exc.errors["_schema"]), level="error")
-        return redirect(url_for("practice.email_settings", _anchor="mailbox"))
+        return _refused(exc, anchor="mailbox")
     notify(f"Connected: the folder holds {count} message{'s' if count != 1 else ''}. Nothing was read.")
     return redirect(url_for("practice.email_settings", _anchor="mailbox"))
