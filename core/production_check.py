@@ -279,20 +279,29 @@ def _greet(server: smtp.SmtpServer) -> None:
     smtp._close(conn)
 
 
-def check_mail_servers(
-    settings: Settings, engine: Engine, timeout: float = DEFAULT_TIMEOUT
-) -> list[CheckResult]:
+def _practices_with(
+    engine: Engine, model: type, what: str, settings_name: str, none: str
+) -> list | CheckResult:
+    """(practice name, row of ``model``) for each practice that has one, or the check's answer
+    when there are none or they cannot be read."""
     try:
         with Session(engine) as session:
             rows = session.execute(
-                select(Practice.name, PracticeMail)
-                .join(PracticeMail, PracticeMail.practice_id == Practice.id)
+                select(Practice.name, model)
+                .join(model, model.practice_id == Practice.id)
                 .order_by(Practice.id)
             ).all()
     except SQLAlchemyError as exc:
-        return [fail("email servers", f"cannot read the practices' email settings: {_first_line(exc)}")]
-    if not rows:
-        return [ok("email servers", "no practice has set up an email server yet")]
+        return fail(what, f"cannot read the practices' {settings_name} settings: {_first_line(exc)}")
+    return rows or ok(what, f"no practice has set up {none} yet")
+
+
+def check_mail_servers(
+    settings: Settings, engine: Engine, timeout: float = DEFAULT_TIMEOUT
+) -> list[CheckResult]:
+    rows = _practices_with(engine, PracticeMail, "email servers", "email", "an email server")
+    if isinstance(rows, CheckResult):
+        return [rows]
     return [check_mail_server(name, mail, settings, timeout) for name, mail in rows]
 
 
@@ -329,17 +338,9 @@ def check_mailbox(
 def check_mailboxes(
     settings: Settings, engine: Engine, timeout: float = DEFAULT_TIMEOUT
 ) -> list[CheckResult]:
-    try:
-        with Session(engine) as session:
-            rows = session.execute(
-                select(Practice.name, PracticeMailbox)
-                .join(PracticeMailbox, PracticeMailbox.practice_id == Practice.id)
-                .order_by(Practice.id)
-            ).all()
-    except SQLAlchemyError as exc:
-        return [fail("reply mailboxes", f"cannot read the practices' mailbox settings: {_first_line(exc)}")]
-    if not rows:
-        return [ok("reply mailboxes", "no practice has set up a reply mailbox yet")]
+    rows = _practices_with(engine, PracticeMailbox, "reply mailboxes", "mailbox", "a reply mailbox")
+    if isinstance(rows, CheckResult):
+        return [rows]
     return [check_mailbox(name, mailbox, settings, timeout) for name, mailbox in rows]
 
 
