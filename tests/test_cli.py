@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -17,6 +15,7 @@ from crossroads.core.db import make_engine
 from crossroads.core.models import Practice, Role, User
 from crossroads.core.security import verify_password
 from crossroads.web.cli import main
+from tests.processes import STOP_SECONDS, start_crossroads
 
 
 @pytest.fixture
@@ -176,21 +175,7 @@ def test_serve_demo_creates_the_database_loads_the_demo_and_prints_logins(tmp_pa
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSROADS_")}
     env["CROSSROADS_INSTANCE"] = str(tmp_path / "instance")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from crossroads.web.cli import main; main()",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_crossroads(["serve", "--demo", "--port", str(port)], env, text=True)
     try:
         output = ""
         deadline = time.monotonic() + 60
@@ -213,4 +198,4 @@ def test_serve_demo_creates_the_database_loads_the_demo_and_prints_logins(tmp_pa
         assert (tmp_path / "instance" / "crossroads.sqlite3").exists()
     finally:
         process.terminate()
-        process.wait(10)
+        process.wait(STOP_SECONDS)

@@ -11,7 +11,6 @@ import signal
 import smtplib
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -54,6 +53,7 @@ from crossroads.core.models import (
 from crossroads.testing.browser import browser_for
 from crossroads.web import create_app
 from tests.mailserver import configure_mail
+from tests.processes import STOP_SECONDS, start_crossroads
 
 
 @pytest.fixture
@@ -397,21 +397,7 @@ def _serve(tmp_path, *args: str, **environment: str) -> tuple[subprocess.Popen, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSROADS_")}
     env["CROSSROADS_INSTANCE"] = str(tmp_path / "instance")
     env.update({f"CROSSROADS_{name.upper()}": value for name, value in environment.items()})
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from crossroads.web.cli import main; main()",
-            "serve",
-            "--port",
-            str(port),
-            *args,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_crossroads(["serve", "--port", str(port), *args], env, text=True)
     output = ""
     deadline = time.monotonic() + 60
     while "Crossroads is running" not in output or ("--demo" in args and "Try it:" not in output):
@@ -451,7 +437,7 @@ def test_serve_demo_runs_a_catcher_on_the_port_it_prints_and_stops_it_on_ctrl_c(
         assert _status(f"http://127.0.0.1:{port}/demo/mail/") == 302  # there, behind the sign-in
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(30)
+        process.wait(STOP_SECONDS)
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", catcher_port), timeout=2):
         pass
 
@@ -541,7 +527,7 @@ def test_serve_demo_end_to_end_rosa_answers_at_once_is_replied_both_are_notified
         )
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(30)
+        process.wait(STOP_SECONDS)
         database.dispose()
 
 
@@ -553,7 +539,7 @@ def test_serve_without_demo_starts_no_catcher_and_has_no_sent_mail_page(tmp_path
         assert _status(f"http://127.0.0.1:{port}/demo/mail/") == 404
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(30)
+        process.wait(STOP_SECONDS)
 
 
 def test_the_sent_mail_pages_are_valid_html(db, demo, demo_app, tmp_path):

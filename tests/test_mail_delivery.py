@@ -10,7 +10,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -40,6 +39,7 @@ from crossroads.core.models import (
 from crossroads.core.plugins import PluginManager
 from crossroads.testing import TEST_SECRET_KEY
 from tests.mailserver import BANNER, PASSWORD, USERNAME, configure_mail, free_port
+from tests.processes import STOP_SECONDS, start_logged
 
 SECRET = TEST_SECRET_KEY
 PRACTICE_ADDRESS = "hello@northbridge.example"
@@ -747,15 +747,6 @@ def worker_env(database_url: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def start_command(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", "from crossroads.web.cli import main; main()", *args],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-
-
 def swept(log: Path) -> bool:
     """Whether a worker's log shows a finished sweep."""
     return any("queue.sweep" in line and "executed in" in line for line in log.read_text().splitlines())
@@ -770,12 +761,12 @@ def test_a_worker_killed_mid_send_leaves_the_email_unknown_and_it_is_not_resent(
     env = worker_env(database_url, tmp_path / "instance")
 
     first_log = tmp_path / "worker-1.log"
-    worker = start_command(["worker", "--workers", "1"], env, first_log)
+    worker = start_logged(["worker", "--workers", "1"], env, first_log)
     try:
         smtp_server.handler.wait_for(1, timeout=60)  # it sweeps on start and sends
         assert reload(db, email)[0].status == MessageStatus.SENDING
         os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(10)
+        worker.wait(STOP_SECONDS)
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -789,11 +780,11 @@ def test_a_worker_killed_mid_send_leaves_the_email_unknown_and_it_is_not_resent(
 
     # A new worker starts and sweeps: the unknown email is left alone.
     second_log = tmp_path / "worker-2.log"
-    worker = start_command(["worker", "--workers", "2"], env, second_log)
+    worker = start_logged(["worker", "--workers", "2"], env, second_log)
     try:
         wait_until(lambda: swept(second_log), 60, "the new worker never swept")
         worker.send_signal(signal.SIGINT)  # Ctrl-C stops it cleanly
-        assert worker.wait(30) == 0, second_log.read_text()
+        assert worker.wait(STOP_SECONDS) == 0, second_log.read_text()
     finally:
         if worker.poll() is None:
             worker.kill()
@@ -818,13 +809,13 @@ def test_serve_sends_email_from_a_worker_inside_it(world, db, database_url, tmp_
     email, _ = queue_message(db, world)
     port = str(free_port())
     log = tmp_path / "serve.log"
-    server = start_command(["serve", "--port", port], worker_env(database_url, tmp_path / "i"), log)
+    server = start_logged(["serve", "--port", port], worker_env(database_url, tmp_path / "i"), log)
     try:
         smtp_server.handler.wait_for(1, timeout=60)
     finally:
         server.send_signal(signal.SIGINT)
         try:
-            server.wait(30)
+            server.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
             server.kill()
     assert "Sending email in the background" in log.read_text()
@@ -836,12 +827,12 @@ def test_serve_no_worker_sends_nothing(world, db, database_url, tmp_path, smtp_s
     email, _ = queue_message(db, world)
     log = tmp_path / "serve.log"
     env = worker_env(database_url, tmp_path / "i")
-    server = start_command(["serve", "--no-worker", "--port", str(free_port())], env, log)
+    server = start_logged(["serve", "--no-worker", "--port", str(free_port())], env, log)
     try:
         wait_until(lambda: "is running at" in log.read_text(), 60, "serve did not start")
     finally:
         server.send_signal(signal.SIGINT)
-        server.wait(30)
+        server.wait(STOP_SECONDS)
     assert "Sending email" not in log.read_text()
     assert reload(db, email)[0].status == MessageStatus.QUEUED
 
