@@ -13,9 +13,9 @@ from crossroads.core.models import AuditAction, AuditEvent, Client
 from crossroads.core.scoping import Scope
 from crossroads.core.services import audit
 from crossroads.plugins.alumni_offices.models import IntroductionRequest
+from crossroads.testing import World
 from crossroads.testing.sweeps import core_route_ids
 
-from .conftest import World
 from .test_export import seed_everything
 
 

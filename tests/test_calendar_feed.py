@@ -20,8 +20,7 @@ from crossroads.core.models import CalendarFeed, Conversation, ConversationStatu
 from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
 from crossroads.core.services import calendar_feed, erasure
-
-from .conftest import make_client, make_contact, make_conversation, make_user
+from crossroads.testing import make_client, make_contact, make_conversation, make_user
 
 ADDRESS = re.compile(r'id="calendar-url" type="text" readonly value="([^"]+)"')
 

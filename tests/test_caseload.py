@@ -14,8 +14,7 @@ from crossroads.core.schemas import CaseloadQuerySchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import contacts
 from crossroads.core.services.clients import caseload
-
-from .conftest import make_client, make_contact
+from crossroads.testing import make_client, make_contact
 
 
 def names(db, user, **params) -> list[str]:

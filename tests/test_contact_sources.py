@@ -399,16 +399,16 @@ def test_a_vcard_upload_refused_shows_the_card_line_in_the_page(world, db, as_us
 def test_command_line_imports_a_vcard_and_an_older_export(world, db, database_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CROSSROADS_DATABASE_URL", database_url)
     monkeypatch.setenv("CROSSROADS_INSTANCE", str(tmp_path))
-    result = CliRunner().invoke(main, ["import-contacts", "--client", "client@a.example", str(VCARDS)])
+    result = CliRunner().invoke(main, ["import-contacts", "--client", "clara@client.example", str(VCARDS)])
     assert result.exit_code == 0, result.output
     assert "Clara Client: 5 added" in result.output
-    older = CliRunner().invoke(main, ["import-linkedin", "--client", "client@a.example", str(OLDER)])
+    older = CliRunner().invoke(main, ["import-linkedin", "--client", "clara@client.example", str(OLDER)])
     # Łukasz Sharma is in both files with the same email: the older export updates him.
     assert older.exit_code == 0 and "Clara Client: 8 added, 1 updated" in older.output
-    listed = CliRunner().invoke(main, ["import-contacts", "--client", "client@a.example", "--list"])
+    listed = CliRunner().invoke(main, ["import-contacts", "--client", "clara@client.example", "--list"])
     assert "vcard: vCard" in listed.output and "linkedin_connections_older:" in listed.output
     wrong = CliRunner().invoke(
-        main, ["import-contacts", "--client", "client@a.example", "--format", "nope", str(VCARDS)]
+        main, ["import-contacts", "--client", "clara@client.example", "--format", "nope", str(VCARDS)]
     )
     assert wrong.exit_code == 1 and "--format: No importer 'nope'" in wrong.output
 

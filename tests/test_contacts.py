@@ -13,8 +13,8 @@ from crossroads.core.models import Contact, ContactSource, Stage, StageChange, S
 from crossroads.core.schemas import ContactQuerySchema, ContactSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import contacts, leads
+from crossroads.testing import make_contact
 
-from .conftest import make_contact
 from .test_caseload import count_queries
 
 

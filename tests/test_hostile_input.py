@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from crossroads.core.models import Contact, PrepQuestion, QuestionBank
 from crossroads.core.schemas import NUL_MESSAGE, SURROGATE_MESSAGE
+from crossroads.testing import make_contact
 
-from .conftest import make_contact
 from .exports import connection_rows, make_export
 
 

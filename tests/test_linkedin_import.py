@@ -196,7 +196,7 @@ def test_oversized_upload_gets_a_clear_message(world, as_user):
 def test_command_line_import_with_progress(world, db, database_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CROSSROADS_DATABASE_URL", database_url)
     monkeypatch.setenv("CROSSROADS_INSTANCE", str(tmp_path))
-    result = CliRunner().invoke(main, ["import-linkedin", "--client", "CLIENT@a.example", str(SAMPLE)])
+    result = CliRunner().invoke(main, ["import-linkedin", "--client", "CLARA@Client.example", str(SAMPLE)])
     assert result.exit_code == 0, result.output
     assert "Clara Client: 250 added, 0 updated, 0 already up to date, 0 skipped." in result.output
     assert "Importing" in result.output
@@ -209,7 +209,7 @@ def test_command_line_import_of_a_broken_file_names_lines(world, db, database_ur
     rows[0][6] = "someday"
     bad = tmp_path / "bad.csv"
     bad.write_bytes(make_export(rows))
-    result = CliRunner().invoke(main, ["import-linkedin", "--client", "client@a.example", str(bad)])
+    result = CliRunner().invoke(main, ["import-linkedin", "--client", "clara@client.example", str(bad)])
     assert result.exit_code == 1
     assert "Nothing was imported" in result.output and "line 5:" in result.output
     unknown = CliRunner().invoke(main, ["import-linkedin", "--client", "nobody@a.example", str(bad)])

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from crossroads.core.models import Client, Practice, Reach
 from crossroads.plugins.alumni_offices.models import Institution
 from crossroads.plugins.alumni_offices.services import fill_institution
-from tests.conftest import World, make_bank, make_contact
+from crossroads.testing import World, make_bank, make_contact
 
 # Per client: a contact with a unique name and email whose position matches the client's theme
 # words ("Magazine editing" and "editor"), so that it is a warm lead and a search hit for its own
@@ -185,12 +185,12 @@ def test_an_owner_does_not_see_a_coachs_banks_for_their_clients(lists, as_user):
 # (viewer, URL with "{q}", the term searched for, a row the search must find: the control).
 SEARCHES = [
     ("coach", "/coach/?q={q}", "Ola Owned", None),  # the owner's client, same practice
-    ("coach", "/coach/?q={q}", "owned@a.example", None),
+    ("coach", "/coach/?q={q}", "ola@client.example", None),
     ("coach", "/coach/?q={q}", "Bea Beyond", None),
     ("coach", "/coach/?q={q}", "Data journalism", None),  # the owner's client's theme
     ("coach", "/coach/?q={q}", "Clara", "Clara Client"),
     ("owner", "/coach/?q={q}", "Bea Beyond", None),
-    ("owner", "/coach/?q={q}", "client@b.example", None),
+    ("owner", "/coach/?q={q}", "bea@client.example", None),
     ("owner", "/coach/?q={q}", "Systems analysis", None),
     ("owner", "/coach/?q={q}", "Ola", "Ola Owned"),
     ("stranger", "/coach/?q={q}", "Clara Client", None),

@@ -115,7 +115,7 @@ def test_an_email_is_delivered_once_with_the_right_headers(world, db, sessions, 
     mail = received.message
     [sender] = mail["From"].addresses
     assert (sender.display_name, sender.addr_spec) == ("Clara Client via Northbridge", PRACTICE_ADDRESS)
-    assert str(mail["Reply-To"]) == "client@a.example"
+    assert str(mail["Reply-To"]) == "clara@client.example"
     [to] = mail["To"].addresses
     assert (to.display_name, to.addr_spec) == ("Zoë Ng", CONTACT_ADDRESS)
     assert str(mail["Subject"]) == "A question about magazine editing"

@@ -30,8 +30,7 @@ from crossroads.core.services import contacts, export, invitations, notification
 from crossroads.core.services.erasure import erase_client
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.models import DigestSubscription
-from crossroads.testing import TEST_SECRET_KEY
-from tests.conftest import make_contact, make_conversation, make_user
+from crossroads.testing import TEST_SECRET_KEY, make_contact, make_conversation, make_user
 from tests.mailserver import configure_mail
 
 SECRET = TEST_SECRET_KEY

@@ -45,8 +45,8 @@ from crossroads.core.scoping import Scope
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.figures import caseload_rows, client_figures
 from crossroads.plugins.progress_report.models import DigestSubscription, ReportNote
+from crossroads.testing import make_client, make_contact, make_conversation, make_message
 
-from .conftest import make_client, make_contact, make_conversation, make_message
 from .test_concurrency import edit_form
 
 NY = "America/New_York"
@@ -563,7 +563,7 @@ def test_a_coach_opts_in_and_gets_one_digest_a_week_from_monday_morning(week, db
     db.commit()
     assert send_digests(db, at(30, 13, 30)) == 0  # once a week
     email = db.scalar(select(OutboxEmail))
-    assert (email.to_address, email.status) == ("coach@a.example", MessageStatus.QUEUED)
+    assert (email.to_address, email.status) == ("colin@northbridge.example", MessageStatus.QUEUED)
     assert "23–29 Nov 2026" in email.subject and "Clara Client" in email.body
     assert "Ola Owned" not in email.body
     assert send_digests(db, at(7, 13, 0, month=12)) == 1  # the next Monday

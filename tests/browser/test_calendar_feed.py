@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import sign_in
 

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from crossroads.core import demo
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import screenshot, sign_in
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import screenshot, sign_in, sign_out
 

@@ -23,7 +23,7 @@ from crossroads.core.models import (
     Stage,
     StageChange,
 )
-from tests.conftest import PASSWORD, make_contact, make_conversation, make_message
+from crossroads.testing import PASSWORD, make_contact, make_conversation, make_message
 
 from .conftest import screenshot, sign_in
 
