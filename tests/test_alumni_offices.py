@@ -407,7 +407,7 @@ def test_a_request_goes_through_the_outbox_to_the_office(
     assert received.rcpt_tos == [ALUMNI_ADDRESS]
     assert email["To"] == f"Riverside University alumni office <{ALUMNI_ADDRESS}>"
     assert email["Reply-To"] == "clara@client.example"
-    assert email["From"].addresses[0].display_name == "Clara Client via Northbridge"
+    assert email["From"].addresses[0].display_name == "Clara Client via Northbridge Coaching"
     assert email["Subject"] == "Introductions to Riverside alumni in magazine editing"
     assert "introduce me to three alumni" in email.get_content()
 

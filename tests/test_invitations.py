@@ -66,7 +66,7 @@ def test_invitation_link_sets_password_signs_in_and_works_only_once(world, db, h
     client, link = invite(db, world.coach)
     page = http.get(f"/invitation/{link.token}")
     assert page.status_code == 200
-    assert "Welcome to Northbridge, Nia New" in page.get_data(as_text=True)
+    assert "Welcome to Northbridge Coaching, Nia New" in page.get_data(as_text=True)
 
     response = http.post(
         f"/invitation/{link.token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
@@ -289,7 +289,7 @@ def test_inviting_an_address_with_an_account_elsewhere_answers_as_for_a_new_one_
     mails = {r.message["To"].addresses[0].addr_spec: r.message for r in smtp_server.received}
     assert set(mails) == {"bea@client.example"}  # the new address gets its link from the coach
     mail = mails["bea@client.example"]
-    assert mail["Subject"] == "Colin Coach invited you to Northbridge on Crossroads"
+    assert mail["Subject"] == "Colin Coach invited you to Northbridge Coaching on Crossroads"
     assert mail["Reply-To"] == "colin@northbridge.example"
     text = mail.get_content()
     assert "already a Crossroads account with this address (bea@client.example)" in text

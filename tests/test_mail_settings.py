@@ -166,7 +166,7 @@ def test_the_owner_sends_a_test_email_through_the_saved_server(world, db, as_use
     [received] = smtp_server.handler.accepted
     message = received.message
     assert message["To"].addresses[0].addr_spec == "olivia@northbridge.example"
-    assert message["From"].addresses[0].display_name == "Olivia Owner via Northbridge"
+    assert message["From"].addresses[0].display_name == "Olivia Owner via Northbridge Coaching"
     assert message["From"].addresses[0].addr_spec == "hello@northbridge.example"
     html = owner.get("/practice/email").get_data(as_text=True)
     assert "Last test email" in html and "<strong>Sent</strong>" in html

@@ -272,7 +272,7 @@ def test_sending_queues_the_email_keeps_the_warnings_and_moves_the_contact(
     assert {"short_ask", "no_question"} <= {w["code"] for w in message.warnings}
     email = message.outbox
     assert (email.to_address, email.reply_to) == ("sam@riverside.example", "clara@client.example")
-    assert email.sender_name == "Clara Client via Northbridge"
+    assert email.sender_name == "Clara Client via Northbridge Coaching"
     db.refresh(contact)
     assert contact.stage == Stage.REQUESTED
 
