@@ -420,8 +420,14 @@ def crossroads_world(crossroads_db: Session) -> World:
     """A :class:`World`: a practice with its owner, a coach, and the coach's client with a theme and contacts.
 
     The practice is "Northbridge Coaching" (Europe/London); the owner is
-    Olivia Owner, the coach Colin Coach, the client Clara Client
-    (``clara@client.example``) exploring "Magazine editing". Everything is committed.
+    Olivia Owner (``olivia@northbridge.example``), the coach Colin Coach
+    (``colin@northbridge.example``), the client Clara Client (``clara@client.example``)
+    exploring "Magazine editing", with the contacts :class:`World` describes, made through the
+    core's services. Everyone signs in with :data:`PASSWORD`. Everything is committed.
+
+    Crossroads' own suite uses this cast too: its ``world`` fixture is this one with
+    :func:`crossroads_other_client`, :func:`crossroads_owners_client`,
+    :func:`crossroads_other_practice` and :func:`add_history` for each client.
     """
     from crossroads.core.models import Role
 

@@ -49,8 +49,9 @@ class Lists:
     world: World
 
     def client_markers(self, client: Client) -> list[str]:
-        """Text that appears only where this client's rows are shown (their name is in every
-        contact's, conversation's, reflection's, message's and bank's text, see conftest.world)."""
+        """Text that appears only where this client's rows are shown: their name, address and theme,
+        and the look-alike contact :func:`lists` gives them (their bank's name has their name too,
+        see conftest.world)."""
         contact, email = LOOKALIKES[client.name]
         return [client.name, client.user.email, client.themes[0].title, contact, email]
 
@@ -208,7 +209,7 @@ SEARCHES = [
     ("stranger", "/clients/{client}/contacts?q={q}", "Dana", "Dana Beaumont"),
     # the alumni directory is practice-wide, but per practice
     ("coach", "/plugins/alumni_offices/institutions?q={q}", "Elsewhere Coaching University", None),
-    ("coach", "/plugins/alumni_offices/institutions?q={q}", "University", "Northbridge University"),
+    ("coach", "/plugins/alumni_offices/institutions?q={q}", "University", "Northbridge Coaching University"),
     ("stranger", "/plugins/alumni_offices/institutions?q={q}", "Northbridge", None),
 ]
 
