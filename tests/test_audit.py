@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from crossroads.core.errors import NotFound
-from crossroads.core.models import AuditAction, AuditEvent, Client
+from crossroads.core.models import AuditAction, AuditEvent
 from crossroads.core.scoping import Scope
 from crossroads.core.services import audit
 from crossroads.plugins.alumni_offices.models import IntroductionRequest

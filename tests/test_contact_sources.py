@@ -171,7 +171,8 @@ def test_a_card_without_a_name_refuses_the_file_naming_the_card_and_its_line(wor
     assert error.problems == [(48, "card 6 has no name (FN or N)")]
     with pytest.raises(ImportRefused):
         import_contacts(Scope(db, world.client.user), world.client.id, VCardImporter(), data)
-    assert len(contacts_of(db, world.client)) == len(world.contacts)  # the world's: nothing of the five good cards
+    # the world's contacts alone: nothing of the five good cards
+    assert len(contacts_of(db, world.client)) == len(world.contacts)
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,8 @@ def test_filters_by_stage_source_theme_and_tag_and_sorts(world, db):
     user = world.client.user
     assert found(db, user, world.client, stage="requested") == ["B Req"]
     assert found(db, user, world.client, source="alumni_office") == ["A Ali"]
-    assert found(db, user, world.client, theme_id=str(theme.id)) == ["Ada Editor", "B Req"]  # Ada: the world's
+    # Ada Editor is linked to the theme in the world
+    assert found(db, user, world.client, theme_id=str(theme.id)) == ["Ada Editor", "B Req"]
     assert found(db, user, world.client, tag="WARM") == ["B Req"]
     # Alpha, City Council, ...: by organisation, not by name (which would put Ada Editor second)
     assert found(db, user, world.client, sort="organisation")[:2] == ["A Ali", "Ben Planner"]
