@@ -422,6 +422,7 @@ def test_the_caseload_report_shows_a_coach_only_their_caseload_and_links_each_cl
 
 def test_the_owner_sets_the_stalled_threshold_for_the_practice(week, as_user, db):
     week.other_client.created_at = utcnow() - timedelta(days=20)
+    week.other_client.last_activity_at = utcnow() - timedelta(days=20)  # his contact in the world
     for change_row in db.scalars(select(StageChange).where(StageChange.client_id == week.other_client.id)):
         change_row.at = utcnow() - timedelta(days=20)
     for conversation in db.scalars(
