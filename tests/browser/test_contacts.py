@@ -171,7 +171,7 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
     expect(requested).to_contain_text("Fatima Nielsen")
     identified = coach_page.get_by_role("region", name=re.compile(r"^Identified"))
     expect(identified.get_by_role("heading")).to_have_text("Identified 252")
-    expect(identified.get_by_role("link", name="All 250 →")).to_be_visible()
+    expect(identified.get_by_role("link", name="All 252 →")).to_be_visible()
 
 
 BROKEN_EXPORT = (
