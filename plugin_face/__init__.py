@@ -14,9 +14,10 @@ scope and session, forms, notices, time-zone filters). ``core/`` knows nothing o
 ``web/``; the face may know both. It is not ``plugins/``, which holds the built-in
 plugins themselves.
 
-The test kit's entry points (``World``, ``Outbox``, ``RenderedPage``, ``PluginPart``,
-``plugin_parts``) are loaded from ``crossroads.testing`` only when asked for, so
-importing this module never imports pytest. The demo's logins
+The test kit's entry points (``World``, ``OtherPractice``, ``Outbox``, ``RenderedPage``,
+``PluginPart``, ``plugin_parts``, the builders ``make_contact``... and ``TEST_PASSWORD``) are
+loaded from ``crossroads.testing`` only when asked for, so importing this module never imports
+pytest. The demo's logins
 (``DEMO_CLIENT_EMAIL`` …) are loaded on first use too.
 
 The guide, ``docs/plugins/guide.md``, says what each name is for.
@@ -152,8 +153,20 @@ from crossroads.web.notices import notify
 from crossroads.web.plugin_ui import source_label as _request_source_label
 
 if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
-    from crossroads.testing import Outbox, PluginPart, World, plugin_parts
+    from crossroads.testing import OtherPractice, Outbox, PluginPart, World, plugin_parts
     from crossroads.testing import Page as RenderedPage
+    from crossroads.testing.builders import PASSWORD as TEST_PASSWORD
+    from crossroads.testing.builders import (
+        History,
+        add_history,
+        make_bank,
+        make_client,
+        make_contact,
+        make_conversation,
+        make_message,
+        make_practice,
+        make_user,
+    )
     from crossroads.testing.sweeps import EITHER as SWEEP_EITHER
     from crossroads.testing.sweeps import ERASE_URL, EXPORT_URL, LIVE_CHECK_URL, STAFF_EXPORT_URL
     from crossroads.testing.sweeps import STAFF as SWEEP_STAFF
@@ -190,6 +203,17 @@ _LAZY = {
     "RenderedPage": ("crossroads.testing", "Page"),
     "PluginPart": ("crossroads.testing", "PluginPart"),
     "plugin_parts": ("crossroads.testing", "plugin_parts"),
+    "OtherPractice": ("crossroads.testing", "OtherPractice"),
+    "TEST_PASSWORD": ("crossroads.testing.builders", "PASSWORD"),
+    "make_practice": ("crossroads.testing.builders", "make_practice"),
+    "make_user": ("crossroads.testing.builders", "make_user"),
+    "make_client": ("crossroads.testing.builders", "make_client"),
+    "make_contact": ("crossroads.testing.builders", "make_contact"),
+    "make_bank": ("crossroads.testing.builders", "make_bank"),
+    "make_conversation": ("crossroads.testing.builders", "make_conversation"),
+    "make_message": ("crossroads.testing.builders", "make_message"),
+    "History": ("crossroads.testing.builders", "History"),
+    "add_history": ("crossroads.testing.builders", "add_history"),
     "SWEEP_STAFF": ("crossroads.testing.sweeps", "STAFF"),
     "SWEEP_EITHER": ("crossroads.testing.sweeps", "EITHER"),
     "EXPORT_URL": ("crossroads.testing.sweeps", "EXPORT_URL"),
@@ -398,6 +422,18 @@ __all__ = [
     "RenderedPage",
     "PluginPart",
     "plugin_parts",
+    "OtherPractice",
+    # The test kit's builders and the password of everyone they make (loaded on first use)
+    "TEST_PASSWORD",
+    "make_practice",
+    "make_user",
+    "make_client",
+    "make_contact",
+    "make_bank",
+    "make_conversation",
+    "make_message",
+    "History",
+    "add_history",
     # The test kit's sweeps: who rightfully uses a route, and the addresses they check
     "RouteId",
     "SWEEP_STAFF",

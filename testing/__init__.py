@@ -49,7 +49,23 @@ if TYPE_CHECKING:
 
     from .browser import Browser
 
+#: The kit's builders (``testing/builders.py``), loaded on first use: they import Crossroads.
+_BUILDERS = (
+    "PASSWORD",
+    "password_hash",
+    "make_practice",
+    "make_user",
+    "make_client",
+    "make_contact",
+    "make_bank",
+    "make_conversation",
+    "make_message",
+    "History",
+    "add_history",
+)
+
 __all__ = [
+    *_BUILDERS,
     "World",
     "OtherPractice",
     "Outbox",
@@ -64,6 +80,18 @@ __all__ = [
 #: The environment variable naming a PostgreSQL database to test on instead of SQLite.
 DATABASE_ENV = "CROSSROADS_TEST_DATABASE_URL"
 TEST_SECRET_KEY = "crossroads-testing-secret-key-not-for-production"
+
+
+def __getattr__(name: str) -> Any:
+    """The builders and :data:`PASSWORD`, imported from :mod:`crossroads.testing.builders` when first
+    asked for, so that importing the kit (as pytest does in every project) stays cheap."""
+    if name not in _BUILDERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import builders
+
+    value = getattr(builders, name)
+    globals()[name] = value
+    return value
 
 
 @dataclass
@@ -89,6 +117,7 @@ class World:
     of the coach, :func:`crossroads_other_client`), ``owners_client`` (a client of
     the owner's own, so of another coach, :func:`crossroads_owners_client`) and
     ``other_practice`` (:func:`crossroads_other_practice`).
+    Everyone signs in with :data:`PASSWORD`.
     """
 
     practice: Practice
@@ -100,6 +129,13 @@ class World:
     other_client: Client | None = None
     owners_client: Client | None = None
     other_practice: OtherPractice | None = None
+
+    @property
+    def clients(self) -> list[Client]:
+        """Every client the world has so far, in this order: the client, the coach's other client,
+        the owner's client, the other practice's client (those not asked for are left out)."""
+        other = self.other_practice.client if self.other_practice is not None else None
+        return [c for c in (self.client, self.other_client, self.owners_client, other) if c is not None]
 
     @property
     def stranger_practice(self) -> Practice:
@@ -384,15 +420,23 @@ def crossroads_world(crossroads_db: Session) -> World:
     """A :class:`World`: a practice with its owner, a coach, and the coach's client with a theme and contacts.
 
     The practice is "Northbridge Coaching" (Europe/London); the owner is
-    Olivia Owner, the coach Colin Coach, the client Clara Client
-    (``clara@client.example``) exploring "Magazine editing". Everything is committed.
+    Olivia Owner (``olivia@northbridge.example``), the coach Colin Coach
+    (``colin@northbridge.example``), the client Clara Client (``clara@client.example``)
+    exploring "Magazine editing", with the contacts :class:`World` describes, made through the
+    core's services. Everyone signs in with :data:`PASSWORD`. Everything is committed.
+
+    Crossroads' own suite uses this cast too: its ``world`` fixture is this one with
+    :func:`crossroads_other_client`, :func:`crossroads_owners_client`,
+    :func:`crossroads_other_practice` and :func:`add_history` for each client.
     """
     from crossroads.core.models import Role
 
+    from .builders import make_practice, make_user
+
     session = crossroads_db
-    practice = _practice(session, "Northbridge Coaching", "Europe/London")
-    owner = _person(session, practice, "olivia@northbridge.example", "Olivia Owner", Role.OWNER)
-    coach = _person(session, practice, "colin@northbridge.example", "Colin Coach", Role.COACH)
+    practice = make_practice(session, "Northbridge Coaching", "Europe/London")
+    owner = make_user(session, practice, "olivia@northbridge.example", Role.OWNER, "Olivia Owner")
+    coach = make_user(session, practice, "colin@northbridge.example", Role.COACH, "Colin Coach")
     people = [
         {
             "name": "Ada Editor",
@@ -416,24 +460,6 @@ def crossroads_world(crossroads_db: Session) -> World:
     return World(practice, owner, coach, client, theme, found)
 
 
-def _practice(session: Session, name: str, timezone: str) -> Practice:
-    from crossroads.core.models import Practice
-
-    practice = Practice(name=name, timezone=timezone)
-    session.add(practice)
-    session.flush()
-    return practice
-
-
-def _person(session: Session, practice: Practice, email: str, name: str, role: Any) -> User:
-    from crossroads.core.models import User
-
-    user = User(practice=practice, email=email, name=name, role=role, timezone=practice.timezone)
-    session.add(user)
-    session.flush()
-    return user
-
-
 def _client(
     session: Session, coach: User, email: str, name: str, theme_title: str, people: list[dict[str, Any]]
 ) -> tuple[Client, CareerTheme, list[Contact]]:
@@ -444,7 +470,9 @@ def _client(
     from crossroads.core.scoping import Scope
     from crossroads.core.services import contacts, themes
 
-    user = _person(session, coach.practice, email, name, Role.CLIENT)
+    from .builders import make_user
+
+    user = make_user(session, coach.practice, email, Role.CLIENT, name)
     client = Client(practice_id=coach.practice_id, user=user, coach=coach, status=ClientStatus.EXPLORING)
     session.add(client)
     session.commit()
@@ -495,10 +523,12 @@ def crossroads_other_practice(crossroads_db: Session, crossroads_world: World) -
     or be reached from, the world's practice."""
     from crossroads.core.models import Role
 
+    from .builders import make_practice, make_user
+
     session = crossroads_db
-    practice = _practice(session, "Elsewhere Coaching", "America/New_York")
-    owner = _person(session, practice, "sam@elsewhere.example", "Sam Stranger", Role.OWNER)
-    coach = _person(session, practice, "cora@elsewhere.example", "Cora Elsewhere", Role.COACH)
+    practice = make_practice(session, "Elsewhere Coaching", "America/New_York")
+    owner = make_user(session, practice, "sam@elsewhere.example", Role.OWNER, "Sam Stranger")
+    coach = make_user(session, practice, "cora@elsewhere.example", Role.COACH, "Cora Elsewhere")
     people = [{"name": "Sid Systems", "organisation": "Gridworks", "position": "Analyst"}]
     client, _, _ = _client(session, coach, "bea@client.example", "Bea Beyond", "Systems analysis", people)
     crossroads_world.other_practice = OtherPractice(practice, owner, coach, client)

@@ -1,5 +1,8 @@
-"""The core suite's own fixtures: its options, the mail and IMAP servers, helper factories, and a
-world of two practices with owners, coaches and clients.
+"""The core suite's own fixtures: its options, the mail and IMAP servers, and ``world``: the kit's
+cast of two practices with owners, coaches and clients, each client with some history.
+
+The builders (``make_contact``...) and ``PASSWORD`` are the kit's too: import them from
+``crossroads.testing``.
 
 The database (SQLite, or PostgreSQL when CROSSROADS_TEST_DATABASE_URL is set), the app, sessions and
 signed-in test clients are the kit's (crossroads.testing), which plugin authors use too; ``db``,
@@ -8,9 +11,7 @@ signed-in test clients are the kit's (crossroads.testing), which plugin authors 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -18,35 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from crossroads.core.config import Settings
-from crossroads.core.db import utcnow
-from crossroads.core.models import (
-    CareerTheme,
-    Category,
-    Client,
-    ClientStatus,
-    Contact,
-    ContactSource,
-    Conversation,
-    ConversationStatus,
-    MessageKind,
-    MessageStatus,
-    OutreachMessage,
-    Practice,
-    PrepQuestion,
-    Question,
-    QuestionBank,
-    Reach,
-    Reflection,
-    Role,
-    Stage,
-    StageChange,
-    ThemeStatus,
-    User,
-)
+from crossroads.core.models import Client, User
 from crossroads.core.plugins import PluginManager
-from crossroads.core.security import hash_password
-from crossroads.core.services.contacts import refresh_search_columns
-from crossroads.testing import OtherPractice, World
+from crossroads.testing import OtherPractice, World, add_history
 from crossroads.testing.browser import Browser
 
 pytest_plugins = ["tests.mailserver", "tests.imapserver"]
@@ -73,10 +48,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept = [item for item in items if "crossroads_database_url" in getattr(item, "fixturenames", ())]
     config.hook.pytest_deselected(items=[item for item in items if item not in kept])
     items[:] = kept
-
-
-PASSWORD = "correct horse battery"
-_PASSWORD_HASH = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all fixtures
 
 
 # -- the kit's fixtures, under the names this suite has always used ----------------------------
@@ -133,209 +104,30 @@ def http(crossroads_as_user: Callable[[User | None], Browser]) -> Browser:
     return crossroads_as_user(None)
 
 
-# -- the world: two practices -------------------------------------------------------------
-
-
-def make_practice(db: Session, name: str, timezone: str = "Europe/London") -> Practice:
-    practice = Practice(name=name, timezone=timezone)
-    db.add(practice)
-    db.flush()
-    return practice
-
-
-def make_user(db: Session, practice: Practice, email: str, role: Role, name: str | None = None) -> User:
-    user = User(
-        practice=practice,
-        email=email,
-        name=name or email.split("@")[0].title(),
-        role=role,
-        timezone=practice.timezone,
-        password_hash=_PASSWORD_HASH,
-    )
-    db.add(user)
-    db.flush()
-    return user
-
-
-def make_client(
-    db: Session,
-    coach: User,
-    email: str,
-    name: str | None = None,
-    status: ClientStatus = ClientStatus.EXPLORING,
-    themes: tuple[str, ...] = (),
-) -> Client:
-    user = make_user(db, coach.practice, email, Role.CLIENT, name)
-    client = Client(practice_id=coach.practice_id, user=user, coach=coach, status=status)
-    db.add(client)
-    db.flush()
-    for position, title in enumerate(themes, start=1):
-        db.add(
-            CareerTheme(
-                practice_id=client.practice_id,
-                client=client,
-                title=title,
-                position=position,
-                status=ThemeStatus.EXPLORING,
-            )
-        )
-    db.flush()
-    return client
-
-
-def make_contact(
-    db: Session,
-    client: Client,
-    name: str,
-    organisation: str = "",
-    position: str = "",
-    stage: Stage = Stage.IDENTIFIED,
-    source: ContactSource = ContactSource.MANUAL,
-    **values,
-) -> Contact:
-    """A contact with its first history entry, as the contacts service would make it."""
-    contact = Contact(
-        practice_id=client.practice_id,
-        client=client,
-        name=name,
-        organisation=organisation,
-        position=position,
-        stage=stage,
-        source=source,
-        **values,
-    )
-    refresh_search_columns(contact)
-    db.add(contact)
-    db.flush()
-    db.add(
-        StageChange(
-            practice_id=client.practice_id,
-            client_id=client.id,
-            contact_id=contact.id,
-            from_stage=None,
-            to_stage=stage,
-            at=contact.stage_changed_at,
-        )
-    )
-    db.flush()
-    return contact
-
-
-def make_bank(
-    db: Session, owner: User, name: str, reach: Reach = Reach.PRACTICE, clients: list[Client] | None = None
-) -> QuestionBank:
-    bank = QuestionBank(
-        practice_id=owner.practice_id, owner=owner, name=name, reach=reach, clients=clients or []
-    )
-    bank.questions.append(
-        Question(
-            practice_id=owner.practice_id,
-            text=f"What surprised you most, {name}?",
-            category=Category.BACKGROUND,
-        )
-    )
-    db.add(bank)
-    db.flush()
-    return bank
-
-
-def make_conversation(
-    db: Session, contact: Contact, starts_at: datetime | None = None, shared_reflection: bool | None = None
-) -> Conversation:
-    """A held conversation with one prep question, and a reflection unless ``shared_reflection`` is None."""
-    conversation = Conversation(
-        practice_id=contact.practice_id,
-        client_id=contact.client_id,
-        contact=contact,
-        starts_at=starts_at or datetime(2026, 11, 20, 14, 0, tzinfo=UTC),
-        uid=f"{uuid.uuid4()}@test",
-        status=ConversationStatus.HELD,
-        held_at=starts_at or datetime(2026, 11, 20, 14, 20, tzinfo=UTC),
-    )
-    conversation.questions.append(
-        PrepQuestion(
-            practice_id=contact.practice_id, client_id=contact.client_id, text="What is hard about it?"
-        )
-    )
-    db.add(conversation)
-    if shared_reflection is not None:
-        db.add(
-            Reflection(
-                practice_id=contact.practice_id,
-                client_id=contact.client_id,
-                conversation=conversation,
-                energy=1,
-                fit=4,
-                insights=f"Insight from {contact.name}",
-                shared_at=utcnow() if shared_reflection else None,
-            )
-        )
-    db.flush()
-    return conversation
-
-
-def make_message(
-    db: Session,
-    contact: Contact,
-    status: MessageStatus = MessageStatus.HANDED_OFF,
-    kind: MessageKind = MessageKind.FIRST_REQUEST,
-    channel: str = "email",
-) -> OutreachMessage:
-    """An outreach message to ``contact`` (handed off to the client by default)."""
-    message = OutreachMessage(
-        practice_id=contact.practice_id,
-        client_id=contact.client_id,
-        contact=contact,
-        channel=channel,
-        kind=kind,
-        subject=f"A question for {contact.name}",
-        body="Would you have 20 minutes next week?",
-        to_name=contact.name,
-        to_address=contact.email,
-        status=status,
-    )
-    db.add(message)
-    db.flush()
-    return message
+# -- the world: the kit's cast, with some history ---------------------------------------------
 
 
 @pytest.fixture
-def world(db: Session) -> World:
-    """The kit's :class:`~crossroads.testing.World`, with this suite's own people and rows.
+def world(
+    db: Session,
+    crossroads_world: World,
+    crossroads_other_client: Client,
+    crossroads_owners_client: Client,
+    crossroads_other_practice: OtherPractice,
+) -> World:
+    """The kit's whole cast (:func:`crossroads.testing.crossroads_world` and the fixtures that add
+    to it), each client with some history (:func:`crossroads.testing.add_history`).
 
-    Practice A: an owner, a coach, the coach's client and second client (``other_client``), and
-    the owner's own client (``owners_client``). Practice B (``other_practice``, also called the
-    stranger's): its owner, who coaches its client. Every client has one theme; one contact with
-    a held conversation, a prep question, a shared reflection and a handed-off outreach message;
-    and a question bank of their coach's chosen for them alone.
+    Practice A, Northbridge Coaching: Olivia Owner, Colin Coach, the coach's clients Clara Client
+    (``world.client``, with three contacts: ``world.contacts``) and Otto Other
+    (``world.other_client``), and the owner's own client Ola Owned (``world.owners_client``).
+    Practice B, Elsewhere Coaching (``world.other_practice``, also called the stranger's): Sam
+    Stranger, its owner, and Cora Elsewhere, who coaches Bea Beyond. On each client's first contact:
+    a held conversation with a prep question and a shared reflection, a handed-off outreach
+    message, and a question bank of their coach's for them alone. Everyone signs in with
+    :data:`crossroads.testing.PASSWORD`. Committed.
     """
-    practice = make_practice(db, "Northbridge")
-    owner = make_user(db, practice, "owner@a.example", Role.OWNER, "Olivia Owner")
-    coach = make_user(db, practice, "coach@a.example", Role.COACH, "Colin Coach")
-    stranger_practice = make_practice(db, "Elsewhere Coaching", "America/New_York")
-    stranger_owner = make_user(db, stranger_practice, "owner@b.example", Role.OWNER, "Sam Stranger")
-    client = make_client(db, coach, "client@a.example", "Clara Client", themes=("Magazine editing",))
-    world = World(
-        practice=practice,
-        owner=owner,
-        coach=coach,
-        client=client,
-        theme=client.themes[0],
-        other_client=make_client(db, coach, "other@a.example", "Otto Other", themes=("Urban planning",)),
-        owners_client=make_client(db, owner, "owned@a.example", "Ola Owned", themes=("Data journalism",)),
-        other_practice=OtherPractice(
-            stranger_practice,
-            stranger_owner,
-            stranger_owner,
-            make_client(db, stranger_owner, "client@b.example", "Bea Beyond", themes=("Systems analysis",)),
-        ),
-    )
-    for each in (world.client, world.other_client, world.owners_client, world.stranger_client):
-        contact = make_contact(db, each, f"Contact of {each.name}", "Acme", "Editor")
-        if each is world.client:
-            world.contacts.append(contact)
-        make_conversation(db, contact, shared_reflection=True)
-        make_message(db, contact)
-        make_bank(db, each.coach, f"Questions for {each.name}", Reach.CLIENTS, clients=[each])
+    for client in crossroads_world.clients:
+        add_history(db, client)
     db.commit()
-    return world
+    return crossroads_world

@@ -39,10 +39,9 @@ from crossroads.plugins.alumni_offices.models import (
     Office,
     RequestStatus,
 )
-from crossroads.testing import TEST_SECRET_KEY
+from crossroads.testing import TEST_SECRET_KEY, make_contact, make_user
 from crossroads.testing.sweeps import IsolationSweep
 
-from .conftest import make_contact, make_user
 from .mailserver import configure_mail
 
 BASE = "/plugins/alumni_offices"
@@ -323,7 +322,7 @@ def test_a_request_is_drafted_from_the_template_with_the_affiliation(world, db, 
     assert "Dear Riverside University alumni office," in page
     assert "I studied BA English Literature with you (class of 2012)" in page
     assert "introduce me to 3 alumni working in magazine editing" in page
-    assert f"&lt;{ALUMNI_ADDRESS}&gt;" in page and "replies come to client@a.example" in page
+    assert f"&lt;{ALUMNI_ADDRESS}&gt;" in page and "replies come to clara@client.example" in page
     assert "No warnings: short, specific, and easy to say yes to." in page  # the default passes the checks
     assert f'data-check-url="{BASE}/clients/{world.client.id}/request/check"' in page
 
@@ -407,8 +406,8 @@ def test_a_request_goes_through_the_outbox_to_the_office(
     email = received.message
     assert received.rcpt_tos == [ALUMNI_ADDRESS]
     assert email["To"] == f"Riverside University alumni office <{ALUMNI_ADDRESS}>"
-    assert email["Reply-To"] == "client@a.example"
-    assert email["From"].addresses[0].display_name == "Clara Client via Northbridge"
+    assert email["Reply-To"] == "clara@client.example"
+    assert email["From"].addresses[0].display_name == "Clara Client via Northbridge Coaching"
     assert email["Subject"] == "Introductions to Riverside alumni in magazine editing"
     assert "introduce me to three alumni" in email.get_content()
 

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import delete, select
 
 from crossroads.core.errors import NotFound
-from crossroads.core.models import AuditAction, AuditEvent, Client
+from crossroads.core.models import AuditAction, AuditEvent
 from crossroads.core.scoping import Scope
 from crossroads.core.services import audit
 from crossroads.plugins.alumni_offices.models import IntroductionRequest
+from crossroads.testing import World
 from crossroads.testing.sweeps import core_route_ids
 
-from .conftest import World
 from .test_export import seed_everything
 
 
@@ -180,7 +180,8 @@ def test_a_template_preview_rendering_a_real_client_is_recorded_as_a_view_of_the
     assert response.status_code == 200
     rendered = response.get_json()["body"]
     [event] = events(db)
-    assert f"Contact of {db.get(Client, event.client_id).name}" in rendered
+    assert f"{world.client.name}, {world.client.user.email} to {world.contacts[0].name}" in rendered
+    assert event.client_id == world.client.id  # the practice's first contact is the client's first
     assert (event.actor_id, event.action) == (world.coach.id, AuditAction.VIEWED)
     assert event.what == "template preview (email, first_request)"
     assert as_user(world.coach).get("/templates").status_code == 200  # the list shows no client's data

@@ -15,8 +15,7 @@ from werkzeug.http import parse_options_header
 from crossroads.core.models import Category, Question, QuestionBank, Reach, Role
 from crossroads.core.scoping import Scope
 from crossroads.core.services import banks
-
-from .conftest import make_bank, make_client, make_practice, make_user
+from crossroads.testing import make_bank, make_client, make_practice, make_user
 
 
 def page_text(response) -> str:

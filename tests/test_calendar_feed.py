@@ -20,8 +20,7 @@ from crossroads.core.models import CalendarFeed, Conversation, ConversationStatu
 from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
 from crossroads.core.services import calendar_feed, erasure
-
-from .conftest import make_client, make_contact, make_conversation, make_user
+from crossroads.testing import make_client, make_contact, make_conversation, make_user
 
 ADDRESS = re.compile(r'id="calendar-url" type="text" readonly value="([^"]+)"')
 
@@ -185,8 +184,8 @@ def test_a_coachs_feed_holds_their_clients_conversations_and_not_another_coachs_
     by_icalendar, by_vobject, by_ics = read_three_ways(body)
     summaries = sorted(e.summary.value for e in by_vobject.vevent_list)
     assert summaries == [
-        "Clara Client with Contact of Clara Client",
-        "Otto Other with Contact of Otto Other",
+        "Clara Client with Ada Editor",
+        "Otto Other with Pia Planner",
     ]
     assert sorted(e.name for e in by_ics.events) == summaries
     text = body.decode()
@@ -196,13 +195,13 @@ def test_a_coachs_feed_holds_their_clients_conversations_and_not_another_coachs_
 
 
 def test_an_owners_feed_holds_the_clients_they_coach_themselves(world, db, as_user, http):
-    other_owner = fetch(http, make_feed(as_user(world.stranger_owner))).data.decode()
+    elsewhere = fetch(http, make_feed(as_user(world.other_practice.coach))).data.decode()
     body = fetch(http, make_feed(as_user(world.owner))).data
     [event] = read_three_ways(body)[1].vevent_list
-    assert event.summary.value == "Ola Owned with Contact of Ola Owned"
+    assert event.summary.value == "Ola Owned with Dan Data"
     assert "Clara" not in body.decode() and "Bea Beyond" not in body.decode()
-    assert "Bea Beyond with Contact of Bea Beyond" in other_owner and "Northbridge" not in other_owner
-    assert "Clara" not in other_owner and "Ola" not in other_owner
+    assert "Bea Beyond with Sid Systems" in elsewhere and "Northbridge" not in elsewhere
+    assert "Clara" not in elsewhere and "Ola" not in elsewhere
 
 
 def test_renewing_makes_the_old_address_404_at_once_and_the_new_one_works(world, as_user, http):

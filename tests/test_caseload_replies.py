@@ -17,8 +17,8 @@ from crossroads.core.schemas import CaseloadQuerySchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import clients, contacts
 from crossroads.plugins.progress_report.figures import client_figures
+from crossroads.testing import make_contact
 from tests import test_inbox_process as inbox
-from tests.conftest import make_contact
 from tests.test_inbox_process import incoming, send_request, take, values_for
 
 #: The reply path's fixtures: the practice's email server and reply address, and a contact, Zoë.

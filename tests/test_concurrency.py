@@ -30,8 +30,7 @@ from crossroads.core.outreach import service as outreach
 from crossroads.core.schemas import ThemeSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import contacts, themes
-
-from .conftest import make_contact, make_message
+from crossroads.testing import make_contact, make_message
 
 
 def together(count: int, work: Callable[[int], Any]) -> list[Any]:

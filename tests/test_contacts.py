@@ -13,8 +13,8 @@ from crossroads.core.models import Contact, ContactSource, Stage, StageChange, S
 from crossroads.core.schemas import ContactQuerySchema, ContactSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import contacts, leads
+from crossroads.testing import make_contact
 
-from .conftest import make_contact
 from .test_caseload import count_queries
 
 
@@ -132,9 +132,11 @@ def test_filters_by_stage_source_theme_and_tag_and_sorts(world, db):
     user = world.client.user
     assert found(db, user, world.client, stage="requested") == ["B Req"]
     assert found(db, user, world.client, source="alumni_office") == ["A Ali"]
-    assert found(db, user, world.client, theme_id=str(theme.id)) == ["B Req"]
+    # Ada Editor is linked to the theme in the world
+    assert found(db, user, world.client, theme_id=str(theme.id)) == ["Ada Editor", "B Req"]
     assert found(db, user, world.client, tag="WARM") == ["B Req"]
-    assert found(db, user, world.client, sort="organisation")[:2] == ["Contact of Clara Client", "A Ali"]
+    # Alpha, City Council, ...: by organisation, not by name (which would put Ada Editor second)
+    assert found(db, user, world.client, sort="organisation")[:2] == ["A Ali", "Ben Planner"]
     assert found(db, user, world.client, sort="stage")[-1] == "B Req"
 
 
@@ -193,7 +195,7 @@ def test_board_counts_every_stage(world, db, as_user):
         make_contact(db, world.client, f"Req {i}", stage=Stage.REQUESTED)
     db.commit()
     columns = contacts.board(Scope(db, world.client.user), world.client.id, {})
-    assert columns[Stage.REQUESTED][0] == 3 and columns[Stage.IDENTIFIED][0] == 1
+    assert columns[Stage.REQUESTED][0] == 3 and columns[Stage.IDENTIFIED][0] == len(world.contacts) == 3
     assert columns[Stage.THANKED] == (0, [])
     page = page_text(as_user(world.client.user).get(f"/clients/{world.client.id}/contacts?view=board"))
     assert "Req 2" in page and 'id="col-requested"' in page

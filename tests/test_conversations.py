@@ -25,8 +25,7 @@ from crossroads.core.models import (
 from crossroads.core.schemas import GoalSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.services import banks, conversations, goals, reflections, synthesis
-
-from .conftest import make_bank, make_contact, make_conversation
+from crossroads.testing import make_bank, make_contact, make_conversation
 
 
 def text(response) -> str:

@@ -256,7 +256,7 @@ def test_remind_now_sends_the_demo_clients_with_something_due_todays_reminder_on
 
 def make_due(db, client: Client) -> Contact:
     """A contact of ``client`` asked three weeks ago and never answered: a follow-up is due."""
-    from tests.conftest import make_contact
+    from crossroads.testing import make_contact
 
     contact = make_contact(
         db,

@@ -30,9 +30,8 @@ from crossroads.core.services import erasure
 from crossroads.plugins.alumni_offices.models import Institution
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.models import DigestSubscription
-from crossroads.testing import TEST_SECRET_KEY
+from crossroads.testing import TEST_SECRET_KEY, World
 
-from .conftest import World
 from .mailserver import configure_mail
 from .test_export import PLUGIN_TABLES, client_tables, seed_everything
 
@@ -79,7 +78,7 @@ def test_every_table_is_seeded_before_the_erasure(db, seeded: World):
     assert set(before) == set(client_tables()) - {"audit_event"}
     assert all(before.values()), before
     assert set(PLUGIN_TABLES) <= set(before)
-    assert all(account_rows(db, seeded.client.user_id, "client@a.example").values())
+    assert all(account_rows(db, seeded.client.user_id, "clara@client.example").values())
 
 
 def test_the_owner_erases_a_client_from_every_core_and_plugin_table(db, seeded: World, as_user):
@@ -94,7 +93,7 @@ def test_the_owner_erases_a_client_from_every_core_and_plugin_table(db, seeded: 
     assert after == dict.fromkeys(after, 0), after
     for table in PLUGIN_TABLES:  # the plugins' hook reached their tables
         assert after[table] == 0
-    assert account_rows(db, user_id, "client@a.example") == {
+    assert account_rows(db, user_id, "clara@client.example") == {
         "user_account": 0,
         "invitation": 0,
         "login_failure": 0,
@@ -115,15 +114,15 @@ def test_the_record_keeps_a_number_and_counts_but_no_name_or_email(db, seeded: W
     as_user(seeded.coach).get(f"/coach/clients/{seeded.client.id}")  # an earlier view stays logged
     done = erase(db, seeded)
     assert done.plugins == ["alumni_offices", "progress_report"]
-    assert done.counts["contacts"] == 3 and done.counts["reflections"] == 2
+    assert done.counts["contacts"] == 5 and done.counts["reflections"] == 2  # the world's 3, the seed's 2
     record = db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.ERASED)).one()
     assert (record.actor_id, record.client_id) == (seeded.owner.id, seeded.client.id)
     assert record.what.startswith(
-        f"client #{seeded.client.id} erased with their account (themes: 1, contacts: 3"
+        f"client #{seeded.client.id} erased with their account (themes: 1, contacts: 5"
     )
     for event in db.scalars(select(AuditEvent)):
         for value in (event.what, event.ip or "", str(event.client_id)):
-            for identifying in ("Clara", "Client", "client@a.example"):
+            for identifying in ("Clara", "Client", "clara@client.example"):
                 assert identifying not in value
     page = as_user(seeded.owner).get("/practice/audit/").data.decode()
     assert f"Erased client #{seeded.client.id}" in page and "Clara" not in page
@@ -144,7 +143,7 @@ def test_a_raising_plugin_rolls_the_whole_erasure_back_and_names_itself(db, seed
     )
     # The alumni offices and progress report plugins had deleted their rows: rolled back with the rest.
     assert client_rows(db, seeded.client.id) == before
-    assert all(account_rows(db, seeded.client.user_id, "client@a.example").values())
+    assert all(account_rows(db, seeded.client.user_id, "clara@client.example").values())
     assert db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.ERASED)).all() == []
     # Through the page: the owner is told which plugin failed.
     response = as_user(seeded.owner).post(
@@ -213,7 +212,7 @@ def test_erasure_leaves_no_pending_email_that_names_or_reaches_the_client(
     queue_email(
         db,
         client_id=None,
-        to_address="client@a.example",
+        to_address="clara@client.example",
         to_name="Clara Client",
         subject="A reminder",
         body="Hello Clara Client, your link expires soon.",
@@ -222,13 +221,13 @@ def test_erasure_leaves_no_pending_email_that_names_or_reaches_the_client(
     queue_email(
         db,
         client_id=None,
-        to_address="owner@a.example",
+        to_address="olivia@northbridge.example",
         subject="Clara Client joined",
-        body="Clara Client (client@a.example) accepted; Otto Other too.",
+        body="Clara Client (clara@client.example) accepted; Otto Other too.",
         **common,
     )
     db.commit()
-    digest = db.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "coach@a.example"))
+    digest = db.scalar(select(OutboxEmail).where(OutboxEmail.to_address == "colin@northbridge.example"))
     assert "Clara Client" in digest.body  # the digest names her before the erasure
 
     erase(db, world)
@@ -238,11 +237,14 @@ def test_erasure_leaves_no_pending_email_that_names_or_reaches_the_client(
     for outbox_id in due:
         deliver(sessions, outbox_id, SECRET_KEY, allow_private=True)  # the test server is on 127.0.0.1
     received = [r.message for r in smtp_server.received]
-    assert sorted(m["To"] for m in received) == ["Colin Coach <coach@a.example>", "owner@a.example"]
+    assert sorted(m["To"] for m in received) == [
+        "Colin Coach <colin@northbridge.example>",
+        "olivia@northbridge.example",
+    ]
     for message in received:
         text = message.as_string()
-        assert "Clara" not in text and "client@a.example" not in text, text
-    owners = next(m for m in received if m["To"] == "owner@a.example")
+        assert "Clara" not in text and "clara@client.example" not in text, text
+    owners = next(m for m in received if m["To"] == "olivia@northbridge.example")
     assert owners["Subject"] == "a former client joined"
     assert "a former client (a former client) accepted; Otto Other too." in owners.get_content()
-    assert "Otto Other" in next(m for m in received if m["To"] != "owner@a.example").get_content()
+    assert "Otto Other" in next(m for m in received if m["To"] != "olivia@northbridge.example").get_content()

@@ -52,9 +52,7 @@ from crossroads.plugins.alumni_offices.models import (
 )
 from crossroads.plugins.alumni_offices.services import fill_institution
 from crossroads.plugins.progress_report.models import ReportNote
-from crossroads.testing import sweeps
-
-from .conftest import World, make_contact, make_conversation
+from crossroads.testing import World, make_contact, make_conversation, sweeps
 
 #: The core's tables that carry a client's rows, and the archive file that holds them. A new
 #: table with ``client_id`` fails test_every_core_table_with_a_client_is_exported until added here
@@ -327,7 +325,7 @@ def test_every_table_of_the_client_has_its_rows_in_the_archive(db, world):
     profile = rows_of(files, "profile")[0][0]
     assert (profile["name"], profile["email"], profile["coach"]) == (
         "Clara Client",
-        "client@a.example",
+        "clara@client.example",
         "Colin Coach",
     )
 

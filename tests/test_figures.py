@@ -33,8 +33,7 @@ from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.figures import client_figures
 from crossroads.plugins.progress_report.models import DigestSubscription
-
-from .conftest import PASSWORD, make_client, make_contact
+from crossroads.testing import PASSWORD, make_client, make_contact
 
 BASE = "/plugins/progress_report"
 CHANNELS = {"email": EMAIL, "linkedin": LINKEDIN, ALUMNI.name: ALUMNI}

@@ -94,8 +94,7 @@ def test_the_caseload_counts_each_clients_overdue_items_and_nothing_younger(db, 
     from crossroads.core.db import utcnow
     from crossroads.core.scoping import Scope
     from crossroads.core.services.contacts import overdue_counts
-
-    from .conftest import make_contact
+    from crossroads.testing import make_contact
 
     now = utcnow()
     for name, stage, age in (

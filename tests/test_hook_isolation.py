@@ -40,10 +40,9 @@ from crossroads.core.models import (
     User,
 )
 from crossroads.core.plugins import PluginManager
+from crossroads.testing import World
 from crossroads.web import create_app
 from crossroads.web.cli import main
-
-from .conftest import World
 
 BAD = "misbehaving"
 UNAVAILABLE = "This part is unavailable right now."

@@ -29,8 +29,8 @@ from crossroads.core.models import (
     Stage,
 )
 from crossroads.core.production_check import Status, check_incoming_mail
+from crossroads.testing import make_contact
 from tests import test_inbox_process as inbox
-from tests.conftest import make_contact
 
 ROOT = Path(__file__).resolve().parents[1]
 # The fixtures of tests/test_inbox_process.py, shared.

@@ -35,8 +35,7 @@ from crossroads.core.outreach.followups import add_business_days, due_for
 from crossroads.core.plugins import PluginManager
 from crossroads.core.scoping import Scope
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
-from crossroads.testing import TEST_SECRET_KEY
-from tests.conftest import make_contact
+from crossroads.testing import TEST_SECRET_KEY, make_contact
 from tests.mailserver import configure_mail
 
 DATA = Path(__file__).parent / "data" / "inbox"

@@ -66,7 +66,7 @@ def test_invitation_link_sets_password_signs_in_and_works_only_once(world, db, h
     client, link = invite(db, world.coach)
     page = http.get(f"/invitation/{link.token}")
     assert page.status_code == 200
-    assert "Welcome to Northbridge, Nia New" in page.get_data(as_text=True)
+    assert "Welcome to Northbridge Coaching, Nia New" in page.get_data(as_text=True)
 
     response = http.post(
         f"/invitation/{link.token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
@@ -130,7 +130,9 @@ def test_cannot_reinvite_someone_who_already_accepted(world, db):
 
 
 def test_an_email_in_use_cannot_be_invited_again(world, db, as_user):
-    response = as_user(world.coach).post("/coach/invite", data={"name": "Dup", "email": "other@a.example"})
+    response = as_user(world.coach).post(
+        "/coach/invite", data={"name": "Dup", "email": "otto@client.example"}
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="email-error"' in page and 'value="Dup"' in page
@@ -173,7 +175,7 @@ def test_coach_cannot_invite_coaches(world, as_user):
 def test_password_reset_link_changes_the_password_and_ends_old_sessions(world, db, http, as_user, caplog):
     caplog.set_level(logging.WARNING)
     old_session = as_user(world.coach)
-    response = http.post("/reset", data={"email": "coach@a.example"})
+    response = http.post("/reset", data={"email": "colin@northbridge.example"})
     assert response.status_code == 302
     token = re.search(r"/reset/([\w.\-]+)", caplog.text).group(1)
     response = http.post(f"/reset/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -183,7 +185,7 @@ def test_password_reset_link_changes_the_password_and_ends_old_sessions(world, d
 
 
 def test_reset_for_unknown_email_looks_the_same_and_issues_nothing(world, db, http):
-    known = http.post("/reset", data={"email": "coach@a.example"}, follow_redirects=True)
+    known = http.post("/reset", data={"email": "colin@northbridge.example"}, follow_redirects=True)
     unknown = http.post("/reset", data={"email": "nobody@a.example"}, follow_redirects=True)
     assert "If that address has an account" in unknown.get_data(as_text=True)
     assert known.status_code == unknown.status_code == 200
@@ -195,16 +197,16 @@ def test_the_reset_pages_promise_no_email_and_answer_alike_for_any_address(world
     assert "Crossroads does not email reset links" in form and "Send a reset link" not in form
     answers = [
         http.post("/reset", data={"email": email}, follow_redirects=True).get_data(as_text=True)
-        for email in ("coach@a.example", "nobody@a.example")
+        for email in ("colin@northbridge.example", "nobody@a.example")
     ]
     for answer in answers:
         assert "does not email reset links" in answer and "on its way" not in answer
         assert "ask your coach (or, if you are a coach, your practice owner)" in answer
     # The same page but for the address typed and the form's one-time tokens.
     tokens = re.compile(r'name="(csrf_token|form_token)" value="[^"]*"')
-    assert tokens.sub("", answers[0]).replace("coach@a.example", "") == tokens.sub("", answers[1]).replace(
-        "nobody@a.example", ""
-    )
+    assert tokens.sub("", answers[0]).replace("colin@northbridge.example", "") == tokens.sub(
+        "", answers[1]
+    ).replace("nobody@a.example", "")
 
 
 def test_reset_is_not_offered_to_someone_who_never_accepted(world, db):
@@ -269,14 +271,14 @@ def test_inviting_an_address_with_an_account_elsewhere_answers_as_for_a_new_one_
     coach = as_user(world.coach)
     new = coach.post("/coach/invite", data={"name": "Nia New", "email": "nia@a.example"})
     new_notice, _ = notice_of(coach, new)
-    taken = coach.post("/coach/invite", data={"name": "Bea B", "email": "Client@B.example"})
+    taken = coach.post("/coach/invite", data={"name": "Bea B", "email": "Bea@Client.example"})
     assert (taken.status_code, taken.location) == (new.status_code, new.location) == (302, "/coach/")
     taken_notice, token = notice_of(coach, taken)
     assert "Nia New is invited. Send them this link" in new_notice
     assert taken_notice == new_notice.replace("Nia New", "Bea B")
     # Nothing was made in this practice, and the account elsewhere is as it was.
     db.expire_all()
-    bea = db.scalar(select(User).where(User.email == "client@b.example"))
+    bea = db.scalar(select(User).where(User.email == "bea@client.example"))
     assert (bea.practice_id, bea.name, bea.has_password) == (world.stranger_practice.id, "Bea Beyond", True)
     assert db.scalar(select(Invitation).where(Invitation.user_id == bea.id)) is None
     # The link the coach may pass on leads where an expired link does, and says nothing more.
@@ -285,12 +287,12 @@ def test_inviting_an_address_with_an_account_elsewhere_answers_as_for_a_new_one_
 
     send_outbox(engine)
     mails = {r.message["To"].addresses[0].addr_spec: r.message for r in smtp_server.received}
-    assert set(mails) == {"client@b.example"}  # the new address gets its link from the coach
-    mail = mails["client@b.example"]
-    assert mail["Subject"] == "Colin Coach invited you to Northbridge on Crossroads"
-    assert mail["Reply-To"] == "coach@a.example"
+    assert set(mails) == {"bea@client.example"}  # the new address gets its link from the coach
+    mail = mails["bea@client.example"]
+    assert mail["Subject"] == "Colin Coach invited you to Northbridge Coaching on Crossroads"
+    assert mail["Reply-To"] == "colin@northbridge.example"
     text = mail.get_content()
-    assert "already a Crossroads account with this address (client@b.example)" in text
+    assert "already a Crossroads account with this address (bea@client.example)" in text
     assert "Colin Coach has not been told that you have an account" in text
     assert "as a client" in text and "Elsewhere Coaching" not in text and "/invitation/" not in text
 
@@ -302,19 +304,19 @@ def test_the_owner_inviting_a_coach_with_an_account_elsewhere_gets_the_same_answ
     owner = as_user(world.owner)
     new = owner.post("/practice/coaches", data={"name": "Cora", "email": "cora@a.example"})
     new_notice, _ = notice_of(owner, new)
-    taken = owner.post("/practice/coaches", data={"name": "Cora", "email": "owner@b.example"})
+    taken = owner.post("/practice/coaches", data={"name": "Cora", "email": "sam@elsewhere.example"})
     assert (taken.status_code, taken.location) == (new.status_code, new.location)
     assert notice_of(owner, taken)[0] == new_notice
     assert "Cora is invited as a coach" in new_notice
     send_outbox(engine)
     [received] = smtp_server.received
-    assert received.message["To"].addresses[0].addr_spec == "owner@b.example"
+    assert received.message["To"].addresses[0].addr_spec == "sam@elsewhere.example"
     assert "as a coach" in received.message.get_content()
 
 
 def test_without_an_email_server_the_inviter_is_told_nothing_different(world, db, as_user):
     coach = as_user(world.coach)
-    taken = coach.post("/coach/invite", data={"name": "Bea B", "email": "client@b.example"})
+    taken = coach.post("/coach/invite", data={"name": "Bea B", "email": "bea@client.example"})
     assert (taken.status_code, taken.location) == (302, "/coach/")
     assert "Bea B is invited. Send them this link" in coach.get(taken.location).get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(OutboxEmail)) == 0

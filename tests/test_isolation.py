@@ -30,6 +30,7 @@ from crossroads.core.models import (
     Suggestion,
 )
 from crossroads.plugins.alumni_offices.route_ids import INSTITUTION
+from crossroads.testing import make_conversation, make_message
 from crossroads.testing.sweeps import (
     CLIENT,
     COACH,
@@ -40,7 +41,6 @@ from crossroads.testing.sweeps import (
     plugin_of,
     refusal_cases,
 )
-from tests.conftest import make_conversation, make_message
 
 
 def _contact(client: Client) -> Contact:

@@ -28,8 +28,7 @@ from crossroads.core.scoping import Scope
 from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
 from crossroads.plugins.linkedin import allowance, limits
 from crossroads.plugins.linkedin.channel import note_format
-
-from .conftest import make_contact, make_conversation, make_message, make_practice, make_user
+from crossroads.testing import make_contact, make_conversation, make_message, make_practice, make_user
 
 WRITE = "/contacts/{id}/write"
 NOTE_QUERY = "?channel=linkedin&kind=first_request&format=note"

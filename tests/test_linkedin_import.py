@@ -136,7 +136,7 @@ def test_import_adds_then_reimport_updates_without_duplicates(world, db):
     assert contact.position == "Principal Engineer"
     assert contact.research_notes == "Wrote about platform teams"  # the client's work is kept
     assert contact.email == "noah@typed-by-hand.example"  # a blank export email erases nothing
-    assert db.query(Contact).filter_by(client_id=world.client.id).count() == 251  # 250 + the world's one
+    assert db.query(Contact).filter_by(client_id=world.client.id).count() == 253  # 250 + the world's 3
 
 
 def test_a_refused_file_leaves_nothing_behind(world, db):
@@ -144,7 +144,7 @@ def test_a_refused_file_leaves_nothing_behind(world, db):
     rows[99][6] = "not a date"
     with pytest.raises(ImportRefused):
         import_linkedin(Scope(db, world.client.user), world.client.id, make_export(rows))
-    assert db.query(Contact).filter_by(client_id=world.client.id).count() == 1
+    assert db.query(Contact).filter_by(client_id=world.client.id).count() == len(world.contacts)
 
 
 def test_thirty_thousand_rows_import_completely(world, db):
@@ -153,7 +153,7 @@ def test_thirty_thousand_rows_import_completely(world, db):
         Scope(db, world.client.user), world.client.id, make_export(connection_rows(30_000))
     )
     assert result.added == 30_000
-    assert db.query(Contact).filter_by(client_id=world.client.id).count() == 30_001
+    assert db.query(Contact).filter_by(client_id=world.client.id).count() == 30_000 + len(world.contacts)
 
 
 def test_upload_in_the_workspace_reports_counts(world, db, as_user):
@@ -178,7 +178,7 @@ def test_upload_of_a_broken_file_shows_lines_and_imports_nothing(world, db, as_u
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Nothing was imported" in page and "Line 9:" in page
-    assert db.query(Contact).filter_by(client_id=world.client.id).count() == 1
+    assert db.query(Contact).filter_by(client_id=world.client.id).count() == len(world.contacts)
 
 
 def test_oversized_upload_gets_a_clear_message(world, as_user):
@@ -196,7 +196,7 @@ def test_oversized_upload_gets_a_clear_message(world, as_user):
 def test_command_line_import_with_progress(world, db, database_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CROSSROADS_DATABASE_URL", database_url)
     monkeypatch.setenv("CROSSROADS_INSTANCE", str(tmp_path))
-    result = CliRunner().invoke(main, ["import-linkedin", "--client", "CLIENT@a.example", str(SAMPLE)])
+    result = CliRunner().invoke(main, ["import-linkedin", "--client", "CLARA@Client.example", str(SAMPLE)])
     assert result.exit_code == 0, result.output
     assert "Clara Client: 250 added, 0 updated, 0 already up to date, 0 skipped." in result.output
     assert "Importing" in result.output
@@ -209,7 +209,7 @@ def test_command_line_import_of_a_broken_file_names_lines(world, db, database_ur
     rows[0][6] = "someday"
     bad = tmp_path / "bad.csv"
     bad.write_bytes(make_export(rows))
-    result = CliRunner().invoke(main, ["import-linkedin", "--client", "client@a.example", str(bad)])
+    result = CliRunner().invoke(main, ["import-linkedin", "--client", "clara@client.example", str(bad)])
     assert result.exit_code == 1
     assert "Nothing was imported" in result.output and "line 5:" in result.output
     unknown = CliRunner().invoke(main, ["import-linkedin", "--client", "nobody@a.example", str(bad)])

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from crossroads.core.models import Client, Practice, Reach
 from crossroads.plugins.alumni_offices.models import Institution
 from crossroads.plugins.alumni_offices.services import fill_institution
-from tests.conftest import World, make_bank, make_contact
+from crossroads.testing import World, make_bank, make_contact
 
 # Per client: a contact with a unique name and email whose position matches the client's theme
 # words ("Magazine editing" and "editor"), so that it is a warm lead and a search hit for its own
@@ -49,8 +49,9 @@ class Lists:
     world: World
 
     def client_markers(self, client: Client) -> list[str]:
-        """Text that appears only where this client's rows are shown (their name is in every
-        contact's, conversation's, reflection's, message's and bank's text, see conftest.world)."""
+        """Text that appears only where this client's rows are shown: their name, address and theme,
+        and the look-alike contact :func:`lists` gives them (their bank's name has their name too,
+        see conftest.world)."""
         contact, email = LOOKALIKES[client.name]
         return [client.name, client.user.email, client.themes[0].title, contact, email]
 
@@ -185,12 +186,12 @@ def test_an_owner_does_not_see_a_coachs_banks_for_their_clients(lists, as_user):
 # (viewer, URL with "{q}", the term searched for, a row the search must find: the control).
 SEARCHES = [
     ("coach", "/coach/?q={q}", "Ola Owned", None),  # the owner's client, same practice
-    ("coach", "/coach/?q={q}", "owned@a.example", None),
+    ("coach", "/coach/?q={q}", "ola@client.example", None),
     ("coach", "/coach/?q={q}", "Bea Beyond", None),
     ("coach", "/coach/?q={q}", "Data journalism", None),  # the owner's client's theme
     ("coach", "/coach/?q={q}", "Clara", "Clara Client"),
     ("owner", "/coach/?q={q}", "Bea Beyond", None),
-    ("owner", "/coach/?q={q}", "client@b.example", None),
+    ("owner", "/coach/?q={q}", "bea@client.example", None),
     ("owner", "/coach/?q={q}", "Systems analysis", None),
     ("owner", "/coach/?q={q}", "Ola", "Ola Owned"),
     ("stranger", "/coach/?q={q}", "Clara Client", None),
@@ -208,7 +209,7 @@ SEARCHES = [
     ("stranger", "/clients/{client}/contacts?q={q}", "Dana", "Dana Beaumont"),
     # the alumni directory is practice-wide, but per practice
     ("coach", "/plugins/alumni_offices/institutions?q={q}", "Elsewhere Coaching University", None),
-    ("coach", "/plugins/alumni_offices/institutions?q={q}", "University", "Northbridge University"),
+    ("coach", "/plugins/alumni_offices/institutions?q={q}", "University", "Northbridge Coaching University"),
     ("stranger", "/plugins/alumni_offices/institutions?q={q}", "Northbridge", None),
 ]
 

@@ -114,8 +114,9 @@ def test_an_email_is_delivered_once_with_the_right_headers(world, db, sessions, 
     assert received.mail_from == PRACTICE_ADDRESS and received.rcpt_tos == [CONTACT_ADDRESS]
     mail = received.message
     [sender] = mail["From"].addresses
-    assert (sender.display_name, sender.addr_spec) == ("Clara Client via Northbridge", PRACTICE_ADDRESS)
-    assert str(mail["Reply-To"]) == "client@a.example"
+    assert sender.display_name == "Clara Client via Northbridge Coaching"
+    assert sender.addr_spec == PRACTICE_ADDRESS
+    assert str(mail["Reply-To"]) == "clara@client.example"
     [to] = mail["To"].addresses
     assert (to.display_name, to.addr_spec) == ("Zoë Ng", CONTACT_ADDRESS)
     assert str(mail["Subject"]) == "A question about magazine editing"

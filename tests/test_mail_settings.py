@@ -152,10 +152,10 @@ def test_the_owner_sends_a_test_email_through_the_saved_server(world, db, as_use
     assert owner.post("/practice/email", data=settings).status_code == 302
 
     response = owner.post("/practice/email/test", follow_redirects=True)
-    assert "on its way to owner@a.example" in response.get_data(as_text=True)
+    assert "on its way to olivia@northbridge.example" in response.get_data(as_text=True)
     email = db.query(OutboxEmail).one()
     assert email.status == MessageStatus.QUEUED
-    assert (email.to_address, email.client_id) == ("owner@a.example", None)
+    assert (email.to_address, email.client_id) == ("olivia@northbridge.example", None)
 
     queue = app.extensions["crossroads"].queue
     assert isinstance(app.extensions["crossroads"], Crossroads)
@@ -165,8 +165,8 @@ def test_the_owner_sends_a_test_email_through_the_saved_server(world, db, as_use
         queue.close()
     [received] = smtp_server.handler.accepted
     message = received.message
-    assert message["To"].addresses[0].addr_spec == "owner@a.example"
-    assert message["From"].addresses[0].display_name == "Olivia Owner via Northbridge"
+    assert message["To"].addresses[0].addr_spec == "olivia@northbridge.example"
+    assert message["From"].addresses[0].display_name == "Olivia Owner via Northbridge Coaching"
     assert message["From"].addresses[0].addr_spec == "hello@northbridge.example"
     html = owner.get("/practice/email").get_data(as_text=True)
     assert "Last test email" in html and "<strong>Sent</strong>" in html

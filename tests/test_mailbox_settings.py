@@ -211,7 +211,7 @@ def test_a_wrong_password_shows_on_the_page_and_in_check_and_mail_from_meanwhile
     html = owner.get("/practice/email").get_data(as_text=True)
     assert 'id="mailbox-error"' in html and "refused the user name or password" in html
     checked = runner.invoke(main, ["check", "--timeout", "5"], env=env)
-    line = _check_line(checked.output, "reply mailbox of Northbridge")
+    line = _check_line(checked.output, "reply mailbox of Northbridge Coaching")
     assert line.startswith("FAIL") and "refused the user name or password" in line and "fail since" in line
     # The owner enters the new password; everything that arrived meanwhile is read.
     owner.post("/practice/email/mailbox", data=local_form(mailbox_user))
@@ -223,9 +223,8 @@ def test_a_wrong_password_shows_on_the_page_and_in_check_and_mail_from_meanwhile
     ]
     html = owner.get("/practice/email").get_data(as_text=True)
     assert 'id="mailbox-error"' not in html and "Last read" in html
-    line = _check_line(
-        runner.invoke(main, ["check", "--timeout", "5"], env=env).output, "reply mailbox of Northbridge"
-    )
+    checked = runner.invoke(main, ["check", "--timeout", "5"], env=env)
+    line = _check_line(checked.output, "reply mailbox of Northbridge Coaching")
     assert line.startswith("OK") and "last read" in line
 
 

@@ -18,8 +18,7 @@ from crossroads.core.scoping import Scope
 from crossroads.plugin import Channel, TemplateText, hookimpl, words
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
 from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
-
-from .conftest import make_contact
+from crossroads.testing import make_contact
 
 #: A request that passes every check of the method but length: the connection first, a 20-minute
 #: question, not a job request; padded to ``n`` words.

@@ -30,8 +30,7 @@ from crossroads.core.services import contacts, export, invitations, notification
 from crossroads.core.services.erasure import erase_client
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.models import DigestSubscription
-from crossroads.testing import TEST_SECRET_KEY
-from tests.conftest import make_contact, make_conversation, make_user
+from crossroads.testing import TEST_SECRET_KEY, make_contact, make_conversation, make_user
 from tests.mailserver import configure_mail
 
 SECRET = TEST_SECRET_KEY
@@ -76,7 +75,7 @@ def test_a_reply_tells_the_client_and_their_coach_and_nobody_else(world, db):
         {(world.client.user_id, NotificationKind.REPLY): 1, (world.coach.id, NotificationKind.REPLY): 1}
     )
     texts = {n.user_id: n.text for n in db.scalars(select(Notification))}
-    assert texts[world.coach.id].startswith("Clara Client: Contact of Clara Client replied")
+    assert texts[world.coach.id].startswith("Clara Client: Ada Editor replied")
 
 
 def test_sharing_a_reflection_tells_the_clients_coach_only(world, db):
@@ -277,7 +276,7 @@ def test_at_once_emails_the_coach_for_real_and_in_crossroads_only_sends_nothing(
     assert message["Subject"] == "A contact replied: Clara Client"
     body = message.get_body(("plain",)).get_content()
     coach_row = db.scalar(select(Notification).where(Notification.user_id == world.coach.id))
-    assert f"/notifications/{coach_row.id}" in body and "Contact of Clara Client replied" in body
+    assert f"/notifications/{coach_row.id}" in body and "Ada Editor replied" in body
     assert coach_row.emailed_at is not None
 
     saved = as_user(world.coach).post(

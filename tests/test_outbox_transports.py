@@ -251,7 +251,7 @@ def test_email_rows_go_by_the_email_transport(db, world):
         practice_id=world.practice.id,
         client_id=world.client.id,
         sender_name="Clara",
-        reply_to="client@a.example",
+        reply_to="clara@client.example",
         to_address="zoe@acme.example",
         subject="Hello",
         body="Hi",

@@ -25,8 +25,7 @@ from crossroads.core.outreach.checks import method_warnings
 from crossroads.core.scoping import Scope
 from crossroads.core.services.practices import set_plugin_enabled
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
-
-from .conftest import make_contact, make_conversation
+from crossroads.testing import make_contact, make_conversation
 
 GOOD_REQUEST = (
     "Dana Lee suggested I write to you. I'm Clara, exploring a move into magazine editing, and your "
@@ -272,8 +271,8 @@ def test_sending_queues_the_email_keeps_the_warnings_and_moves_the_contact(
     assert message.status == MessageStatus.QUEUED
     assert {"short_ask", "no_question"} <= {w["code"] for w in message.warnings}
     email = message.outbox
-    assert (email.to_address, email.reply_to) == ("sam@riverside.example", "client@a.example")
-    assert email.sender_name == "Clara Client via Northbridge"
+    assert (email.to_address, email.reply_to) == ("sam@riverside.example", "clara@client.example")
+    assert email.sender_name == "Clara Client via Northbridge Coaching"
     db.refresh(contact)
     assert contact.stage == Stage.REQUESTED
 
@@ -446,7 +445,7 @@ def test_an_invitation_then_a_reschedule_and_a_cancel_go_to_the_contact_in_one_t
     assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2]
     assert len({str(e["UID"]) for e in events}) == 1
     assert "sam@riverside.example" in str(events[0]["ATTENDEE"])
-    assert "client@a.example" in str(events[0]["ORGANIZER"])
+    assert "clara@client.example" in str(events[0]["ORGANIZER"])
     first = invitations[0].outbox
     assert invitations[2].outbox.references.split()[0] == first.message_id
     page = browser.get(f"/messages/{invitations[0].id}")
@@ -499,5 +498,5 @@ def test_every_calendar_file_names_its_organiser_omits_empty_properties_and_read
     for body in [download, *emailed]:
         by_vobject, by_ics = _independent_readings(body)
         assert by_vobject["uid"] == by_ics["uid"] == conversation.uid
-        assert by_vobject["organizer"] == "mailto:client@a.example"
-        assert by_ics["organizer"] == "client@a.example"
+        assert by_vobject["organizer"] == "mailto:clara@client.example"
+        assert by_ics["organizer"] == "clara@client.example"

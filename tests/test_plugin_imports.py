@@ -137,6 +137,8 @@ def test_the_face_hands_out_the_test_kit_on_first_use():
     import crossroads.testing as kit
 
     assert face.World is kit.World and face.RenderedPage is kit.Page and face.Outbox is kit.Outbox
+    assert face.OtherPractice is kit.OtherPractice and face.TEST_PASSWORD == kit.PASSWORD
+    assert face.make_contact is kit.make_contact and face.add_history is kit.add_history
 
 
 def test_the_old_private_enum_helper_still_works_with_a_warning_naming_the_new_place():

@@ -45,8 +45,8 @@ from crossroads.core.scoping import Scope
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.figures import caseload_rows, client_figures
 from crossroads.plugins.progress_report.models import DigestSubscription, ReportNote
+from crossroads.testing import make_client, make_contact, make_conversation, make_message
 
-from .conftest import make_client, make_contact, make_conversation, make_message
 from .test_concurrency import edit_form
 
 NY = "America/New_York"
@@ -422,6 +422,7 @@ def test_the_caseload_report_shows_a_coach_only_their_caseload_and_links_each_cl
 
 def test_the_owner_sets_the_stalled_threshold_for_the_practice(week, as_user, db):
     week.other_client.created_at = utcnow() - timedelta(days=20)
+    week.other_client.last_activity_at = utcnow() - timedelta(days=20)  # his contact in the world
     for change_row in db.scalars(select(StageChange).where(StageChange.client_id == week.other_client.id)):
         change_row.at = utcnow() - timedelta(days=20)
     for conversation in db.scalars(
@@ -563,7 +564,7 @@ def test_a_coach_opts_in_and_gets_one_digest_a_week_from_monday_morning(week, db
     db.commit()
     assert send_digests(db, at(30, 13, 30)) == 0  # once a week
     email = db.scalar(select(OutboxEmail))
-    assert (email.to_address, email.status) == ("coach@a.example", MessageStatus.QUEUED)
+    assert (email.to_address, email.status) == ("colin@northbridge.example", MessageStatus.QUEUED)
     assert "23–29 Nov 2026" in email.subject and "Clara Client" in email.body
     assert "Ola Owned" not in email.body
     assert send_digests(db, at(7, 13, 0, month=12)) == 1  # the next Monday

@@ -39,14 +39,13 @@ from crossroads.core.services.reminders import (
     reminder_signer,
     send_reminders,
 )
-from crossroads.testing import TEST_SECRET_KEY
-from tests.conftest import make_contact
+from crossroads.testing import TEST_SECRET_KEY, make_contact
 from tests.mailserver import configure_mail
 
 SECRET = TEST_SECRET_KEY
 BASE = "http://localhost:5000"
 TOKYO = ZoneInfo("Asia/Tokyo")
-CLIENT_ADDRESS = "client@a.example"
+CLIENT_ADDRESS = "clara@client.example"
 
 
 def tokyo(hour: int, minute: int = 0, days: int = 0) -> datetime:

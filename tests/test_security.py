@@ -8,11 +8,10 @@ import re
 import pytest
 
 from crossroads.core.models import User
+from crossroads.testing import PASSWORD
 from crossroads.testing.browser import browser_for
 from crossroads.testing.sweeps import CSRF_EXEMPT, TOKEN_AUTHORISED, csrf_failures, post_routes
 from crossroads.web import create_app
-
-from .conftest import PASSWORD
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def test_every_post_route_refuses_a_request_without_a_csrf_token(csrf_app, world
 def test_a_form_with_its_token_is_accepted(csrf_app, world, http):
     page = http.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    form = {"email": "coach@a.example", "password": PASSWORD, "csrf_token": token}
+    form = {"email": "colin@northbridge.example", "password": PASSWORD, "csrf_token": token}
     # Over HTTPS the token must also come with a same-site Referer, as browsers send.
     assert http.post("/login", data=form).status_code == 400
     response = http.post("/login", data=form, headers={"Referer": "https://localhost/login"})
@@ -44,13 +43,13 @@ def test_a_form_with_its_token_is_accepted(csrf_app, world, http):
 
 
 def test_session_cookie_is_secure_httponly_and_samesite(world, http):
-    response = http.post("/login", data={"email": "coach@a.example", "password": PASSWORD})
+    response = http.post("/login", data={"email": "colin@northbridge.example", "password": PASSWORD})
     cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 def test_passwords_are_stored_as_argon2id_hashes(world, db, http):
-    http.post("/reset", data={"email": "coach@a.example"})
+    http.post("/reset", data={"email": "colin@northbridge.example"})
     stored = db.get(User, world.coach.id).password_hash
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -71,7 +70,7 @@ def test_behind_a_trusted_proxy_the_client_address_feeds_the_throttle(settings, 
     app.config["WTF_CSRF_ENABLED"] = False
     app.test_client().post(
         "/login",
-        data={"email": "coach@a.example", "password": "wrong"},
+        data={"email": "colin@northbridge.example", "password": "wrong"},
         headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"},
     )
     assert db.query(LoginFailure).one().remote_addr == "203.0.113.7"
@@ -85,7 +84,7 @@ def test_reset_and_invitation_links_use_the_base_url_whatever_host_the_request_n
 ):
     caplog.set_level(logging.WARNING)
     evil = {"Host": "evil.example"}
-    http.post("/reset", data={"email": "coach@a.example"}, headers=evil)
+    http.post("/reset", data={"email": "colin@northbridge.example"}, headers=evil)
     reset_link = re.search(r"password reset link for \S+: (\S+)", caplog.text).group(1)
     assert reset_link.startswith(f"{settings.base_url}/reset/")
 
@@ -115,11 +114,13 @@ def test_requests_naming_another_host_are_refused_on_a_public_address(public_app
     assert http.get("/login", base_url="https://evil.example").status_code == 400
     assert http.get("/healthz", base_url="https://10.0.0.5:8000").status_code == 200  # a probe
     forwarded = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
-    response = http.post("/reset", data={"email": "coach@a.example"}, headers=forwarded)
+    response = http.post("/reset", data={"email": "colin@northbridge.example"}, headers=forwarded)
     assert response.status_code == 400
     assert "reset link" not in caplog.text
     forwarded["X-Forwarded-Host"] = "crossroads.example.org"
-    assert http.post("/reset", data={"email": "coach@a.example"}, headers=forwarded).status_code == 302
+    assert (
+        http.post("/reset", data={"email": "colin@northbridge.example"}, headers=forwarded).status_code == 302
+    )
     assert "https://crossroads.example.org/reset/" in caplog.text
 
 

@@ -11,8 +11,7 @@ from sqlalchemy import select
 from crossroads.core.errors import InvalidInput
 from crossroads.core.models import MessageKind, MessageTemplate, OutboxEmail, PracticeMail
 from crossroads.core.outreach import templating
-
-from .conftest import make_contact
+from crossroads.testing import make_contact
 
 #: A ten-thousand-character text built in the template itself: long strings need no variable.
 LONG = '{% set s = "x" * 10000 %}'

@@ -68,6 +68,64 @@ def test_the_world_is_a_practice_with_owner_coach_client_theme_and_contacts(
         assert crossroads_database_url == f"sqlite:///{tmp_path / 'crossroads.sqlite3'}"
 
 
+def test_the_builders_load_on_first_use_and_hash_the_password_once():
+    code = (
+        "import sys, crossroads.testing as kit; assert 'crossroads.core' not in sys.modules; "
+        "make = kit.make_contact; assert 'crossroads.testing.builders' in sys.modules; "
+        "from crossroads.testing import builders; assert make is builders.make_contact; "
+        "assert kit.password_hash() is kit.password_hash(); assert kit.PASSWORD == builders.PASSWORD"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(AttributeError):
+        import crossroads.testing as kit
+
+        kit.make_nothing  # noqa: B018
+
+
+def test_everyone_in_the_cast_signs_in_with_the_kits_password(
+    crossroads_world, crossroads_other_practice, crossroads_as_user
+):
+    from crossroads.testing import PASSWORD
+
+    people = [crossroads_world.owner, crossroads_world.coach, crossroads_world.client.user]
+    people += [crossroads_other_practice.owner, crossroads_other_practice.coach]
+    for person in people:
+        browser = crossroads_as_user(None)
+        response = browser.post("/login", data={"email": person.email, "password": PASSWORD})
+        assert response.status_code == 302 and "/login" not in response.location, person.email
+
+
+def test_the_worlds_clients_are_the_ones_asked_for(
+    crossroads_world, crossroads_other_client, crossroads_owners_client, crossroads_other_practice
+):
+    world = crossroads_world
+    assert [c.name for c in world.clients] == ["Clara Client", "Otto Other", "Ola Owned", "Bea Beyond"]
+    assert world.clients[1:] == [crossroads_other_client, crossroads_owners_client, world.stranger_client]
+    assert crossroads_other_practice.coach.id != crossroads_other_practice.owner.id
+
+
+def test_only_the_clients_asked_for_are_in_the_world(crossroads_world):
+    assert crossroads_world.clients == [crossroads_world.client]
+
+
+def test_a_clients_history_is_on_their_first_contact(crossroads_db, crossroads_world):
+    from crossroads.core.models import ConversationStatus, MessageStatus, Reach
+    from crossroads.testing import add_history, make_contact
+
+    world = crossroads_world
+    history = add_history(crossroads_db, world.client)
+    assert history.contact.id == world.contacts[0].id
+    assert history.conversation.status == ConversationStatus.HELD
+    assert history.conversation.reflection.shared_at is not None
+    assert [q.text for q in history.conversation.questions] == ["What is hard about it?"]
+    assert history.message.status == MessageStatus.HANDED_OFF
+    assert history.message.to_address == "ada@review.example"
+    assert (history.bank.reach, history.bank.clients) == (Reach.CLIENTS, [world.client])
+    assert history.bank.owner_id == world.coach.id
+    later = make_contact(crossroads_db, world.client, "Gus Gallery", "The Gallery")
+    assert add_history(crossroads_db, world.client, later).contact is later
+
+
 def test_each_test_starts_from_an_empty_database(crossroads_db, crossroads_world):
     # The world above committed a practice; this test's world is the only one here.
     from crossroads.core.models import Practice
@@ -373,3 +431,16 @@ def test_the_kit_names_the_urls_of_export_erasure_and_live_checks(crossroads_app
     }
     for url, rule in routes.items():
         assert url.replace("{", "<int:").replace("}", ">") == rule and rule in endpoints
+
+
+def test_the_guides_builders_example_passes(crossroads_db, crossroads_client, crossroads_page):
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parents[1] / "docs" / "plugins" / "guide.md"
+    section = guide.read_text(encoding="utf-8").split("### The cast and the builders", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, str(guide), "exec"), namespace)  # noqa: S102 - the guide's own example
+    namespace["test_a_sent_request_shows_on_the_contacts_page"](
+        crossroads_db, crossroads_client, crossroads_page
+    )

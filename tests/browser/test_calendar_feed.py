@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import sign_in
 
@@ -36,7 +36,7 @@ def test_a_client_copies_their_calendar_address_and_renewing_retires_the_old_one
 
     fetched = page.request.get(old)
     assert fetched.status == 200 and fetched.headers["content-type"] == "text/calendar; charset=utf-8"
-    assert "Conversation with Contact of Clara Client" in fetched.text()
+    assert "Conversation with Ada Editor" in fetched.text()
 
     page.reload()  # shown once: the address is gone from the page, the follow-ups choice kept
     expect(page.get_by_role("textbox", name="Calendar address")).to_have_count(0)

@@ -14,7 +14,7 @@ from crossroads.core.db import utcnow
 from crossroads.core.models import Stage
 from crossroads.core.scoping import Scope
 from crossroads.core.services import contacts
-from tests.conftest import PASSWORD, make_contact
+from crossroads.testing import PASSWORD, make_contact
 
 from .conftest import screenshot, sign_in
 

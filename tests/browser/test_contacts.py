@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from crossroads.core import demo
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import screenshot, sign_in
 
@@ -50,10 +50,10 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
     sign_in(page, world.client.email, PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {client}")
 
-    # Before the import: only the one contact the world gives Clara.
+    # Before the import: only the three contacts the world gives Clara.
     workspace_tabs(page, client).get_by_role("link", name="Contacts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your contacts")
-    expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–1 of 1 contacts")
+    expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–3 of 3 contacts")
 
     # The LinkedIn export, uploaded through the form (with the page's progress script).
     workspace_tabs(page, client).get_by_role("link", name="Import", exact=True).click()
@@ -66,10 +66,10 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
     expect(page.get_by_role("alert")).to_have_count(0)
     screenshot(page, "contacts-import")
 
-    # The table: the new contacts plus the one Clara had.
+    # The table: the new contacts plus the three Clara had.
     result.get_by_role("link", name="See the contacts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your contacts")
-    expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–50 of 251 contacts")
+    expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–50 of 253 contacts")
     expect(contact_row(page, "Ada Berg")).to_contain_text("LinkedIn import")
 
     # Search ignores accents and case: "zoe" finds every Zoë, and nobody else.
@@ -112,10 +112,10 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
     expect(leads.get_by_role("link", name="Fatima Nielsen")).to_have_count(0)
     expect(found.nth(0)).to_contain_text("Mateo Okafor")
 
-    # The theme filter now finds her, and only her.
+    # The theme filter now finds her, beside Ada Editor (linked to the theme from the start).
     workspace_tabs(page, client).get_by_role("link", name="Contacts").click()
     search_contacts(page, theme=THEME)
-    expect(caption).to_have_text("1–1 of 1 contacts")
+    expect(caption).to_have_text("1–2 of 2 contacts")
     expect(contact_row(page, "Fatima Nielsen")).to_contain_text(THEME)
 
     # Her page: a request sent, a mis-click undone, the request sent again.
@@ -162,7 +162,7 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
 
     # The board, unfiltered: Fatima alone in the Requested column, everyone else still identified.
     search_contacts(coach_page, stage="Any stage")
-    expect(coach_page.get_by_role("table").get_by_role("caption")).to_have_text("1–50 of 251 contacts")
+    expect(coach_page.get_by_role("table").get_by_role("caption")).to_have_text("1–50 of 253 contacts")
     coach_page.get_by_role("group", name="View").get_by_role("link", name="Board").click()
     expect(coach_page).to_have_url(re.compile(r"[?&]view=board"))
     requested = coach_page.get_by_role("region", name=re.compile(r"^Requested"))
@@ -170,8 +170,8 @@ def test_client_imports_searches_links_a_lead_and_requests_and_the_coach_sees_it
     expect(requested.get_by_role("listitem")).to_have_count(1)
     expect(requested).to_contain_text("Fatima Nielsen")
     identified = coach_page.get_by_role("region", name=re.compile(r"^Identified"))
-    expect(identified.get_by_role("heading")).to_have_text("Identified 250")
-    expect(identified.get_by_role("link", name="All 250 →")).to_be_visible()
+    expect(identified.get_by_role("heading")).to_have_text("Identified 252")
+    expect(identified.get_by_role("link", name="All 252 →")).to_be_visible()
 
 
 BROKEN_EXPORT = (
@@ -225,7 +225,7 @@ def test_reimport_changes_nothing_and_bad_files_are_refused_whole(page: Page, se
     expect(page.get_by_role("alert")).to_contain_text("the file is larger than 10 MB")
 
     workspace_tabs(page, client).get_by_role("link", name="Contacts").click()
-    expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–50 of 251 contacts")
+    expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–50 of 253 contacts")
     search_contacts(page, "ada berg")
     expect(page.get_by_role("table").get_by_role("caption")).to_have_text("1–1 of 1 contacts")
 

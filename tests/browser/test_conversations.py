@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
 from crossroads.core.models import Conversation, Stage
-from tests.conftest import PASSWORD, make_contact, make_conversation
+from crossroads.testing import PASSWORD, make_contact, make_conversation
 
 from .conftest import screenshot, sign_in
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crossroads.core.models import Contact
-from tests.conftest import PASSWORD, make_contact
+from crossroads.testing import PASSWORD, make_contact
 from tests.mailserver import configure_mail
 
 from .conftest import sign_in

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import screenshot, sign_in, sign_out
 
@@ -52,7 +52,7 @@ def test_invitation_from_coach_to_first_login(page: Page, server, world):
 
     # The client opens the link and sets a password.
     page.goto(link)
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome to Northbridge, {NEW_NAME}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome to Northbridge Coaching, {NEW_NAME}")
     expect(page.get_by_text("Colin Coach invited you.")).to_be_visible()
     expect(page.get_by_text(f"Signing in as {NEW_EMAIL}.")).to_be_visible()
     page.get_by_role("textbox", name="New password", exact=True).fill(NEW_PASSWORD)

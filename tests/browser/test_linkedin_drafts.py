@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crossroads.core.models import ContactSource
-from tests.conftest import PASSWORD, make_contact
+from crossroads.testing import PASSWORD, make_contact
 
 from .conftest import screenshot, sign_in
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from crossroads.core.models import NotificationKind
 from crossroads.core.services.notifications import notify
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import screenshot, sign_in
 

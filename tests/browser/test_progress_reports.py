@@ -23,7 +23,7 @@ from crossroads.core.models import (
     Stage,
     StageChange,
 )
-from tests.conftest import PASSWORD, make_contact, make_conversation, make_message
+from crossroads.testing import PASSWORD, make_contact, make_conversation, make_message
 
 from .conftest import screenshot, sign_in
 
@@ -106,6 +106,7 @@ def busy_world(world, db):
     )
     otto = world.other_client
     otto.created_at = now - timedelta(days=60)
+    otto.last_activity_at = now - timedelta(days=21)  # his contact, added when the world was made
     for change in db.scalars(select(StageChange).where(StageChange.client_id == otto.id)):
         change.at = now - timedelta(days=21)
     for conversation in db.scalars(select(Conversation).where(Conversation.client_id == otto.id)):

@@ -19,7 +19,7 @@ from crossroads.core.db import utcnow
 from crossroads.core.inbox.imap import poll
 from crossroads.core.models import Client, Contact, OutreachMessage, Stage
 from crossroads.core.services.reminders import send_reminders
-from tests.conftest import PASSWORD, make_contact
+from crossroads.testing import PASSWORD, make_contact
 from tests.imapserver import configure_mailbox
 from tests.mailserver import configure_mail
 
