@@ -106,7 +106,15 @@ from crossroads.core.outreach.templating import Variable
 from crossroads.core.outreach.transports import Envelope, Outcome, Transport, post_json
 from crossroads.core.pagination import Page, paginate
 from crossroads.core.plugin_settings import PluginSettings
-from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager, as_items
+from crossroads.core.plugins import (
+    CaseloadColumn,
+    DueEntry,
+    HookResult,
+    MenuItem,
+    Panel,
+    PluginManager,
+    as_items,
+)
 from crossroads.core.reports import (
     MAX_DAYS,
     PERIOD_LABELS,
@@ -243,6 +251,9 @@ __all__ = [
     # Panels and menus
     "Panel",
     "MenuItem",
+    # The due list and the caseload
+    "DueEntry",
+    "CaseloadColumn",
     # Outreach channels
     "Channel",
     "Counting",
