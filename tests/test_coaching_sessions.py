@@ -476,3 +476,21 @@ def test_the_staff_archive_holds_the_private_notes(world, as_user, db):
     assert "Only for staff" in files["coaching_sessions/sessions.json"].decode()
     own = read_archive(as_user(world.client.user).post("/me/export").data)
     assert "Only for staff" not in own["coaching_sessions/sessions.json"].decode()
+
+
+def test_a_coachs_view_of_a_session_and_their_notes_are_in_the_audit_log(world, as_user, db):
+    from crossroads.core.models import AuditAction, AuditEvent
+
+    row = scheduled(db, world)
+    coach = as_user(world.coach)
+    assert coach.get(f"{BASE}/sessions/{row.id}").status_code == 200
+    form = {"private_notes": "Notes", "summary": ""}
+    assert coach.post(f"{BASE}/sessions/{row.id}/notes", data=form).status_code == 302
+    events = db.scalars(select(AuditEvent).where(AuditEvent.client_id == world.client.id)).all()
+    seen = {(e.actor_id, e.action, e.what) for e in events}
+    assert (world.coach.id, AuditAction.VIEWED, f"coaching sessions: show session {row.id}") in seen
+    assert (world.coach.id, AuditAction.CHANGED, f"coaching sessions: save notes session {row.id}") in seen
+    # The client's own use of their workspace is not logged.
+    item = action(db, world, row)
+    as_user(world.client.user).post(f"{BASE}/actions/{item.id}/done")
+    assert not db.scalars(select(AuditEvent).where(AuditEvent.actor_id == world.client.user_id)).all()
