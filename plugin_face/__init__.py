@@ -132,7 +132,7 @@ from crossroads.core.reports import (
     report_formats,
 )
 from crossroads.core.route_ids import RouteId
-from crossroads.core.schemas import Id, InputSchema, OptionalEmail, ProfileUrl, Text, Version
+from crossroads.core.schemas import Id, InputSchema, LocalDateTime, OptionalEmail, ProfileUrl, Text, Version
 from crossroads.core.schemas import load as load_input
 from crossroads.core.scoping import Scope
 from crossroads.core.services.activity import touch as touch_client
@@ -378,6 +378,7 @@ __all__ = [
     "InputSchema",
     "Id",
     "Text",
+    "LocalDateTime",
     "OptionalEmail",
     "ProfileUrl",
     "Version",

@@ -6,6 +6,7 @@ Nothing is sent without the practice's email server (``can_send_email``); the ca
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import has_request_context, url_for
@@ -35,7 +36,7 @@ def send_invitation(scope: Scope, row: CoachingSession) -> bool:
     """Queue the client's invitation with the calendar file (``REQUEST``); False without email."""
     if not can_send_email(scope):
         return False
-    name, reply_to = _sender(row)
+    name = _sender(row)[0]
     lines = [
         f"Hello {row.client.name},",
         "",
@@ -44,14 +45,9 @@ def send_invitation(scope: Scope, row: CoachingSession) -> bool:
     if row.location:
         lines.append(f"Where: {row.location}")
     lines += ["", "The calendar file attached adds it to your calendar.", ""]
-    queue_email(
-        scope.session,
-        practice_id=row.practice_id,
-        client_id=row.client_id,
-        sender_name=name,
-        reply_to=reply_to,
-        to_address=row.client.email,
-        to_name=row.client.name,
+    _queue(
+        scope,
+        row,
         subject="A coaching session with your coach",
         body="\n".join(lines),
         ics=session_ics(row, "REQUEST").decode(),
@@ -64,7 +60,7 @@ def send_summary(scope: Scope, row: CoachingSession) -> bool:
     """Queue the shared summary to the client; False without email."""
     if not can_send_email(scope):
         return False
-    name, reply_to = _sender(row)
+    name = _sender(row)[0]
     body = "\n".join(
         [
             f"Hello {row.client.name},",
@@ -77,6 +73,13 @@ def send_summary(scope: Scope, row: CoachingSession) -> bool:
             "",
         ]
     )
+    _queue(scope, row, subject="The summary of your coaching session", body=body)
+    return True
+
+
+def _queue(scope: Scope, row: CoachingSession, **message: Any) -> None:
+    """Queue an email from the session's coach (replies go to them) to its client."""
+    name, reply_to = _sender(row)
     queue_email(
         scope.session,
         practice_id=row.practice_id,
@@ -85,7 +88,5 @@ def send_summary(scope: Scope, row: CoachingSession) -> bool:
         reply_to=reply_to,
         to_address=row.client.email,
         to_name=row.client.name,
-        subject="The summary of your coaching session",
-        body=body,
+        **message,
     )
-    return True

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from marshmallow import fields, validate
 
-from marshmallow import ValidationError, fields, validate
-
-from crossroads.plugin import Id, InputSchema, Text, Version
+from crossroads.plugin import Id, InputSchema, LocalDateTime, Text, Version
 
 from .models import Assignee
-
-
-class LocalMoment(fields.Field):
-    """A ``datetime-local`` value (``2026-12-01T14:30``), in the coach's own time zone."""
-
-    def _deserialize(self, value: Any, attr, data, **kwargs) -> datetime:
-        try:
-            moment = datetime.strptime(str(value).strip()[:16], "%Y-%m-%dT%H:%M")
-        except ValueError:
-            raise ValidationError("Give a date and time, such as 2026-12-01 14:30.") from None
-        if not 2000 <= moment.year <= 2100:
-            raise ValidationError("Give a date between the years 2000 and 2100.")
-        return moment
 
 
 class ScheduleSchema(InputSchema):
     """Scheduling a session with a client."""
 
-    starts_at = LocalMoment(required=True)
+    #: In the coach's own time zone (``datetime-local``, such as ``2026-12-01T14:30``).
+    starts_at = LocalDateTime(required=True)
     minutes = fields.Integer(
         load_default=50, validate=validate.Range(min=10, max=180, error="Between {min} and {max} minutes.")
     )
