@@ -488,17 +488,17 @@ def contact_sources() -> Source | Importer | list[Source | Importer] | None:
 
 
 @hookspec
-def due_entries(session: Session, clients: list[Client], now: datetime) -> DueEntry | list[DueEntry] | None:
+def due_entries(session: Session, clients: list[Client], now: datetime) -> list[DueEntry] | None:
     """Things this plugin says are due for these clients, beside their follow-ups and thank-yous.
 
     ``clients`` are of one practice (the plugin is on there); ``now`` is the moment, in UTC: date
     each entry in the client's own calendar (``ZoneInfo(client.timezone)``). Return
     :class:`~crossroads.plugin.DueEntry` objects (``client_id``, a one-line ``label``, ``due_on``,
-    ``overdue``), only for the clients given. Crossroads shows them in the client's due list on
-    their home page (with a button to the entry's ``done_endpoint``, a POST route of the plugin's
-    that ticks it off) and on their coach's page about them, and lists them in the client's
-    daily reminder email (with a link to their home page), which then goes out even on a day
-    when nothing else is due. Read only, in a fixed number of queries whatever the number of
+    ``overdue``; one or a list), only for the clients given. Crossroads shows them in the
+    client's due list on their home page (with a button to the entry's ``done_endpoint``, a POST
+    route of the plugin's that ticks it off) and on their coach's page about them, and lists
+    them in the client's daily reminder email (with a link to their home page), which then goes
+    out even on a day when nothing else is due. Read only, in a fixed number of queries whatever the number of
     clients (the reminder run asks for up to a hundred at once); do not write here.
 
     Since: 0.6.
@@ -506,17 +506,15 @@ def due_entries(session: Session, clients: list[Client], now: datetime) -> DueEn
 
 
 @hookspec
-def caseload_columns(
-    scope: Scope, clients: list[Client], now: datetime
-) -> CaseloadColumn | list[CaseloadColumn] | None:
+def caseload_columns(scope: Scope, clients: list[Client], now: datetime) -> list[CaseloadColumn] | None:
     """Columns this plugin adds to the coach's caseload table, for the clients on the page.
 
     ``scope`` is the viewer's :class:`~crossroads.plugin.Scope` (build every query from it);
     ``clients`` the page's clients (already scoped); ``now`` the moment the page's other figures
-    use. Return :class:`~crossroads.plugin.CaseloadColumn` objects: a ``key``, a ``label`` and
-    each client's cell as plain text (escaped on the page). Use a fixed number of queries,
-    whatever the number of clients; do not write here. A plugin that fails shows its column as
-    unavailable.
+    use. Return :class:`~crossroads.plugin.CaseloadColumn` objects (one or a list): a ``key``, a
+    ``label`` and each client's cell as plain text (escaped on the page). Use a fixed number of
+    queries, whatever the number of clients; do not write here. A plugin that fails shows its
+    column as unavailable.
 
     Since: 0.6.
     """
