@@ -494,3 +494,22 @@ def test_a_coachs_view_of_a_session_and_their_notes_are_in_the_audit_log(world, 
     item = action(db, world, row)
     as_user(world.client.user).post(f"{BASE}/actions/{item.id}/done")
     assert not db.scalars(select(AuditEvent).where(AuditEvent.actor_id == world.client.user_id)).all()
+
+
+def test_a_cancelled_session_cannot_be_held_nor_a_held_one_cancelled(world, as_user, db):
+    coach = as_user(world.coach)
+    cancelled, held = scheduled(db, world), scheduled(db, world, "2026-12-03T15:00")
+    assert coach.post(f"{BASE}/sessions/{cancelled.id}/cancel").status_code == 302
+    coach.post(f"{BASE}/sessions/{cancelled.id}/held")
+    assert "This session was cancelled" in coach.get(f"{BASE}/sessions/{cancelled.id}").get_data(as_text=True)
+    form = {"private_notes": "Kept?", "held": "y"}
+    response = coach.post(f"{BASE}/sessions/{cancelled.id}/notes", data=form)
+    assert response.status_code == 422 and "This session was cancelled" in response.get_data(as_text=True)
+    services.mark_held(as_scope(db, world.coach), held.id)
+    coach.post(f"{BASE}/sessions/{held.id}/cancel")
+    db.expire_all()
+    assert (db.get(CoachingSession, cancelled.id).status, db.get(CoachingSession, held.id).status) == (
+        SessionStatus.CANCELLED,
+        SessionStatus.HELD,
+    )
+    assert db.get(CoachingSession, cancelled.id).private_notes == ""

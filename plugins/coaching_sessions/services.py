@@ -34,6 +34,7 @@ from . import mail
 from .models import ActionItem, Assignee, CoachingSession, SessionStatus
 
 PLUGIN = "coaching_sessions"
+CANCELLED_NOT_HELD = "This session was cancelled: schedule a new one instead."
 #: Open action items of the client's due within this many days are in their due list.
 DUE_AHEAD_DAYS = 7
 
@@ -105,6 +106,8 @@ def save_notes(
     refuse_stale(scope.session, row, data.get("version"), ["private_notes", "summary"], "these notes")
     if data["share"] and not data["summary"]:
         raise InvalidInput({"summary": ["Write the summary before you share it."]})
+    if data["held"] and row.status == SessionStatus.CANCELLED:
+        raise InvalidInput({"held": [CANCELLED_NOT_HELD]})
     row.private_notes = data["private_notes"]
     row.summary = data["summary"]
     newly_shared = data["share"] and row.shared_at is None
@@ -122,7 +125,7 @@ def save_notes(
 
 def _hold(scope: Scope, row: CoachingSession, now: datetime) -> None:
     if row.status == SessionStatus.CANCELLED:
-        raise InvalidInput({"held": ["This session was cancelled: schedule a new one instead."]})
+        raise InvalidInput({"held": [CANCELLED_NOT_HELD]})
     row.status = SessionStatus.HELD
     row.held_at = min(now, row.starts_at)
     fire_event(scope.session, "coaching_session_held", row.practice_id, coaching_session=row)

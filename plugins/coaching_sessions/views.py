@@ -130,7 +130,11 @@ def save_notes(session_id: int):
 
 @bp.post("/sessions/<int:session_id>/held")
 def held(session_id: int):
-    row = services.mark_held(scope(), session_id)
+    try:
+        row = services.mark_held(scope(), session_id)
+    except InvalidInput as exc:
+        notify(_error_text(exc), level="error")
+        return redirect(url_for("coaching_sessions.show", session_id=session_id))
     notify(f"Marked held: your session with {row.client.name}.")
     return redirect(url_for("coaching_sessions.show", session_id=row.id))
 
