@@ -38,11 +38,13 @@ this module's docstrings (``python -m crossroads.core.hookdocs``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import click
     from flask import Blueprint
     from sqlalchemy.orm import Session
@@ -61,14 +63,14 @@ if TYPE_CHECKING:
     )
     from .outreach.channels import Channel, Draft, MessageWarning
     from .plugin_settings import PluginSettings
-    from .plugins import MenuItem, Panel
+    from .plugins import CaseloadColumn, DueEntry, MenuItem, Panel
     from .reports import ReportFormat, ReportRequest, Section
     from .scoping import Scope
     from .sources import Importer, Source
 
 PROJECT = "crossroads"
 #: The newest hook set this Crossroads offers (the highest ``Since:`` below).
-HOOKS_VERSION = "0.5"
+HOOKS_VERSION = "0.6"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 #: Decorate a plugin's hook functions with this.
@@ -482,4 +484,63 @@ def contact_sources() -> Source | Importer | list[Source | Importer] | None:
     and do not touch the database.
 
     Since: 0.5.
+    """
+
+
+@hookspec
+def due_entries(session: Session, clients: list[Client], now: datetime) -> list[DueEntry] | None:
+    """Things this plugin says are due for these clients, beside their follow-ups and thank-yous.
+
+    ``clients`` are of one practice (the plugin is on there); ``now`` is the moment, in UTC: date
+    each entry in the client's own calendar (``ZoneInfo(client.timezone)``). Return
+    :class:`~crossroads.plugin.DueEntry` objects (``client_id``, a one-line ``label``, ``due_on``,
+    ``overdue``; one or a list), only for the clients given. Crossroads shows them in the
+    client's due list on their home page (with a button to the entry's ``done_endpoint``, a POST
+    route of the plugin's that ticks it off) and on their coach's page about them, and lists
+    them in the client's daily reminder email (with a link to their home page), which then goes
+    out even on a day when nothing else is due. Read only, in a fixed number of queries whatever the number of
+    clients (the reminder run asks for up to a hundred at once); do not write here.
+
+    Since: 0.6.
+    """
+
+
+@hookspec
+def caseload_columns(scope: Scope, clients: list[Client], now: datetime) -> list[CaseloadColumn] | None:
+    """Columns this plugin adds to the coach's caseload table, for the clients on the page.
+
+    ``scope`` is the viewer's :class:`~crossroads.plugin.Scope` (build every query from it);
+    ``clients`` the page's clients (already scoped); ``now`` the moment the page's other figures
+    use. Return :class:`~crossroads.plugin.CaseloadColumn` objects (one or a list): a ``key``, a
+    ``label`` and each client's cell as plain text (escaped on the page). Use a fixed number of
+    queries, whatever the number of clients; do not write here. A plugin that fails shows its
+    column as unavailable.
+
+    Since: 0.6.
+    """
+
+
+@hookspec
+def coaching_session_held(session: Session, coaching_session: Any) -> None:
+    """Event: a coach marked one of their coaching sessions with a client as held.
+
+    ``coaching_session`` is the built-in ``coaching_sessions`` plugin's ``CoachingSession`` row
+    (``client_id``, ``coach_id``, ``starts_at``, ``minutes``, ``status`` already ``held``; the
+    coach's private notes are on it too: do not copy them where the client could read them).
+    Fires inside the coach's request transaction, before the commit. Do not commit here.
+
+    Since: 0.6.
+    """
+
+
+@hookspec
+def action_item_completed(session: Session, action_item: Any) -> None:
+    """Event: an action item agreed in a coaching session was ticked off.
+
+    ``action_item`` is the ``coaching_sessions`` plugin's ``ActionItem`` row (``client_id``,
+    ``assignee`` ``"client"`` or ``"coach"``, ``text``, ``due_on``, ``done_at`` already set).
+    Fires inside the transaction of the request that ticked it off (the client's, or the
+    coach's), before the commit, each time an open item becomes done. Do not commit here.
+
+    Since: 0.6.
     """

@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,42 @@ class MenuItem:
     label: str
     endpoint: str
     values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """One thing a plugin says is due for a client, shown in their due list and daily reminder.
+
+    ``label`` is one line of plain text; ``due_on`` the client's own calendar date; ``kind`` a
+    short name of the plugin's own (marks the entry on the page, ``data-kind``). ``open_endpoint``
+    and ``open_values`` link to where it is; ``done_endpoint`` and ``done_values``, when set,
+    name a POST route that ticks it off (the due list shows the client a button).
+    """
+
+    client_id: int
+    label: str
+    due_on: date
+    overdue: bool
+    kind: str = "plugin"
+    open_endpoint: str | None = None
+    open_values: dict[str, Any] = field(default_factory=dict)
+    done_endpoint: str | None = None
+    done_values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseloadColumn:
+    """A column a plugin adds to the caseload: a ``label`` and each client's cell, by client id.
+
+    ``key`` names the column (``data-column`` on the page); a client missing from ``cells`` shows
+    ``empty``; clients in ``flagged`` are marked for attention (a badge, as the core's "overdue").
+    """
+
+    key: str
+    label: str
+    cells: dict[int, str]
+    flagged: frozenset[int] = frozenset()
+    empty: str = "0"
 
 
 @dataclass(frozen=True)

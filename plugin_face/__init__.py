@@ -41,6 +41,7 @@ from crossroads.core.figures import (
     StepKind,
     activity,
     figures_for,
+    replies_received,
     stalled_days,
     steps,
     tally,
@@ -107,7 +108,15 @@ from crossroads.core.outreach.templating import Variable
 from crossroads.core.outreach.transports import Envelope, Outcome, Transport, post_json
 from crossroads.core.pagination import Page, paginate
 from crossroads.core.plugin_settings import PluginSettings
-from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager, as_items
+from crossroads.core.plugins import (
+    CaseloadColumn,
+    DueEntry,
+    HookResult,
+    MenuItem,
+    Panel,
+    PluginManager,
+    as_items,
+)
 from crossroads.core.reports import (
     MAX_DAYS,
     PERIOD_LABELS,
@@ -124,7 +133,7 @@ from crossroads.core.reports import (
     report_formats,
 )
 from crossroads.core.route_ids import RouteId
-from crossroads.core.schemas import Id, InputSchema, OptionalEmail, ProfileUrl, Text, Version
+from crossroads.core.schemas import Id, InputSchema, LocalDateTime, OptionalEmail, ProfileUrl, Text, Version
 from crossroads.core.schemas import load as load_input
 from crossroads.core.scoping import Scope
 from crossroads.core.services.activity import touch as touch_client
@@ -267,6 +276,9 @@ __all__ = [
     # Panels and menus
     "Panel",
     "MenuItem",
+    # The due list and the caseload
+    "DueEntry",
+    "CaseloadColumn",
     # Outreach channels
     "Channel",
     "Counting",
@@ -323,6 +335,7 @@ __all__ = [
     "steps",
     "tally",
     "figures_for",
+    "replies_received",
     "activity",
     "stalled_days",
     "DueKind",
@@ -389,6 +402,7 @@ __all__ = [
     "InputSchema",
     "Id",
     "Text",
+    "LocalDateTime",
     "OptionalEmail",
     "ProfileUrl",
     "Version",

@@ -184,7 +184,7 @@ def test_db_current_with_only_the_plugins_line_up_names_the_core_head_and_the_mi
     shown = current()
     assert shown.exit_code == 1, shown.output
     assert lines(shown.output)["Database revision"] == f"{core_head()}, {PIGEON}"
-    assert lines(shown.output)["Missing"] == "alumni_0001, progress_report_0001"
+    assert lines(shown.output)["Missing"] == "alumni_0001, coaching_0001, progress_report_0001"
     assert "Up to date" not in shown.output
     check = check_schema(empty_database)
     assert check.status.value == "FAIL" and f"at {core_head()}, {PIGEON};" in check.reason

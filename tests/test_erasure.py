@@ -113,7 +113,7 @@ def test_the_owner_erases_a_client_from_every_core_and_plugin_table(db, seeded: 
 def test_the_record_keeps_a_number_and_counts_but_no_name_or_email(db, seeded: World, as_user):
     as_user(seeded.coach).get(f"/coach/clients/{seeded.client.id}")  # an earlier view stays logged
     done = erase(db, seeded)
-    assert done.plugins == ["alumni_offices", "progress_report"]
+    assert done.plugins == ["alumni_offices", "coaching_sessions", "progress_report"]
     assert done.counts["contacts"] == 5 and done.counts["reflections"] == 2  # the world's 3, the seed's 2
     record = db.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.ERASED)).one()
     assert (record.actor_id, record.client_id) == (seeded.owner.id, seeded.client.id)

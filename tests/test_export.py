@@ -51,6 +51,7 @@ from crossroads.plugins.alumni_offices.models import (
     Office,
 )
 from crossroads.plugins.alumni_offices.services import fill_institution
+from crossroads.plugins.coaching_sessions.models import ActionItem, CoachingSession
 from crossroads.plugins.progress_report.models import ReportNote
 from crossroads.testing import World, make_contact, make_conversation, sweeps
 
@@ -80,6 +81,8 @@ PLUGIN_TABLES = {
     "alumni_introduction_request": "alumni_offices/introduction_requests",
     "alumni_affiliation": "alumni_offices/affiliations",
     "progress_report_note": "progress_report/notes",
+    "coaching_session": "coaching_sessions/sessions",
+    "coaching_action_item": "coaching_sessions/action_items",
 }
 SECRET = "Only for me: I am afraid of phone calls"
 
@@ -216,6 +219,27 @@ def seed_everything(db: Session, client: Client) -> None:
             client_id=client.id,
             request_id=request.id,
             contact_id=introduced.id,
+        )
+    )
+    coaching = CoachingSession(
+        practice_id=client.practice_id,
+        client_id=client.id,
+        coach_id=client.coach_id,
+        starts_at=datetime(2026, 11, 24, 10, tzinfo=UTC),
+        private_notes="The coach's own notes",
+        summary="Two steps agreed",
+        uid=f"coaching-export-{client.id}@test",
+    )
+    db.add(coaching)
+    db.flush()
+    db.add(
+        ActionItem(
+            practice_id=client.practice_id,
+            client_id=client.id,
+            session_id=coaching.id,
+            text="Write to two editors",
+            due_on=date(2026, 12, 1),
+            contact_id=contact.id,
         )
     )
     db.add(

@@ -240,7 +240,7 @@ def test_the_caseload_shows_the_clients_own_activity_and_flags_sorts_and_filters
     assert names(sort="stalled")[-1] == stalled.name
 
 
-def test_the_caseload_with_its_figures_runs_at_most_twelve_statements_however_busy(world, db, as_user):
+def test_the_caseload_with_its_figures_runs_at_most_fifteen_statements_however_busy(world, db, as_user):
     browser = as_user(world.owner)
     browser.get("/coach/")  # warm up: the first request loads the user and the plugin states
 
@@ -265,5 +265,6 @@ def test_the_caseload_with_its_figures_runs_at_most_twelve_statements_however_bu
     db.commit()
     # Per page: the user, the stalled days, the count, the clients, their themes, their open
     # contacts, the practice, this week's figures, the recent replies, and the menu's user, plugins
-    # and unread notifications; whatever the number of clients and steps.
-    assert statements() == quiet <= 12
+    # and unread notifications; and the plugins' caseload columns (the coaching sessions' one query,
+    # in its savepoint: three statements); whatever the number of clients and steps.
+    assert statements() == quiet <= 15

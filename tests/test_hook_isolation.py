@@ -312,6 +312,68 @@ def contact_sources(ctx: Ctx) -> None:
     assert ctx.as_user(client.user).get(f"/contacts/{contact.id}").status_code == 200
 
 
+def _coaching_action(ctx: Ctx, due_in_days: int = 0):
+    """A coaching session of the world's client with one action item of theirs, due today."""
+    from crossroads.plugins.coaching_sessions.models import ActionItem, CoachingSession
+
+    client = ctx.world.client
+    row = CoachingSession(
+        practice_id=client.practice_id,
+        client_id=client.id,
+        coach_id=client.coach_id,
+        starts_at=datetime.now(UTC) + timedelta(hours=1),
+        uid=f"coaching-{uuid.uuid4()}@test",
+    )
+    ctx.db.add(row)
+    ctx.db.flush()
+    item = ActionItem(
+        practice_id=client.practice_id,
+        client_id=client.id,
+        session_id=row.id,
+        text="Write to two editors",
+        due_on=datetime.now(UTC).date() + timedelta(days=due_in_days),
+    )
+    ctx.db.add(item)
+    ctx.db.commit()
+    return row, item
+
+
+def due_entries(ctx: Ctx) -> None:
+    _coaching_action(ctx)
+    page = ctx.as_user(ctx.world.client.user).get("/me/")
+    assert page.status_code == 200
+    assert "Due today and overdue" in page.get_data(as_text=True)
+
+
+def caseload_columns(ctx: Ctx) -> None:
+    _coaching_action(ctx)
+    page = ctx.as_user(ctx.world.coach).get("/coach/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert ctx.world.client.name in text and 'data-column="coaching_actions"' in text
+    assert f'data-plugin="{BAD}"' in text  # its column, marked unavailable
+
+
+def coaching_session_held(ctx: Ctx) -> None:
+    from crossroads.plugins.coaching_sessions.models import CoachingSession, SessionStatus
+
+    row, _ = _coaching_action(ctx)
+    response = ctx.as_user(ctx.world.coach).post(f"/plugins/coaching_sessions/sessions/{row.id}/held")
+    assert response.status_code == 302
+    ctx.db.expire_all()
+    assert ctx.db.get(CoachingSession, row.id).status == SessionStatus.HELD
+
+
+def action_item_completed(ctx: Ctx) -> None:
+    from crossroads.plugins.coaching_sessions.models import ActionItem
+
+    _, item = _coaching_action(ctx)
+    response = ctx.as_user(ctx.world.client.user).post(f"/plugins/coaching_sessions/actions/{item.id}/done")
+    assert response.status_code == 302
+    ctx.db.expire_all()
+    assert ctx.db.get(ActionItem, item.id).done_at is not None
+
+
 TRIGGERS: dict[str, Callable[[Ctx], None]] = {
     f.__name__: f
     for f in (
@@ -338,6 +400,10 @@ TRIGGERS: dict[str, Callable[[Ctx], None]] = {
         plugin_settings,
         cli_commands,
         contact_sources,
+        due_entries,
+        caseload_columns,
+        coaching_session_held,
+        action_item_completed,
     )
 }
 #: Hooks whose answer is ignored: only raising can go wrong.

@@ -11,6 +11,7 @@ installed beside them proves its own routes' control in its own suite.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from io import BytesIO
 
@@ -30,6 +31,7 @@ from crossroads.core.models import (
     Suggestion,
 )
 from crossroads.plugins.alumni_offices.route_ids import INSTITUTION
+from crossroads.plugins.coaching_sessions.route_ids import SESSION as COACHING_SESSION
 from crossroads.testing import make_conversation, make_message
 from crossroads.testing.sweeps import (
     CLIENT,
@@ -134,6 +136,13 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
     # A client's data: the archive for them, and its erasure.
     assert {"client_data.export_client", "client_data.confirm_erase", "client_data.erase"} <= endpoints
     assert {"demo_mail.show"} <= endpoints  # the app here runs the demo
+    assert {
+        "coaching_sessions.history",
+        "coaching_sessions.show",
+        "coaching_sessions.save_notes",
+        "coaching_sessions.add_action",
+        "coaching_sessions.complete_action",
+    } <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(sweep, pending_world, as_user):
@@ -176,6 +185,16 @@ def _failed_email(client: Client) -> int:
             OutreachMessage.client_id == client.id, OutreachMessage.status == MessageStatus.FAILED
         )
     )
+
+
+def _fresh_coaching_session(client: Client) -> int:
+    """A coaching session still to come, for the cancel route (the first one is held by then)."""
+    session = Session.object_session(client)
+    row = COACHING_SESSION.make(session, client)
+    row.uid = f"coaching-fresh-{client.id}-{uuid.uuid4()}@crossroads.test"
+    session.add(row)
+    session.commit()
+    return row.id
 
 
 THEME = {"title": "Urban design", "status": "exploring", "target_conversations": "4"}
@@ -299,6 +318,16 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
         {"name": "Ivo Introduced", "organisation": "Port Authority"},
     ),
     "demo_mail.show": (EITHER, {}),
+    "coaching_sessions.history": (STAFF, {}),
+    "coaching_sessions.schedule": (STAFF, {"starts_at": "2031-06-03T10:00", "minutes": "50"}),
+    "coaching_sessions.show": (STAFF, {}),
+    "coaching_sessions.save_notes": (STAFF, {"private_notes": "Tired.", "summary": "Steps.", "share": "y"}),
+    "coaching_sessions.held": (STAFF, {}),
+    "coaching_sessions.cancel": (STAFF, {"_ids": {"session_id": _fresh_coaching_session}}),
+    "coaching_sessions.calendar": (STAFF, {}),
+    "coaching_sessions.add_action": (STAFF, {"text": "Write to two editors", "due_on": "2031-06-10"}),
+    "coaching_sessions.complete_action": (EITHER, {}),
+    "coaching_sessions.reopen_action": (EITHER, {}),
 }
 
 

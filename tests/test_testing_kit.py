@@ -47,7 +47,7 @@ def test_a_plugin_that_is_not_installed_fails_the_test_saying_so(tmp_path):
         "no plugin named 'not_installed' is installed (no entry point in the group 'crossroads')"
         in run.stdout
     )
-    assert "installed: alumni_offices, email," in run.stdout
+    assert "installed: alumni_offices, coaching_sessions, email," in run.stdout
 
 
 def test_the_kit_is_registered_with_pytest(pytestconfig):

@@ -10,7 +10,7 @@ from crossroads.core.services import contacts, conversations, goals
 
 from .context import require_role, scope
 from .forms import Form
-from .plugin_ui import client_panels
+from .plugin_ui import client_panels, due_entries
 
 bp = Blueprint("client", __name__, url_prefix="/me")
 
@@ -33,6 +33,7 @@ def render_home(client: Client, status: int = 200, **forms):
         panels=client_panels(client),
         theme_statuses=list(ThemeStatus),
         due=contacts.due_for_client(scope(), client.id),
+        due_entries=due_entries(client),
         upcoming=conversations.upcoming(scope(), client.id),
         progress=goals.progress(scope(), client.id),
         periods=list(GoalPeriod),

@@ -24,7 +24,7 @@ from .context import crossroads, require_role, scope
 from .forms import Form, submit
 from .navigation import back, external_url
 from .notices import notify
-from .plugin_ui import client_panels
+from .plugin_ui import caseload_columns, client_panels, due_entries
 
 bp = Blueprint("coach", __name__, url_prefix="/coach")
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def caseload():
         coaches=coaches,
         invite_form=Form({"coach_id": current_user.id}),
         reply_days=clients.RECENT_REPLY_DAYS,
+        plugin_columns=caseload_columns(list(page.items), now),
     )
 
 
@@ -106,6 +107,7 @@ def render_client_page(client: Client, status: int = 200, **forms):
         edit_forms=forms.get("edit_forms") or {},
         pending=[i for i in invitations.pending_invitations(scope()) if i.user_id == client.user_id],
         due=contacts.due_for_client(scope(), client.id),
+        due_entries=due_entries(client),
         recent_replies=outreach.recent_replies(scope(), client.id),
         progress=goals.progress(scope(), client.id),
         periods=list(GoalPeriod),

@@ -20,14 +20,16 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
+from crossroads.core.db import utcnow
+from crossroads.core.due_entries import due_entries as collect_due_entries
 from crossroads.core.models import Client, Conversation
 from crossroads.core.outreach.channels import Channel
 from crossroads.core.plugin_settings import PluginSettings
-from crossroads.core.plugins import HookResult, MenuItem, Panel, PluginManager
+from crossroads.core.plugins import CaseloadColumn, DueEntry, HookResult, MenuItem, Panel, PluginManager
 from crossroads.core.sources import Importer, SourceRegistry
 from crossroads.core.sources import registry as build_source_registry
 
-from .context import crossroads, db, login_manager
+from .context import crossroads, db, login_manager, scope
 
 log = logging.getLogger(__name__)
 timing_log = logging.getLogger("crossroads.plugins.timing")
@@ -90,6 +92,36 @@ def menu_items(client: Client | None = None) -> PluginMenu:
     )
     return PluginMenu(
         items=[item for result in results for item in result.items],
+        failed=[result.plugin for result in results if not result.ok],
+    )
+
+
+def due_entries(client: Client) -> list[DueEntry]:
+    """What the plugins on for the practice say is due for ``client`` (the ``due_entries`` hook)."""
+    return collect_due_entries(db(), [client], utcnow())[client.id]
+
+
+@dataclass(frozen=True)
+class CaseloadColumns:
+    """Plugins' caseload columns, and the plugins whose ``caseload_columns`` failed (logged)."""
+
+    columns: list[CaseloadColumn]
+    failed: list[str]
+
+
+def caseload_columns(clients: list[Client], now: Any) -> CaseloadColumns:
+    """The columns enabled plugins add to the caseload table for ``clients``."""
+    results = crossroads().plugins.call(
+        "caseload_columns",
+        enabled_plugins(),
+        expect=CaseloadColumn,
+        isolate=db().begin_nested,
+        scope=scope(),
+        clients=clients,
+        now=now,
+    )
+    return CaseloadColumns(
+        columns=[column for result in results for column in result.items],
         failed=[result.plugin for result in results if not result.ok],
     )
 

@@ -2,8 +2,9 @@
 
 At most one short email a day, from the hour the client chose, in their time zone, and only when
 something is due: follow-ups and thank-yous as :mod:`crossroads.core.outreach.followups` has them (read
-through :func:`.contacts.due_by_client`, the batch form of ``due_for_client``) and tomorrow's
-scheduled conversations. :func:`send_reminders` is a core scheduled job of the mail worker
+through :func:`.contacts.due_by_client`, the batch form of ``due_for_client``), tomorrow's
+scheduled conversations, and what plugins say is due (the ``due_entries`` hook).
+:func:`send_reminders` is a core scheduled job of the mail worker
 (:func:`crossroads.core.scheduling.core_jobs`): it runs every hour, claims the client's day with one
 conditional ``UPDATE`` of ``last_reminded_on`` (two workers, or a rerun, never send twice; a
 worker that was down sends later the same day) and writes the email to the outbox.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -29,6 +31,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..db import utcnow
+from ..due_entries import due_entries as plugin_due_entries
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..locking import lock_client
 from ..mail.outbox import queue_email
@@ -43,6 +46,7 @@ from ..models import (
     User,
 )
 from ..outreach.followups import DueItem, DueKind, due_for, first_follow_up_on
+from ..plugins import DueEntry
 from ..scoping import Scope
 from ..security import LinkSigner
 from . import contacts as contact_service
@@ -152,9 +156,14 @@ def reminder_email(
     signer: LinkSigner,
     base_url: str,
     today: date,
+    entries: Sequence[DueEntry] = (),
 ) -> tuple[str, str]:
-    """The reminder's subject (no user text in it) and plain-text body, links absolute."""
-    count = len(items) + len(conversations)
+    """The reminder's subject (no user text in it) and plain-text body, links absolute.
+
+    ``entries`` are what plugins say is due (the ``due_entries`` hook): listed after the
+    follow-ups, each with a link to the client's home page, where they are ticked off.
+    """
+    count = len(items) + len(conversations) + len(entries)
     subject = f"Crossroads today: {count} {'thing' if count == 1 else 'things'} to do"
     zone = ZoneInfo(client.timezone)
 
@@ -180,6 +189,12 @@ def reminder_email(
         lines.append(f"   Not now? Snooze it {SNOOZE_DAYS} days: {link(LINK_ROUTE, token=snooze)}")
         lines.append(f"   Open: {link(CONTACT_PATH, id=contact.id)}")
         lines.append("")
+    for entry in entries[:MAX_ITEMS]:
+        number += 1
+        when = f"due {_short_day(entry.due_on)}" + (" (overdue)" if entry.overdue else "")
+        lines.append(f"{number}. {one_line(entry.label, 2 * TEXT_LIMIT)}. {when.capitalize()}.")
+        lines.append(f"   Tick it off in your workspace: {base_url}{HOME_PATH}")
+        lines.append("")
     for conversation in conversations:
         number += 1
         starts = conversation.starts_at.astimezone(zone)
@@ -189,8 +204,9 @@ def reminder_email(
         )
         lines.append(f"   Prep sheet: {link(PREP_PATH, id=conversation.id)}")
         lines.append("")
-    if len(items) > MAX_ITEMS:
-        lines += [f"And {len(items) - MAX_ITEMS} more in your workspace: {base_url}{HOME_PATH}", ""]
+    more = max(0, len(items) - MAX_ITEMS) + max(0, len(entries) - MAX_ITEMS)
+    if more:
+        lines += [f"And {more} more in your workspace: {base_url}{HOME_PATH}", ""]
     lines += [
         f"This email comes at {client.reminder_hour:02d}:00 your time ({client.timezone}), "
         "only on days when something is due.",
@@ -274,6 +290,7 @@ def send_reminders(
         return 0
     due = contact_service.due_by_client(session, clients, now)
     tomorrow = conversation_service.tomorrow_by_client(session, clients, now)
+    entries = plugin_due_entries(session, clients, now)
     mail_from = dict(session.execute(select(PracticeMail.practice_id, PracticeMail.from_address)).all())
     signer = reminder_signer(secret_key)
     base = base_url.rstrip("/")
@@ -281,10 +298,10 @@ def send_reminders(
     work: list[tuple[int, date, dict[str, Any] | None]] = []
     for client in clients:
         today = now.astimezone(ZoneInfo(client.timezone)).date()
-        items, conversations = due[client.id], tomorrow[client.id]
+        items, conversations, extra = due[client.id], tomorrow[client.id], entries[client.id]
         email = None
-        if items or conversations:
-            subject, body = reminder_email(client, items, conversations, signer, base, today)
+        if items or conversations or extra:
+            subject, body = reminder_email(client, items, conversations, signer, base, today, extra)
             email = {
                 "practice_id": client.practice_id,
                 "client_id": client.id,
