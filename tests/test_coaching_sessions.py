@@ -23,10 +23,9 @@ from crossroads.plugins.coaching_sessions import agenda, client_data, report, se
 from crossroads.plugins.coaching_sessions import due_entries as due_entries_hook
 from crossroads.plugins.coaching_sessions.models import ActionItem, Assignee, CoachingSession, SessionStatus
 from crossroads.plugins.coaching_sessions.schemas import ActionSchema, NotesSchema, ScheduleSchema
-from crossroads.testing import TEST_SECRET_KEY
+from crossroads.testing import TEST_SECRET_KEY, make_contact
 from crossroads.testing.sweeps import EITHER, STAFF, read_archive
 
-from .conftest import make_contact
 from .mailserver import configure_mail
 
 BASE = "/plugins/coaching_sessions"
@@ -225,7 +224,7 @@ def test_the_agenda_holds_what_changed_since_the_last_session_and_only_shared_re
 
 
 def _reflection(db, world, shared_at, insights):
-    from .conftest import make_conversation
+    from crossroads.testing import make_conversation
 
     contact = make_contact(db, world.client, f"Person {insights}", "Acme", "Editor")
     conversation = make_conversation(db, contact)
