@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from crossroads.core.db import utcnow
-from tests.conftest import PASSWORD
+from crossroads.testing import PASSWORD
 
 from .conftest import screenshot, sign_in, sign_out
 
