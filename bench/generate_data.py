@@ -626,7 +626,7 @@ def generate(
                 )
                 tags = rng.sample(TAGS, rng.choice([0, 0, 1, 1, 2]))
                 created = start + timedelta(seconds=rng.random() * span * 0.6)
-                source = rng.choices(list(ContactSource), [50, 20, 8, 12, 5, 5])[0]
+                source = rng.choices(list(ContactSource), [50, 20, 8, 12, 5, 5, 2])[0]
                 if k < n_conv:
                     stage = rng.choices(
                         [Stage.THANKED, Stage.TALKED, Stage.SCHEDULED, Stage.DECLINED], [60, 20, 12, 8]
