@@ -30,9 +30,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from huey import RedisHuey, SqliteHuey, crontab
-from huey.api import Huey
-from huey.consumer import Consumer
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
@@ -49,6 +46,9 @@ from ..scheduling import INBOX, PROCESS_INBOX, SWEEP, timetable
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
 if TYPE_CHECKING:
+    from huey.api import Huey
+    from huey.consumer import Consumer
+
     from ..plugins import PluginManager
 
 log = logging.getLogger(__name__)
@@ -66,26 +66,33 @@ def queue_name(settings: Settings) -> str:
     return f"crossroads-mail-{digest}"
 
 
-class _Consumer(Consumer):
-    """A Huey consumer that sweeps once on start, and leaves signals alone when run in the background."""
+def _consumer_class() -> type[Consumer]:
+    """The consumer class, made on first use: Huey (and with it the Redis client) is imported only by
+    a process that runs a queue, not by every command (``crossroads --help``)."""
+    from huey.consumer import Consumer
 
-    def __init__(self, queue: MailQueue, background: bool, **options):
-        self._queue = queue
-        self._background = background
-        super().__init__(queue.huey, **options)
-        # Ctrl-C and SIGTERM (systemd, docker stop) both let messages being sent finish;
-        # a second signal stops at once.
-        self._signal_actions[signal.SIGINT] = (False, True)
-        self._signal_actions[signal.SIGTERM] = (False, True)
+    class _Consumer(Consumer):
+        """A Huey consumer that sweeps once on start, and leaves signals alone when run in the background."""
 
-    def start(self) -> None:
-        self._queue.enqueue_sweep()  # send what was queued while no worker ran, without waiting a minute
-        self._queue.enqueue_processing(None)  # and process the mail left pending
-        super().start()
+        def __init__(self, queue: MailQueue, background: bool, **options):
+            self._queue = queue
+            self._background = background
+            super().__init__(queue.huey, **options)
+            # Ctrl-C and SIGTERM (systemd, docker stop) both let messages being sent finish;
+            # a second signal stops at once.
+            self._signal_actions[signal.SIGINT] = (False, True)
+            self._signal_actions[signal.SIGTERM] = (False, True)
 
-    def _set_signal_handlers(self) -> None:
-        if not self._background:  # in `crossroads serve` the web server owns Ctrl-C
-            super()._set_signal_handlers()
+        def start(self) -> None:
+            self._queue.enqueue_sweep()  # send what was queued while no worker ran, without waiting a minute
+            self._queue.enqueue_processing(None)  # and process the mail left pending
+            super().start()
+
+        def _set_signal_handlers(self) -> None:
+            if not self._background:  # in `crossroads serve` the web server owns Ctrl-C
+                super()._set_signal_handlers()
+
+    return _Consumer
 
 
 class MailQueue:
@@ -104,6 +111,8 @@ class MailQueue:
         self._handed_out: dict[int, float] = {}  # outbox id -> when this process last enqueued it
         self.poll_task = self.huey.task(name="poll-mailbox")(self.poll_mailbox)
         # What runs when is :mod:`crossroads.core.scheduling`'s; the queue only runs it.
+        from huey import crontab
+
         lines = timetable(settings, plugins, self)
         #: Each periodic task by name (``sweep``, ``inbox``, ``job:core:<name>``, ``job:<plugin>:<name>``).
         self.periodic = {
@@ -117,6 +126,8 @@ class MailQueue:
         self.jobs: dict[str, Callable[[], None]] = {line.name: line.run for line in lines if line.job}
 
     def _make_huey(self) -> Huey:
+        from huey import RedisHuey, SqliteHuey
+
         if self.settings.redis_url:
             from redis import ConnectionPool
 
@@ -351,7 +362,7 @@ class MailQueue:
     # -- consumers ----------------------------------------------------------------------
 
     def _consumer(self, workers: int, background: bool) -> Consumer:
-        return _Consumer(
+        return _consumer_class()(
             self,
             background,
             workers=workers,
