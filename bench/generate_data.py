@@ -32,6 +32,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
 from crossroads.core import migrate  # noqa: E402
+from crossroads.core.outreach import due_dates  # noqa: E402
 from crossroads.core.db import make_engine  # noqa: E402
 from crossroads.core.models import (  # noqa: E402
     CareerTheme,
@@ -841,6 +842,9 @@ def generate(
                         f"(SELECT coalesce(max(id), 1) FROM {name}))"
                     )
                 )
+    with engine.begin() as connection:  # the contacts' due dates, as the application keeps them
+        for (practice_id,) in connection.execute(select(Practice.id)).all():
+            due_dates.refresh(connection, practice_id=practice_id)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))

@@ -41,6 +41,7 @@ from ..db import make_engine, make_sessionmaker
 from ..inbox.imap import PollResult, mailbox_practices, poll
 from ..inbox.pending import ProcessResult, process_pending
 from ..inbox.receive import NEW_MAIL_KEY
+from ..outreach import due_dates
 from ..outreach.transports import Transport, plugin_transports
 from ..scheduling import INBOX, PROCESS_INBOX, SWEEP, timetable
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
@@ -122,6 +123,7 @@ class MailQueue:
         self.sweep_task, self.inbox_task = self.periodic[SWEEP], self.periodic[INBOX]
         self.process_sweep_task = self.periodic[PROCESS_INBOX]
         self.process_task = self.huey.task(name="process-inbox")(self.process_inbox)
+        self.due_dates_task = self.huey.task(name="due-dates")(self.refresh_due_dates)
         #: The scheduled jobs as plain callables, by task name: calling one runs it here and now.
         self.jobs: dict[str, Callable[[], None]] = {line.name: line.run for line in lines if line.job}
 
@@ -264,6 +266,23 @@ class MailQueue:
         (:func:`~crossroads.core.inbox.pending.process_pending`); the emails it queues are sent at once."""
         return process_pending(self.session, practice_id)
 
+    def refresh_due_dates(self, practice_id: int) -> int:
+        """Recompute the due dates of a practice's contacts after its rhythm changed (a task)."""
+        with self.sessionmaker() as session:
+            return due_dates.refresh_practice(session, practice_id)
+
+    def enqueue_due_dates(self, practice_id: int) -> bool:
+        """Ask a worker to recompute a practice's due dates; if the queue cannot take it, do it here."""
+        try:
+            self.due_dates_task(practice_id)
+        except Exception:
+            log.warning(
+                "could not hand the due dates of practice %s to the queue", practice_id, exc_info=True
+            )
+            self.refresh_due_dates(practice_id)
+            return False
+        return True
+
     def enqueue_processing(self, practice_id: int | None) -> bool:
         """Ask a worker to process the recorded mail of ``practice_id`` (None: all). Never raises:
         if the queue is unreachable the mail waits for the minute's sweep."""
@@ -344,6 +363,8 @@ class MailQueue:
         event.listen(session, "after_soft_rollback", self._after_rollback)
 
     def _after_commit(self, session: Session) -> None:
+        for practice_id in sorted(session.info.pop(due_dates.RHYTHM_CHANGED_KEY, ())):
+            self.enqueue_due_dates(practice_id)
         for practice_id in sorted(session.info.pop(NEW_MAIL_KEY, ())):
             self.enqueue_processing(practice_id)
         rows = session.info.pop(NEW_ROWS_KEY, [])
@@ -358,6 +379,7 @@ class MailQueue:
         if previous_transaction.parent is None:  # the whole transaction, not a savepoint
             session.info.pop(NEW_ROWS_KEY, None)
             session.info.pop(NEW_MAIL_KEY, None)
+            session.info.pop(due_dates.RHYTHM_CHANGED_KEY, None)
 
     # -- consumers ----------------------------------------------------------------------
 

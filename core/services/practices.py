@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, InvalidInput
 from ..models import Practice, PracticePlugin, Role, User
+from ..outreach import due_dates
 from ..scoping import Scope
 from ..security import hash_password
 
@@ -69,8 +70,11 @@ def update_cadence(scope: Scope, data: dict[str, Any]) -> Practice:
     if scope.user.role != Role.OWNER:
         raise Forbidden("only the owner changes practice settings")
     practice = scope.user.practice
+    before = (practice.second_person_after_days, practice.follow_up_after_days)
     practice.second_person_after_days = data["second_person_after_days"]
     practice.follow_up_after_days = data["follow_up_after_days"]
+    if before != (practice.second_person_after_days, practice.follow_up_after_days):
+        due_dates.rhythm_changed(scope.session, practice.id)
     scope.session.commit()
     return practice
 
