@@ -32,7 +32,6 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
 from crossroads.core import migrate  # noqa: E402
-from crossroads.core.outreach import due_dates  # noqa: E402
 from crossroads.core.db import make_engine  # noqa: E402
 from crossroads.core.models import (  # noqa: E402
     CareerTheme,
@@ -62,6 +61,7 @@ from crossroads.core.models import (  # noqa: E402
     User,
     contact_theme,
 )
+from crossroads.core.outreach import due_dates  # noqa: E402
 from crossroads.core.security import hash_password  # noqa: E402
 from crossroads.core.services.contacts import search_columns  # noqa: E402
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from crossroads.core import migrate
 from crossroads.core.config import Settings
