@@ -114,6 +114,15 @@ class Contact(Base):
         # What is due and overdue is counted from these two dates (core/outreach/due_dates.py).
         Index("ix_contact_client_due_on", "client_id", "due_on"),
         Index("ix_contact_client_overdue_from", "client_id", "overdue_from"),
+        # The contacts page shows a client's pending suggestions: a few rows among tens of
+        # thousands, found through an index of only those (partial on SQLite and PostgreSQL).
+        Index(
+            "ix_contact_client_pending",
+            "client_id",
+            "created_at",
+            sqlite_where=sql_text("suggestion = 'pending'"),
+            postgresql_where=sql_text("suggestion = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..db import utcnow
@@ -403,12 +403,21 @@ def board(scope: Scope, client_id: int, params: dict[str, Any]) -> dict[Stage, t
     return columns
 
 
+def pending_query(client_id: int, select_from):
+    """The pending suggestions of a client, as a query on ``select_from`` (a ``select`` of contacts).
+
+    "pending" is written into the SQL (not a bound value) so that both databases use the partial
+    index ``ix_contact_client_pending`` whatever plan they cache."""
+    pending = bindparam("pending", Suggestion.PENDING, type_=Contact.suggestion.type, literal_execute=True)
+    return select_from.where(Contact.client_id == client_id, Contact.suggestion == pending)
+
+
 def pending_suggestions(scope: Scope, client_id: int) -> list[Contact]:
+    """A client's contacts suggested by their coach and not yet accepted or dismissed, newest first."""
     client = _client(scope, client_id)
     return list(
         scope.session.scalars(
-            scope.select(Contact)
-            .where(Contact.client_id == client.id, Contact.suggestion == Suggestion.PENDING)
+            pending_query(client.id, scope.select(Contact))
             .options(joinedload(Contact.suggested_by))
             .order_by(Contact.created_at.desc())
         )
