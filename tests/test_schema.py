@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from crossroads.core import migrate
+from crossroads.core import migrate, search_index
 from crossroads.core.config import Settings
 from crossroads.core.db import Base, make_engine
 from crossroads.core.errors import SchemaOutOfDate
@@ -19,7 +19,30 @@ def test_migrations_match_the_models(engine):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     # DateTime(timezone=True) columns are declared through a TypeDecorator; types are not compared.
-    assert [d for d in diff if d[0] not in ("modify_type",)] == []
+    # The search index lives outside the models (core/search_index.py): the FTS5 table and its
+    # shadow tables on SQLite, the trigram index on PostgreSQL.
+    assert [d for d in diff if d[0] not in ("modify_type",) and not search_index_part(d)] == []
+
+
+def search_index_part(difference) -> bool:
+    kind, item = difference[0], difference[1]
+    if kind == "remove_table":
+        return item.name.startswith(search_index.FTS_TABLE)
+    return kind == "remove_index" and item.name == search_index.TRGM_INDEX
+
+
+def test_the_search_index_is_there(engine):
+    """The FTS5 table (SQLite) or the trigram index (PostgreSQL) that contact search relies on."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            found = connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE name = ?", (search_index.FTS_TABLE,)
+            ).scalar()
+        else:
+            found = connection.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE indexname = %s", (search_index.TRGM_INDEX,)
+            ).scalar()
+    assert found
 
 
 def test_app_refuses_to_start_on_an_empty_database_and_names_the_command(tmp_path):

@@ -26,6 +26,7 @@ from ..models import (
 from ..outreach.followups import DueItem, due_items
 from ..pagination import Page, paginate
 from ..scoping import Scope
+from ..search_index import contains_words
 from ..sources import check_source
 from ..text import fold, like_pattern, words
 from . import notifications
@@ -327,8 +328,8 @@ def _filtered(scope: Scope, client: Client, params: dict[str, Any]):
     query = scope.select(Contact).where(
         Contact.client_id == client.id, or_(Contact.suggestion.is_(None), Contact.suggestion != HIDDEN)
     )
-    for word in words(params.get("q") or ""):
-        query = query.where(Contact.search_text.like(like_pattern(word), escape="\\"))
+    if searched := words(params.get("q") or ""):
+        query = query.where(contains_words(scope.session.get_bind().dialect.name, searched))
     if params.get("stage"):
         query = query.where(Contact.stage == Stage(params["stage"]))
     if params.get("source"):

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import forget_per_transaction, per_transaction
 from ..errors import Forbidden, InvalidInput
 from ..models import Practice, PracticePlugin, Role, User
 from ..outreach import due_dates
@@ -54,6 +55,10 @@ def create_staff_user(session: Session, data: dict[str, Any]) -> User:
     return user
 
 
+#: :func:`per_transaction` key (with the practice's id) of :func:`plugin_states`.
+PLUGIN_STATES = "crossroads.plugin_states"
+
+
 def update_practice(scope: Scope, data: dict[str, Any]) -> Practice:
     """The owner renames the practice or changes its default time zone."""
     if scope.user.role != Role.OWNER:
@@ -80,13 +85,18 @@ def update_cadence(scope: Scope, data: dict[str, Any]) -> Practice:
 
 
 def plugin_states(session: Session, practice_id: int) -> dict[str, bool]:
-    """Plugin name → enabled, for plugins this practice has switched explicitly."""
-    rows = session.execute(
-        select(PracticePlugin.plugin_name, PracticePlugin.enabled).where(
-            PracticePlugin.practice_id == practice_id
+    """Plugin name → enabled, for plugins this practice has switched explicitly; read once per
+    transaction (a page asks for every panel, menu and hook it draws)."""
+
+    def read() -> dict[str, bool]:
+        rows = session.execute(
+            select(PracticePlugin.plugin_name, PracticePlugin.enabled).where(
+                PracticePlugin.practice_id == practice_id
+            )
         )
-    )
-    return {name: enabled for name, enabled in rows}
+        return {name: enabled for name, enabled in rows}
+
+    return dict(per_transaction(session, (PLUGIN_STATES, practice_id), read))
 
 
 def set_plugin_enabled(scope: Scope, plugin_name: str, enabled: bool, installed: set[str]) -> None:
@@ -100,4 +110,5 @@ def set_plugin_enabled(scope: Scope, plugin_name: str, enabled: bool, installed:
         row = PracticePlugin(practice_id=scope.practice_id, plugin_name=plugin_name, settings={})
         scope.session.add(row)
     row.enabled = enabled
+    forget_per_transaction(scope.session, (PLUGIN_STATES, scope.practice_id))
     scope.session.commit()
