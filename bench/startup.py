@@ -38,13 +38,19 @@ app.run(port=int(sys.argv[1]))
 
 def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of a whole child process."""
+    # GNU time reports the peak RSS of the program it runs. (A child's own ru_maxrss would count
+    # the pages it shared with this process between fork and exec.)
     started = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{args} exited {process.returncode}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[:3]} failed: {done.stderr[-2000:]}")
+    return time.perf_counter() - started, int(done.stderr.strip().splitlines()[-1]) / 1024
 
 
 def until_login(args: list[str], port: int, cwd: Path, env: dict[str, str]) -> float:
