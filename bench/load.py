@@ -359,7 +359,7 @@ class Gunicorn:
             except OSError:
                 return False
 
-        _common.wait_for(up, 60, "gunicorn did not answer")
+        _common.wait_for(up, 180, "gunicorn did not answer")  # a busy machine starts it slowly
         return self
 
     def pids(self) -> list[int]:
