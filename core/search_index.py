@@ -44,3 +44,13 @@ def contains_words(dialect: str, words: list[str]) -> ColumnElement[bool]:
         words = [w for w in words if len(w) < MIN_INDEXED]
     conditions += [Contact.search_text.like(like_pattern(w), escape="\\") for w in words]
     return and_(true(), *conditions)
+
+
+def outside_the_models(difference: tuple) -> bool:
+    """Whether an Alembic autogenerate difference is the search index, which the migration makes
+    and the models do not declare: the FTS5 table and its shadow tables (SQLite), the trigram
+    index (PostgreSQL)."""
+    kind, item = difference[0], difference[1]
+    if kind == "remove_table":
+        return item.name.startswith(FTS_TABLE)
+    return kind == "remove_index" and item.name == TRGM_INDEX
