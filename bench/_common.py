@@ -34,6 +34,27 @@ def database_url(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
+def database_exists(server_url: str, name: str) -> bool:
+    """Whether database ``name`` exists on the server of ``server_url``."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return bool(connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}))
+    finally:
+        admin.dispose()
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create database ``name`` (it must not exist: a bench never drops what it did not create)."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return database_url(server_url, name)
+
+
 def recreate_database(server_url: str, name: str) -> str:
     """Drop (if there) and create database ``name`` on the server of ``server_url``; return its URL."""
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")

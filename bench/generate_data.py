@@ -61,6 +61,7 @@ from crossroads.core.models import (  # noqa: E402
     User,
     contact_theme,
 )
+from crossroads.core.outreach import due_dates  # noqa: E402
 from crossroads.core.security import hash_password  # noqa: E402
 from crossroads.core.services.contacts import search_columns  # noqa: E402
 
@@ -626,7 +627,7 @@ def generate(
                 )
                 tags = rng.sample(TAGS, rng.choice([0, 0, 1, 1, 2]))
                 created = start + timedelta(seconds=rng.random() * span * 0.6)
-                source = rng.choices(list(ContactSource), [50, 20, 8, 12, 5, 5])[0]
+                source = rng.choices(list(ContactSource), [50, 20, 8, 12, 5, 5, 2])[0]
                 if k < n_conv:
                     stage = rng.choices(
                         [Stage.THANKED, Stage.TALKED, Stage.SCHEDULED, Stage.DECLINED], [60, 20, 12, 8]
@@ -841,6 +842,9 @@ def generate(
                         f"(SELECT coalesce(max(id), 1) FROM {name}))"
                     )
                 )
+    with engine.begin() as connection:  # the contacts' due dates, as the application keeps them
+        for (practice_id,) in connection.execute(select(Practice.id)).all():
+            due_dates.refresh(connection, practice_id=practice_id)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))

@@ -47,6 +47,7 @@ import _common  # noqa: E402
 import aiohttp  # noqa: E402
 from _common import BENCH_DB, BENCH_PASSWORD, PG_SERVER, crossroads_env, free_port, percentile  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from crossroads.core import migrate  # noqa: E402
 from crossroads.core.db import make_engine  # noqa: E402
@@ -358,7 +359,7 @@ class Gunicorn:
             except OSError:
                 return False
 
-        _common.wait_for(up, 60, "gunicorn did not answer")
+        _common.wait_for(up, 180, "gunicorn did not answer")  # a busy machine starts it slowly
         return self
 
     def pids(self) -> list[int]:
@@ -510,10 +511,14 @@ def prepare_database(url: str, reuse: bool) -> None:
         engine = make_engine(url)
         migrate.upgrade(engine)  # the code may have moved on since the data set was made
         engine.dispose()
-        print(f"Reusing {BENCH_DB} (migrated to the current schema)")
+        print(f"Reusing {make_url(url).database} (migrated to the current schema)")
         return
-    server = url.rsplit("/", 1)[0] + "/postgres"
-    _common.recreate_database(server, BENCH_DB)
+    # Only a database this run creates is filled; an existing one is never dropped (--reuse it).
+    parsed = make_url(url)
+    server = parsed.set(database="postgres").render_as_string(hide_password=False)
+    if _common.database_exists(server, parsed.database):
+        sys.exit(f"database {parsed.database} exists: pass --reuse, or another --database-url")
+    _common.create_database(server, parsed.database)
     engine = make_engine(url)
     started = time.perf_counter()
     migrate.upgrade(engine)

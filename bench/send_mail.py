@@ -100,8 +100,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def bare_smtplib(port: int, count: int, counter: Counter) -> Result:
-    """The floor: one thread, a new connection per message, nothing written anywhere."""
+def bare_smtplib(port: int, count: int, counter: Counter, reuse: bool = False) -> Result:
+    """The floor: one thread, nothing written anywhere; a new connection per message, or (``reuse``)
+    one connection for all of them (the baseline of issue 18's goal)."""
     messages = []
     for n in range(count):
         message = EmailMessage()
@@ -113,12 +114,18 @@ def bare_smtplib(port: int, count: int, counter: Counter) -> Result:
         messages.append(message)
     before = counter.total
     started = time.perf_counter()
-    for message in messages:
+    if reuse:
         with smtplib.SMTP("127.0.0.1", port, local_hostname="bench.example", timeout=30) as conn:
-            conn.send_message(message)
+            for message in messages:
+                conn.send_message(message)
+    else:
+        for message in messages:
+            with smtplib.SMTP("127.0.0.1", port, local_hostname="bench.example", timeout=30) as conn:
+                conn.send_message(message)
     seconds = time.perf_counter() - started
     assert counter.total - before == count
-    return Result("bare smtplib loop, 1 connection each", count, seconds, counter.duplicates)
+    label = "bare smtplib loop, one connection reused" if reuse else "bare smtplib loop, 1 connection each"
+    return Result(label, count, seconds, counter.duplicates)
 
 
 def setup_database(url: str, smtp_port: int) -> tuple[int, int]:
@@ -283,11 +290,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--small", action="store_true", help="100 messages (checks that it runs)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="threads per worker, as `crossroads worker`")
     parser.add_argument("--postgres", metavar="URL", help="also run on a throwaway database on this server")
     parser.add_argument("--redis", metavar="URL", help="also run with the queue on this Redis")
     args = parser.parse_args()
+    if args.small:
+        args.messages = 100
 
     counter = Counter()
     port = free_port()
@@ -299,6 +309,7 @@ def main() -> None:
 
     try:
         results.append(bare_smtplib(port, args.messages, counter))
+        results.append(bare_smtplib(port, args.messages, counter, reuse=True))
         for queue_label, redis_url in queues:
             with tempfile.TemporaryDirectory(prefix="crossroads-bench-") as folder:
                 url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
@@ -326,6 +337,14 @@ def main() -> None:
         f"{counter.duplicates} duplicates."
     )
     assert counter.duplicates == 0, "a message was delivered twice"
+    reusing = results[1]
+    for r in results[2:]:
+        ratio = r.rate / reusing.rate
+        print(
+            f"RESULT {r.label}: {r.rate:.0f} msg/s; baseline {reusing.label} {reusing.rate:.0f} msg/s "
+            f"(1 connection each: {results[0].rate:.0f} msg/s); ratio {ratio:.2f}; goal >= 0.50; "
+            f"{'PASS' if ratio >= 0.5 else 'FAIL'}; load average {os.getloadavg()[0]:.1f}"
+        )
 
 
 if __name__ == "__main__":

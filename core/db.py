@@ -126,7 +126,23 @@ def forget_per_transaction(session: Session, key: object | None = None) -> None:
             memo.pop(key, None)
 
 
+#: ``session.info`` key: something was flushed in the session's current transaction.
+_FLUSHED_KEY = "crossroads.flushed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context) -> None:
+    session.info[_FLUSHED_KEY] = True
+
+
+def wrote_anything(session: Session) -> bool:
+    """Whether the session's transaction holds uncommitted writes: flushed, or pending a flush.
+    (Statements run with ``session.execute`` outside the unit of work are not seen.)"""
+    return bool(session.info.get(_FLUSHED_KEY) or session.new or session.dirty or session.deleted)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_transaction_end(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction, not a savepoint
         forget_per_transaction(session)
+        session.info.pop(_FLUSHED_KEY, None)

@@ -17,8 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from redis import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -193,6 +191,9 @@ def check_queue(settings: Settings, timeout: float = DEFAULT_TIMEOUT) -> CheckRe
             "the web processes and every `crossroads worker` must run on this host with the same "
             "CROSSROADS_INSTANCE",
         )
+    from redis import Redis  # here, not at import: only this check needs the client
+    from redis.exceptions import RedisError
+
     shown = _without_password(settings.redis_url)
     try:
         client = Redis.from_url(settings.redis_url, socket_connect_timeout=timeout, socket_timeout=timeout)

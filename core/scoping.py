@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, joinedload
 
 from .errors import NotFound
 from .models import (
@@ -44,6 +45,9 @@ class Scope:
         #: Clients whose rows were read one by one through this scope (:meth:`get`,
         #: :meth:`note_reached`): what a request looked at, for the audit log.
         self.reached: set[int] = set()
+        #: Objects already found by :meth:`get` in this scope, so that a request reading the same
+        #: client three times (the page, then each service it calls) asks the database once.
+        self._found: dict[tuple[type, int], Any] = {}
 
     def note_reached(self, row: Any) -> None:
         """Remember the client ``row`` belongs to (a client, or any row with ``client_id``)."""
@@ -102,7 +106,19 @@ class Scope:
 
     def get(self, model: type[M], object_id: int) -> M:
         """The object with this id if the user may see it; otherwise :class:`NotFound`."""
-        obj = self.session.scalars(self.select(model).where(model.id == object_id)).first()
+        key = (model, object_id)
+        found = self._found.get(key)
+        if found is not None:
+            state = sa_inspect(found)
+            # Still in this session, not deleted, nothing expired (a commit expires everything:
+            # then ask again, as another request may have changed what this user reaches).
+            if state.persistent and state.session is self.session and not state.expired_attributes:
+                return found
+        query = self.select(model).where(model.id == object_id)
+        if model is Client:  # a client's name and time zone are their user's: read with it
+            query = query.options(joinedload(Client.user))
+        obj = self.session.scalars(query).first()
+        self._found[key] = obj
         if obj is None:
             raise NotFound(f"{model.__name__} {object_id}")
         self.note_reached(obj)

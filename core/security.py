@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -13,9 +14,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 _hasher = PasswordHasher()
 
-# Verifying against this keeps the time of a sign-in for an unknown email the
-# same as for a known one, so timing does not reveal which emails exist.
-_DUMMY_HASH = _hasher.hash("crossroads-dummy-password")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when there is none: a sign-in for an unknown email then takes as long
+    as one for a known email, so timing does not reveal which emails exist. Made at the first use,
+    not at import (an Argon2 hash costs tens of megabytes and tens of milliseconds)."""
+    return _hasher.hash("crossroads-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -26,7 +31,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends the same work, even without a hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -22,7 +22,8 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
-from crossroads.core.errors import InvalidInput
+from crossroads.core.db import wrote_anything
+from crossroads.core.errors import InvalidInput, NotFound
 from crossroads.core.models import (
     AUDIT_ACTION_LABELS,
     AuditAction,
@@ -101,8 +102,9 @@ def _target_client(args: dict[str, Any]) -> int | None:
     for name, model in ID_MODELS.items():
         if name not in args:
             continue
-        row = scope().session.scalar(scope().select(model).where(model.id == args[name]))
-        if row is None:
+        try:  # the same look-up as the view's own (Scope.get remembers it: asked once a request)
+            row = scope().get(model, args[name])
+        except NotFound:
             return None
         return row.id if model is Client else row.client_id
     return None
@@ -142,8 +144,11 @@ def record_access(response: Response) -> Response:
         return response
     what = label(request.endpoint, request.view_args or {})
     try:
-        # Whatever the view left uncommitted would be dropped at teardown: drop it now, not commit it.
-        db().rollback()
+        # Whatever the view left uncommitted would be dropped at teardown: drop it now, not commit
+        # it. A view that wrote nothing (nothing flushed, nothing pending) has nothing to drop, and
+        # its loaded rows (the user among them) stay loaded.
+        if wrote_anything(db()):
+            db().rollback()
         for each in clients:
             audit.record(scope(), each, action, what, ip=request.remote_addr)
         db().commit()

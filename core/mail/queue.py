@@ -30,9 +30,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from huey import RedisHuey, SqliteHuey, crontab
-from huey.api import Huey
-from huey.consumer import Consumer
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
@@ -44,11 +41,15 @@ from ..db import make_engine, make_sessionmaker
 from ..inbox.imap import PollResult, mailbox_practices, poll
 from ..inbox.pending import ProcessResult, process_pending
 from ..inbox.receive import NEW_MAIL_KEY
+from ..outreach import due_dates
 from ..outreach.transports import Transport, plugin_transports
 from ..scheduling import INBOX, PROCESS_INBOX, SWEEP, timetable
 from .outbox import NEW_ROWS_KEY, deliver, due_ids, mark_stale
 
 if TYPE_CHECKING:
+    from huey.api import Huey
+    from huey.consumer import Consumer
+
     from ..plugins import PluginManager
 
 log = logging.getLogger(__name__)
@@ -66,26 +67,33 @@ def queue_name(settings: Settings) -> str:
     return f"crossroads-mail-{digest}"
 
 
-class _Consumer(Consumer):
-    """A Huey consumer that sweeps once on start, and leaves signals alone when run in the background."""
+def _consumer_class() -> type[Consumer]:
+    """The consumer class, made on first use: Huey (and with it the Redis client) is imported only by
+    a process that runs a queue, not by every command (``crossroads --help``)."""
+    from huey.consumer import Consumer
 
-    def __init__(self, queue: MailQueue, background: bool, **options):
-        self._queue = queue
-        self._background = background
-        super().__init__(queue.huey, **options)
-        # Ctrl-C and SIGTERM (systemd, docker stop) both let messages being sent finish;
-        # a second signal stops at once.
-        self._signal_actions[signal.SIGINT] = (False, True)
-        self._signal_actions[signal.SIGTERM] = (False, True)
+    class _Consumer(Consumer):
+        """A Huey consumer that sweeps once on start, and leaves signals alone when run in the background."""
 
-    def start(self) -> None:
-        self._queue.enqueue_sweep()  # send what was queued while no worker ran, without waiting a minute
-        self._queue.enqueue_processing(None)  # and process the mail left pending
-        super().start()
+        def __init__(self, queue: MailQueue, background: bool, **options):
+            self._queue = queue
+            self._background = background
+            super().__init__(queue.huey, **options)
+            # Ctrl-C and SIGTERM (systemd, docker stop) both let messages being sent finish;
+            # a second signal stops at once.
+            self._signal_actions[signal.SIGINT] = (False, True)
+            self._signal_actions[signal.SIGTERM] = (False, True)
 
-    def _set_signal_handlers(self) -> None:
-        if not self._background:  # in `crossroads serve` the web server owns Ctrl-C
-            super()._set_signal_handlers()
+        def start(self) -> None:
+            self._queue.enqueue_sweep()  # send what was queued while no worker ran, without waiting a minute
+            self._queue.enqueue_processing(None)  # and process the mail left pending
+            super().start()
+
+        def _set_signal_handlers(self) -> None:
+            if not self._background:  # in `crossroads serve` the web server owns Ctrl-C
+                super()._set_signal_handlers()
+
+    return _Consumer
 
 
 class MailQueue:
@@ -104,6 +112,8 @@ class MailQueue:
         self._handed_out: dict[int, float] = {}  # outbox id -> when this process last enqueued it
         self.poll_task = self.huey.task(name="poll-mailbox")(self.poll_mailbox)
         # What runs when is :mod:`crossroads.core.scheduling`'s; the queue only runs it.
+        from huey import crontab
+
         lines = timetable(settings, plugins, self)
         #: Each periodic task by name (``sweep``, ``inbox``, ``job:core:<name>``, ``job:<plugin>:<name>``).
         self.periodic = {
@@ -113,10 +123,13 @@ class MailQueue:
         self.sweep_task, self.inbox_task = self.periodic[SWEEP], self.periodic[INBOX]
         self.process_sweep_task = self.periodic[PROCESS_INBOX]
         self.process_task = self.huey.task(name="process-inbox")(self.process_inbox)
+        self.due_dates_task = self.huey.task(name="due-dates")(self.refresh_due_dates)
         #: The scheduled jobs as plain callables, by task name: calling one runs it here and now.
         self.jobs: dict[str, Callable[[], None]] = {line.name: line.run for line in lines if line.job}
 
     def _make_huey(self) -> Huey:
+        from huey import RedisHuey, SqliteHuey
+
         if self.settings.redis_url:
             from redis import ConnectionPool
 
@@ -253,6 +266,23 @@ class MailQueue:
         (:func:`~crossroads.core.inbox.pending.process_pending`); the emails it queues are sent at once."""
         return process_pending(self.session, practice_id)
 
+    def refresh_due_dates(self, practice_id: int) -> int:
+        """Recompute the due dates of a practice's contacts after its rhythm changed (a task)."""
+        with self.sessionmaker() as session:
+            return due_dates.refresh_practice(session, practice_id)
+
+    def enqueue_due_dates(self, practice_id: int) -> bool:
+        """Ask a worker to recompute a practice's due dates; if the queue cannot take it, do it here."""
+        try:
+            self.due_dates_task(practice_id)
+        except Exception:
+            log.warning(
+                "could not hand the due dates of practice %s to the queue", practice_id, exc_info=True
+            )
+            self.refresh_due_dates(practice_id)
+            return False
+        return True
+
     def enqueue_processing(self, practice_id: int | None) -> bool:
         """Ask a worker to process the recorded mail of ``practice_id`` (None: all). Never raises:
         if the queue is unreachable the mail waits for the minute's sweep."""
@@ -333,6 +363,8 @@ class MailQueue:
         event.listen(session, "after_soft_rollback", self._after_rollback)
 
     def _after_commit(self, session: Session) -> None:
+        for practice_id in sorted(session.info.pop(due_dates.RHYTHM_CHANGED_KEY, ())):
+            self.enqueue_due_dates(practice_id)
         for practice_id in sorted(session.info.pop(NEW_MAIL_KEY, ())):
             self.enqueue_processing(practice_id)
         rows = session.info.pop(NEW_ROWS_KEY, [])
@@ -347,11 +379,12 @@ class MailQueue:
         if previous_transaction.parent is None:  # the whole transaction, not a savepoint
             session.info.pop(NEW_ROWS_KEY, None)
             session.info.pop(NEW_MAIL_KEY, None)
+            session.info.pop(due_dates.RHYTHM_CHANGED_KEY, None)
 
     # -- consumers ----------------------------------------------------------------------
 
     def _consumer(self, workers: int, background: bool) -> Consumer:
-        return _Consumer(
+        return _consumer_class()(
             self,
             background,
             workers=workers,

@@ -28,6 +28,8 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.policy import SMTP as SMTP_POLICY
@@ -350,26 +352,29 @@ def send(server: SmtpServer, message: EmailMessage | Message) -> None:
             f"Cannot read the certificate authorities in {server.ca_file} ({exc})."
         ) from None
     progress = _Progress()
+    kept = _take_kept(server)
     try:
-        conn = _connect(server, context)
-        try:
-            options = _mail_options(conn, server, international)
-            if server.username:
-                _login(conn, server)
-            code, reply = conn.mail(sender, options)
-            if code != 250:
-                raise _refused(code, reply, f"The server refused the sender {sender}")
-            for recipient in recipients:
-                code, reply = conn.rcpt(recipient)
-                if code not in (250, 251):
-                    raise _refused(code, reply, f"The server refused the recipient {recipient}")
-            _send_data(conn, data, server, progress)
-        except BaseException:
-            _close(conn)
-            raise
-        with contextlib.suppress(Exception):  # accepted: a failed goodbye changes nothing
-            conn.quit()
-        _close(conn)
+        if kept is not None:
+            try:
+                _transact(kept.conn, server, sender, recipients, data, international, progress)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                if progress.data_ended:
+                    raise
+                # The kept connection had gone stale between its check and this message: nothing
+                # was accepted, so the message goes again on a fresh connection.
+                kept = None
+        if kept is None:
+            conn = _connect(server, context)
+            try:
+                if server.username:
+                    _login(conn, server)
+            except BaseException:
+                _close(conn)
+                raise
+            kept = _Kept(server, conn)
+            _transact(conn, server, sender, recipients, data, international, progress)
+        kept.sent += 1
+        _keep(kept)
     except DeliveryError:
         raise
     except Exception as exc:
@@ -378,6 +383,100 @@ def send(server: SmtpServer, message: EmailMessage | Message) -> None:
                 f"Something went wrong after the whole message reached the server ({exc!r})."
             ) from exc
         raise _classify(exc, server) from None
+
+
+def _transact(
+    conn: smtplib.SMTP,
+    server: SmtpServer,
+    sender: str,
+    recipients: list[str],
+    data: bytes,
+    international: list[str],
+    progress: _Progress,
+) -> None:
+    """One message's MAIL, RCPT and DATA on an open (and, if need be, logged-in) connection; the
+    connection is closed if anything goes wrong."""
+    try:
+        options = _mail_options(conn, server, international)
+        code, reply = conn.mail(sender, options)
+        if code != 250:
+            raise _refused(code, reply, f"The server refused the sender {sender}")
+        for recipient in recipients:
+            code, reply = conn.rcpt(recipient)
+            if code not in (250, 251):
+                raise _refused(code, reply, f"The server refused the recipient {recipient}")
+        _send_data(conn, data, server, progress)
+    except BaseException:
+        _close(conn)
+        raise
+
+
+# -- one connection for many messages --------------------------------------------------------
+
+#: A connection is kept open after a message for the next one to the same server (same settings)
+#: in the same thread, for at most this many idle seconds and this many messages; before it is
+#: used again the server must answer RSET. A worker sending a backlog opens one connection, not
+#: one per message (and logs in once).
+KEEP_IDLE_SECONDS = 15.0
+KEEP_MESSAGES = 100
+
+
+@dataclass
+class _Kept:
+    server: SmtpServer
+    conn: smtplib.SMTP
+    sent: int = 0
+    at: float = 0.0
+
+
+_kept = threading.local()
+
+
+def _keep(kept: _Kept) -> None:
+    """Keep ``kept`` for this thread's next message, or say goodbye when it has sent its share."""
+    previous = getattr(_kept, "value", None)
+    if previous is not None and previous is not kept:
+        _goodbye(previous.conn)
+    if kept.sent >= KEEP_MESSAGES:
+        _kept.value = None
+        _goodbye(kept.conn)
+        return
+    kept.at = time.monotonic()
+    _kept.value = kept
+
+
+def _take_kept(server: SmtpServer) -> _Kept | None:
+    """This thread's kept connection to ``server`` if it is fresh and still answers; else None
+    (and any other kept connection is closed)."""
+    kept = getattr(_kept, "value", None)
+    _kept.value = None
+    if kept is None:
+        return None
+    if kept.server != server or time.monotonic() - kept.at > KEEP_IDLE_SECONDS:
+        _goodbye(kept.conn)
+        return None
+    try:
+        code, _ = kept.conn.rset()
+    except (smtplib.SMTPException, OSError):
+        code = -1
+    if code != 250:
+        _close(kept.conn)
+        return None
+    return kept
+
+
+def close_kept() -> None:
+    """Say goodbye on this thread's kept connection, if any (a worker thread that stops)."""
+    kept = getattr(_kept, "value", None)
+    _kept.value = None
+    if kept is not None:
+        _goodbye(kept.conn)
+
+
+def _goodbye(conn: smtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):  # a failed goodbye changes nothing
+        conn.quit()
+    _close(conn)
 
 
 def _classify(exc: Exception, server: SmtpServer) -> DeliveryError:

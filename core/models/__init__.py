@@ -169,3 +169,7 @@ __all__ = [
     "Notification",
     "NotificationPreference",
 ]
+
+# The session hook that keeps ``Contact.due_on`` and ``overdue_from`` as contacts change: imported
+# with the models, so that whatever writes contacts through a session keeps their dates.
+from ..outreach import due_dates as _due_dates  # noqa: E402, F401

@@ -111,6 +111,18 @@ class Contact(Base):
         Index("ix_contact_client_name", "client_id", "sort_name"),
         # Incoming mail finds the contact who wrote by address (core/inbox/match.py).
         Index("ix_contact_practice_email", "practice_id", func.lower(sql_text("email"))),
+        # What is due and overdue is counted from these two dates (core/outreach/due_dates.py).
+        Index("ix_contact_client_due_on", "client_id", "due_on"),
+        Index("ix_contact_client_overdue_from", "client_id", "overdue_from"),
+        # The contacts page shows a client's pending suggestions: a few rows among tens of
+        # thousands, found through an index of only those (partial on SQLite and PostgreSQL).
+        Index(
+            "ix_contact_client_pending",
+            "client_id",
+            "created_at",
+            sqlite_where=sql_text("suggestion = 'pending'"),
+            postgresql_where=sql_text("suggestion = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +159,12 @@ class Contact(Base):
     #: Nothing is due for this contact before this date (the client's calendar): set when the
     #: client snoozes a follow-up, or when the contact's auto-reply says they are away until then.
     quiet_until: Mapped[date | None] = mapped_column(Date)
+    #: The first day something is due for this contact, and the first day it is overdue, in the
+    #: client's calendar (``followups.due_dates``); None when nothing will be. Kept when the contact
+    #: changes (core/outreach/due_dates.py), recomputed when the client's zone or the practice's
+    #: rhythm changes.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    overdue_from: Mapped[date | None] = mapped_column(Date)
     #: Why mail to ``email`` came back (a delivery failure report), and when; cleared when the
     #: address is edited.
     email_problem: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -76,8 +76,50 @@ def due_for(contact: Contact, practice: Practice, zone: ZoneInfo, today: date) -
         item = _due_for(contact, practice, zone, today)
         if item is None or item.due_on >= quiet_until:
             return item
-        return DueItem(contact, item.kind, quiet_until, today > quiet_until)
+        # A second-person hint is never overdue, quiet or not (the follow-up after it is).
+        return DueItem(
+            contact, item.kind, quiet_until, today > quiet_until and item.kind != DueKind.SECOND_PERSON
+        )
     return _due_for(contact, practice, zone, today)
+
+
+@dataclass(frozen=True)
+class DueDates:
+    """When something first falls due for a contact (from that day :func:`due_for` lists it) and the
+    first day it is overdue, in the client's calendar; both None when nothing will fall due.
+
+    Kept on the contact (``Contact.due_on``, ``Contact.overdue_from``) so that lists and counts of
+    what is due read two indexed dates instead of running the rhythm for every contact; they change
+    only when an event does (a message sent, a reply, a stage change, a snooze, the client's time
+    zone or the practice's rhythm): see :mod:`crossroads.core.outreach.due_dates`.
+    """
+
+    due_on: date | None = None
+    overdue_from: date | None = None
+
+
+def due_dates(contact: Contact, practice: Practice, zone: ZoneInfo) -> DueDates:
+    """The :class:`DueDates` of ``contact``: for every day ``d``, ``due_for(..., d)`` is not None
+    exactly when ``due_on <= d``, and is overdue exactly when ``overdue_from <= d``."""
+    if contact.stage == Stage.TALKED:
+        first = local_date(contact.stage_changed_at, zone)
+        last = first + timedelta(days=1)  # the thank-you's day; overdue after it
+    elif contact.stage == Stage.REQUESTED:
+        if contact.follow_ups_sent == 0:
+            sent = local_date(contact.stage_changed_at, zone)
+            last = first_follow_up_on(contact, practice, zone)
+            first = min(last, add_business_days(sent, practice.second_person_after_days))
+        else:
+            last = add_business_days(
+                local_date(contact.last_follow_up_at or contact.stage_changed_at, zone),
+                practice.follow_up_after_days,
+            )
+            first = last
+    else:
+        return DueDates()
+    if contact.quiet_until is not None:
+        first, last = max(first, contact.quiet_until), max(last, contact.quiet_until)
+    return DueDates(first, last + timedelta(days=1))
 
 
 def first_follow_up_on(contact: Contact, practice: Practice, zone: ZoneInfo) -> date:

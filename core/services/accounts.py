@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import InvalidInput, TooManyAttempts
 from ..models import LoginFailure, User
+from ..outreach import due_dates
 from ..security import hash_password, verify_password
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -131,6 +132,10 @@ def change_password(session: Session, user: User, data: dict[str, Any]) -> None:
 def update_profile(session: Session, user: User, data: dict[str, Any]) -> User:
     """Change one's own name and time zone (data from ``ProfileSchema``)."""
     user.name = data["name"]
+    moved = user.timezone != data["timezone"]
     user.timezone = data["timezone"]
+    if moved and user.client is not None:  # a client's due dates are days in their own calendar
+        session.flush()
+        due_dates.refresh(session, client_ids=[user.client.id])
     session.commit()
     return user

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..db import utcnow
@@ -23,9 +23,10 @@ from ..models import (
     Suggestion,
     contact_theme,
 )
-from ..outreach.followups import DueItem, due_for, due_items
+from ..outreach.followups import DueItem, due_items
 from ..pagination import Page, paginate
 from ..scoping import Scope
+from ..search_index import contains_words
 from ..sources import check_source
 from ..text import fold, like_pattern, words
 from . import notifications
@@ -327,8 +328,8 @@ def _filtered(scope: Scope, client: Client, params: dict[str, Any]):
     query = scope.select(Contact).where(
         Contact.client_id == client.id, or_(Contact.suggestion.is_(None), Contact.suggestion != HIDDEN)
     )
-    for word in words(params.get("q") or ""):
-        query = query.where(Contact.search_text.like(like_pattern(word), escape="\\"))
+    if searched := words(params.get("q") or ""):
+        query = query.where(contains_words(scope.session.get_bind().dialect.name, searched))
     if params.get("stage"):
         query = query.where(Contact.stage == Stage(params["stage"]))
     if params.get("source"):
@@ -403,12 +404,21 @@ def board(scope: Scope, client_id: int, params: dict[str, Any]) -> dict[Stage, t
     return columns
 
 
+def pending_query(client_id: int, select_from):
+    """The pending suggestions of a client, as a query on ``select_from`` (a ``select`` of contacts).
+
+    "pending" is written into the SQL (not a bound value) so that both databases use the partial
+    index ``ix_contact_client_pending`` whatever plan they cache."""
+    pending = bindparam("pending", Suggestion.PENDING, type_=Contact.suggestion.type, literal_execute=True)
+    return select_from.where(Contact.client_id == client_id, Contact.suggestion == pending)
+
+
 def pending_suggestions(scope: Scope, client_id: int) -> list[Contact]:
+    """A client's contacts suggested by their coach and not yet accepted or dismissed, newest first."""
     client = _client(scope, client_id)
     return list(
         scope.session.scalars(
-            scope.select(Contact)
-            .where(Contact.client_id == client.id, Contact.suggestion == Suggestion.PENDING)
+            pending_query(client.id, scope.select(Contact))
             .options(joinedload(Contact.suggested_by))
             .order_by(Contact.created_at.desc())
         )
@@ -419,20 +429,21 @@ def pending_suggestions(scope: Scope, client_id: int) -> list[Contact]:
 OPEN_STAGES = (Stage.REQUESTED, Stage.TALKED)
 
 
-def _open_contacts(scope: Scope, client_ids: list[int]):
-    return scope.session.scalars(
-        scope.select(Contact)
-        .where(Contact.client_id.in_(client_ids), Contact.stage.in_(OPEN_STAGES))
-        .options(joinedload(Contact.client).joinedload(Client.user))
-    ).all()
+def _open_contacts(scope: Scope, client_ids: list[int], due_by=None):
+    """The client's contacts with something due by ``due_by`` (their ``due_on``; all open ones when None)."""
+    query = scope.select(Contact).where(Contact.client_id.in_(client_ids), Contact.stage.in_(OPEN_STAGES))
+    if due_by is not None:
+        query = query.where(Contact.due_on <= due_by)
+    return scope.session.scalars(query.options(joinedload(Contact.client).joinedload(Client.user))).all()
 
 
 def due_for_client(scope: Scope, client_id: int, today=None) -> list[DueItem]:
-    """What is due today or overdue for one client, in their own time zone."""
+    """What is due today or overdue for one client, in their own time zone: the contacts whose
+    ``due_on`` has come, each described by the rhythm (:func:`.followups.due_for`)."""
     client = _client(scope, client_id)
     zone = ZoneInfo(client.timezone)
     today = today or utcnow().astimezone(zone).date()
-    return due_items(_open_contacts(scope, [client.id]), client.practice, zone, today)
+    return due_items(_open_contacts(scope, [client.id], due_by=today), client.practice, zone, today)
 
 
 #: The columns of a contact that the follow-up rhythm and a reminder line read.
@@ -455,15 +466,18 @@ def due_by_client(session: Session, clients: list[Client], now: datetime) -> dic
 
     Not through a ``Scope``: the reminder run is nobody's request. ``clients`` come with their
     user and practice loaded. Each item's ``contact`` is a row of :data:`DUE_COLUMNS` rather than
-    a whole ``Contact`` (as in :func:`overdue_counts`): reading 500 clients' contacts as objects
-    cost more than the rest of the run.
+    a whole ``Contact``: reading 500 clients' contacts as objects cost more than the rest of the
+    run. Only contacts whose ``due_on`` has come in the latest of the clients' zones are read.
     """
     by_client: dict[int, list[Any]] = {c.id: [] for c in clients}
     ids = list(by_client)
+    latest = max((now.astimezone(ZoneInfo(c.timezone)).date() for c in clients), default=None)
     for start in range(0, len(ids), 1000):
         for row in session.execute(
             select(*DUE_COLUMNS).where(
-                Contact.client_id.in_(ids[start : start + 1000]), Contact.stage.in_(OPEN_STAGES)
+                Contact.client_id.in_(ids[start : start + 1000]),
+                Contact.stage.in_(OPEN_STAGES),
+                Contact.due_on <= latest,
             )
         ):
             by_client[row.client_id].append(row)
@@ -475,42 +489,30 @@ def due_by_client(session: Session, clients: list[Client], now: datetime) -> dic
 
 
 def overdue_counts(scope: Scope, clients: list[Client]) -> dict[int, int]:
-    """Client id → number of overdue follow-ups and thank-yous, for a page of the caseload.
-
-    Reads only the columns the rhythm needs, and only contacts whose last step
-    is over a day old (nothing younger can be overdue), instead of whole contacts.
-    """
+    """Client id → number of overdue follow-ups and thank-yous, for a page of the caseload, in one
+    aggregate statement over the contacts' kept ``overdue_from`` (each client's "today" in their
+    own zone)."""
     if not clients:
         return {}
     now = utcnow()
-    cutoff = now - timedelta(days=1)
-    rows = scope.session.execute(
-        select(
-            Contact.client_id,
-            Contact.stage,
-            Contact.stage_changed_at,
-            Contact.follow_ups_sent,
-            Contact.last_follow_up_at,
-            Contact.quiet_until,
-            Contact.organisation,
-            Contact.name,
-        ).where(
-            Contact.practice_id == scope.practice_id,
-            Contact.client_id.in_([c.id for c in clients]),
-            Contact.stage.in_([Stage.REQUESTED, Stage.TALKED]),
-            or_(Contact.stage_changed_at < cutoff, Contact.last_follow_up_at < cutoff),
-        )
-    ).all()
-    by_client: dict[int, list[Any]] = {}  # rows carry the attributes due_for reads from a Contact
-    for row in rows:
-        by_client.setdefault(row.client_id, []).append(row)
-    counts = {}
-    practice = scope.user.practice
+    by_today: dict[Any, list[int]] = {}
     for client in clients:
-        zone = ZoneInfo(client.timezone)
-        today = now.astimezone(zone).date()
-        items = (due_for(row, practice, zone, today) for row in by_client.get(client.id, []))
-        counts[client.id] = sum(1 for item in items if item is not None and item.overdue)
+        by_today.setdefault(now.astimezone(ZoneInfo(client.timezone)).date(), []).append(client.id)
+    rows = scope.session.execute(
+        select(Contact.client_id, func.count())
+        .where(
+            Contact.practice_id == scope.practice_id,
+            or_(
+                *(
+                    and_(Contact.client_id.in_(ids), Contact.overdue_from <= today)
+                    for today, ids in by_today.items()
+                )
+            ),
+        )
+        .group_by(Contact.client_id)
+    ).all()
+    counts = dict.fromkeys((c.id for c in clients), 0)
+    counts.update(dict(rows))
     return counts
 
 

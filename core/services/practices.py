@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import forget_per_transaction, per_transaction
 from ..errors import Forbidden, InvalidInput
 from ..models import Practice, PracticePlugin, Role, User
+from ..outreach import due_dates
 from ..scoping import Scope
 from ..security import hash_password
 
@@ -53,6 +55,10 @@ def create_staff_user(session: Session, data: dict[str, Any]) -> User:
     return user
 
 
+#: :func:`per_transaction` key (with the practice's id) of :func:`plugin_states`.
+PLUGIN_STATES = "crossroads.plugin_states"
+
+
 def update_practice(scope: Scope, data: dict[str, Any]) -> Practice:
     """The owner renames the practice or changes its default time zone."""
     if scope.user.role != Role.OWNER:
@@ -69,20 +75,28 @@ def update_cadence(scope: Scope, data: dict[str, Any]) -> Practice:
     if scope.user.role != Role.OWNER:
         raise Forbidden("only the owner changes practice settings")
     practice = scope.user.practice
+    before = (practice.second_person_after_days, practice.follow_up_after_days)
     practice.second_person_after_days = data["second_person_after_days"]
     practice.follow_up_after_days = data["follow_up_after_days"]
+    if before != (practice.second_person_after_days, practice.follow_up_after_days):
+        due_dates.rhythm_changed(scope.session, practice.id)
     scope.session.commit()
     return practice
 
 
 def plugin_states(session: Session, practice_id: int) -> dict[str, bool]:
-    """Plugin name → enabled, for plugins this practice has switched explicitly."""
-    rows = session.execute(
-        select(PracticePlugin.plugin_name, PracticePlugin.enabled).where(
-            PracticePlugin.practice_id == practice_id
+    """Plugin name → enabled, for plugins this practice has switched explicitly; read once per
+    transaction (a page asks for every panel, menu and hook it draws)."""
+
+    def read() -> dict[str, bool]:
+        rows = session.execute(
+            select(PracticePlugin.plugin_name, PracticePlugin.enabled).where(
+                PracticePlugin.practice_id == practice_id
+            )
         )
-    )
-    return {name: enabled for name, enabled in rows}
+        return {name: enabled for name, enabled in rows}
+
+    return dict(per_transaction(session, (PLUGIN_STATES, practice_id), read))
 
 
 def set_plugin_enabled(scope: Scope, plugin_name: str, enabled: bool, installed: set[str]) -> None:
@@ -96,4 +110,5 @@ def set_plugin_enabled(scope: Scope, plugin_name: str, enabled: bool, installed:
         row = PracticePlugin(practice_id=scope.practice_id, plugin_name=plugin_name, settings={})
         scope.session.add(row)
     row.enabled = enabled
+    forget_per_transaction(scope.session, (PLUGIN_STATES, scope.practice_id))
     scope.session.commit()

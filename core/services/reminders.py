@@ -45,6 +45,7 @@ from ..models import (
     Stage,
     User,
 )
+from ..outreach import due_dates
 from ..outreach.followups import DueItem, DueKind, due_for, first_follow_up_on
 from ..plugins import DueEntry
 from ..scoping import Scope
@@ -501,6 +502,7 @@ def undo_link(session: Session, secret_key: str, token: str, viewer: User | None
             .values(quiet_until=previous)
             .execution_options(synchronize_session=False)
         )
+        due_dates.refresh(session, contact_ids=[contact.id])  # a Core update: no flush hook saw it
         session.commit()
         session.refresh(contact)
         if restored.rowcount != 1:

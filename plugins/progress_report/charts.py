@@ -4,6 +4,7 @@ same markup reads on screen, on paper and in the PDF (WeasyPrint draws inline SV
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 
@@ -65,19 +66,31 @@ def _svg(chart: pygal.graph.graph.Graph, title: str) -> Markup:
     return Markup(svg)
 
 
+#: Drawn charts kept by their data: a report viewed again with nothing changed is not drawn again
+#: (pygal takes about a third of a year's report); a change of data is a new key.
+CHART_CACHE_SIZE = 256
+
+
 def weekly_activity(weeks: list[WeekRow]) -> Markup:
     """Stacked bars per week (Monday's date): requests, follow-ups, conversations, thank-yous."""
+    return _weekly_activity(
+        tuple((w.start, w.requests, w.follow_ups, w.conversations, w.thank_yous, w.total) for w in weeks)
+    )
+
+
+@functools.lru_cache(maxsize=CHART_CACHE_SIZE)
+def _weekly_activity(weeks: tuple[tuple, ...]) -> Markup:
     chart = pygal.StackedBar(width=720, height=300, **OPTIONS)
     chart.title = "Activity per week"
-    chart.x_labels = [f"{w.start.day} {w.start:%b}" for w in weeks]
+    chart.x_labels = [f"{start.day} {start:%b}" for start, *_ in weeks]
     # A label every week up to two months; beyond, every fourth week (the others stay as ticks).
     chart.x_labels_major = chart.x_labels[:: 1 if len(weeks) <= 9 else 4]
-    chart.add("Requests", [w.requests for w in weeks])
-    chart.add("Follow-ups", [w.follow_ups for w in weeks])
-    chart.add("Conversations", [w.conversations for w in weeks])
-    chart.add("Thank-yous", [w.thank_yous for w in weeks])
+    chart.add("Requests", [w[1] for w in weeks])
+    chart.add("Follow-ups", [w[2] for w in weeks])
+    chart.add("Conversations", [w[3] for w in weeks])
+    chart.add("Thank-yous", [w[4] for w in weeks])
     chart.y_labels_major_every = None
-    top = max((w.total for w in weeks), default=0)
+    top = max((w[5] for w in weeks), default=0)
     chart.range = (0, max(top, 4))
     return _svg(chart, "Activity per week: requests, follow-ups, conversations and thank-yous")
 
@@ -87,13 +100,18 @@ def energy_and_fit(themes: list[ThemeFigures]) -> Markup | None:
     rated = [t for t in themes if t.energies]
     if not rated:
         return None
+    return _energy_and_fit(tuple((t.theme.title, t.average_energy, t.average_fit) for t in rated))
+
+
+@functools.lru_cache(maxsize=CHART_CACHE_SIZE)
+def _energy_and_fit(rated: tuple[tuple, ...]) -> Markup:
     # Horizontal: the value axis is pygal's "x" here, and each of its labels is wanted.
     options = {**OPTIONS, "show_minor_x_labels": True, "margin_bottom": 36}
     chart = pygal.HorizontalBar(width=720, height=170 + 60 * len(rated), **options)
     chart.title = "Energy and fit by theme (shared reflections)"
-    chart.x_labels = [t.theme.title for t in rated]
-    chart.add("Energy (−2 … +2)", [t.average_energy for t in rated])
-    chart.add("Fit (1 … 5)", [t.average_fit for t in rated])
+    chart.x_labels = [title for title, _, _ in rated]
+    chart.add("Energy (−2 … +2)", [energy for _, energy, _ in rated])
+    chart.add("Fit (1 … 5)", [fit for _, _, fit in rated])
     chart.range = (-2, 5)
     chart.y_labels = list(range(-2, 6))
     return _svg(chart, "Average energy and fit by theme")

@@ -394,10 +394,14 @@ def caseload_rows(
         row.last_activity, row.idle_days, row.stalled = own.last, own.idle_days, own.stalled
 
     # Overdue follow-ups and thank-yous, by the 3B7 rhythm in each client's time zone.
+    # Only contacts already overdue somewhere (their kept ``overdue_from``) can count.
     open_contacts: dict[int, list[Contact]] = defaultdict(list)
+    latest = max((now.astimezone(ZoneInfo(r.client.timezone)).date() for r in rows.values()), default=None)
     for contact in session.scalars(
         scope.select(Contact).where(
-            Contact.client_id.in_(ids), Contact.stage.in_([Stage.REQUESTED, Stage.TALKED])
+            Contact.client_id.in_(ids),
+            Contact.stage.in_([Stage.REQUESTED, Stage.TALKED]),
+            Contact.overdue_from <= latest,
         )
     ):
         open_contacts[contact.client_id].append(contact)
