@@ -1,4 +1,4 @@
-"""The index behind contact search (migration perf_0023): which rows contain every word.
+"""The index behind contact search (migration 0023): which rows contain every word.
 
 On SQLite an FTS5 table ``contact_search`` with the trigram tokenizer mirrors
 ``contact.search_text`` (kept by triggers, so Core bulk inserts are indexed too); on PostgreSQL a

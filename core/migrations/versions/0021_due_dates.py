@@ -1,6 +1,6 @@
 """contact due dates: when something falls due and when it is overdue, kept as events happen
 
-Revision ID: perf_0021
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-01
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "perf_0021"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None

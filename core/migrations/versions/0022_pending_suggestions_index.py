@@ -1,15 +1,15 @@
 """a partial index of the contacts that are pending coach suggestions
 
-Revision ID: perf_0022
-Revises: perf_0021
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "perf_0022"
-down_revision = "perf_0021"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """an index for contact search: FTS5 (trigram) on SQLite, pg_trgm GIN on PostgreSQL
 
-Revision ID: perf_0023
-Revises: perf_0022
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-01
 
 Both index ``contact.search_text``, the folded (lowercase, accent-free) copy of a contact's name,
@@ -11,8 +11,8 @@ case-insensitive. See core/search_index.py.
 
 from alembic import op
 
-revision = "perf_0023"
-down_revision = "perf_0022"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
