@@ -16,8 +16,7 @@ from crossroads.core.outreach import due_dates
 from crossroads.core.outreach.followups import due_for
 from crossroads.core.scoping import Scope
 from crossroads.core.services import accounts, contacts, practices
-
-from .conftest import make_contact
+from crossroads.testing import make_contact
 
 
 def test_the_kept_dates_say_exactly_when_the_rhythm_lists_a_contact_and_when_it_is_overdue():

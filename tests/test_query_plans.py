@@ -51,8 +51,7 @@ def test_search_finds_short_and_long_words_and_follows_inserts_edits_and_removal
     from crossroads.core.scoping import Scope
     from crossroads.core.services import contacts
     from crossroads.core.services.contacts import search_columns
-
-    from .conftest import make_contact
+    from crossroads.testing import make_contact
 
     scope = Scope(db, world.client.user)
 
