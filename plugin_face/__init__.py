@@ -144,6 +144,9 @@ from crossroads.core.sources import (
 )
 from crossroads.core.sources import registry as _source_registry
 from crossroads.core.text import fold, like_pattern, words
+from crossroads.core.schemas.api import PageQuerySchema
+from crossroads.web.api import ApiBlueprint
+from crossroads.web.api.conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
 from crossroads.web.context import crossroads as _crossroads
 from crossroads.web.context import db, require_role, scope
 from crossroads.web.filters import ago, localtime, viewer_zone
@@ -231,6 +234,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    # The JSON API (the api_blueprints hook)
+    "ApiBlueprint",
+    "api_scope",
+    "cursor_page",
+    "page_shape",
+    "PageQuerySchema",
+    "require_fresh",
+    "idempotent",
     # Hooks
     "hookimpl",
     "HOOKS_VERSION",
