@@ -125,6 +125,7 @@ from crossroads.core.reports import (
 from crossroads.core.route_ids import RouteId
 from crossroads.core.schemas import Id, InputSchema, OptionalEmail, ProfileUrl, Text, Version
 from crossroads.core.schemas import load as load_input
+from crossroads.core.schemas.api import PageQuerySchema
 from crossroads.core.scoping import Scope
 from crossroads.core.services.activity import touch as touch_client
 from crossroads.core.services.contacts import add_contact
@@ -144,7 +145,6 @@ from crossroads.core.sources import (
 )
 from crossroads.core.sources import registry as _source_registry
 from crossroads.core.text import fold, like_pattern, words
-from crossroads.core.schemas.api import PageQuerySchema
 from crossroads.web.api import ApiBlueprint
 from crossroads.web.api.conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
 from crossroads.web.context import crossroads as _crossroads

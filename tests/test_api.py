@@ -79,7 +79,9 @@ def test_a_coach_lists_their_caseload_by_cursor_in_a_stable_order(api, world, db
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    caseload = db.scalars(select(Client.id).where(Client.coach_id == world.coach.id).order_by(Client.id)).all()
+    caseload = db.scalars(
+        select(Client.id).where(Client.coach_id == world.coach.id).order_by(Client.id)
+    ).all()
     assert seen == list(caseload) and len(seen) >= 2
 
 
@@ -120,7 +122,14 @@ def test_etag_gives_304_and_a_stale_if_match_gives_409(api, world):
     stale = caller.patch(url, json={"title": "Again"}, headers={"If-Match": etag})
     assert stale.status_code == 409
     assert caller.get(url).json["title"] == "Renamed"
-    assert caller.patch(url, json={"title": "Again"}, headers={"If-Match": saved.headers.get("ETag") or caller.get(url).headers["ETag"]}).status_code == 200
+    assert (
+        caller.patch(
+            url,
+            json={"title": "Again"},
+            headers={"If-Match": caller.get(url).headers["ETag"]},
+        ).status_code
+        == 200
+    )
 
 
 def test_an_idempotency_key_creates_once_and_replays_the_answer(api, world, db):
@@ -143,7 +152,11 @@ def test_staff_see_only_shared_reflections(api, world, db):
 
     conversation = make_conversation(db, world.contacts[0])
     private = Reflection(
-        practice_id=world.practice.id, client_id=world.client.id, conversation=conversation, energy=1, fit=3,
+        practice_id=world.practice.id,
+        client_id=world.client.id,
+        conversation=conversation,
+        energy=1,
+        fit=3,
         insights="Only mine",
     )
     db.add(private)
@@ -169,3 +182,25 @@ def test_the_openapi_document_and_its_reference_page(http):
     assert "/api/v1/clients/{client_id}/contacts" in document.json["paths"]
     page = http.get("/api/v1/docs")
     assert page.status_code == 200 and b"/api/v1/clients/{client_id}/contacts" in page.data
+
+
+def test_the_account_page_makes_a_token_shows_it_once_and_revokes_it(world, as_user, db):
+    browser = as_user(world.coach)
+    made = browser.post("/account/tokens", data={"name": "CRM sync", "access": "read_write"})
+    assert made.status_code == 302
+    page = browser.get("/account").get_data(as_text=True)
+    secret = page.split('id="api-token-value" type="text" readonly value="')[1].split('"')[0]
+    assert secret.startswith("crt_")
+    assert secret not in browser.get("/account").get_data(as_text=True)  # shown once
+    token = db.scalars(select(ApiToken).where(ApiToken.user_id == world.coach.id)).one()
+    assert token.token_hash != secret and token.name == "CRM sync" and token.can_write
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert browser.get("/api/v1/me", headers=headers).json["id"] == world.coach.id
+    assert browser.post(f"/account/tokens/{token.id}/revoke").status_code == 302
+    assert browser.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_token_without_a_name_is_refused_naming_the_field(world, as_user):
+    answer = as_user(world.coach).post("/account/tokens", data={"name": " ", "access": "read"})
+    assert answer.status_code == 422
+    assert 'id="token-name"' in answer.get_data(as_text=True)

@@ -21,6 +21,7 @@ from crossroads.core.security import LinkSigner
 
 from . import (
     api,
+    api_tokens,
     audit,
     auth,
     banks,
@@ -132,6 +133,7 @@ def create_app(
         audit.bp,
         client_data.bp,
         calendar_feed.bp,
+        api_tokens.bp,
         reminders.bp,
         notifications.bp,
         inbound.bp,

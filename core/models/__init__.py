@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..db import Base, UTCDateTime, enum_column, utcnow
+from .accounts import FormToken, Invitation, InvitationPurpose, LoginFailure, Practice, Role, User
 from .api import (
     ApiIdempotencyKey,
     ApiToken,
@@ -36,7 +37,6 @@ from .api import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from .accounts import FormToken, Invitation, InvitationPurpose, LoginFailure, Practice, Role, User
 from .audit import AUDIT_ACTION_LABELS, AuditAction, AuditEvent
 from .banks import CATEGORY_LABELS, Category, Question, QuestionBank, Reach, bank_client
 from .clients import (

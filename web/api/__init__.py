@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask, current_app, jsonify, render_template
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest.spec.plugins import integerconverter2paramschema
@@ -23,7 +23,15 @@ from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas.api import ProblemShape
 
 from . import banks, clients, contacts, conversations, me, practice, progress
-from .conventions import PREFIX, PROBLEM, RateLimiter, authenticate_request, conditional, handle_error, is_api_request
+from .conventions import (
+    PREFIX,
+    PROBLEM,
+    RateLimiter,
+    authenticate_request,
+    conditional,
+    handle_error,
+    is_api_request,
+)
 
 #: The core's API blueprints, in the order the reference shows them.
 CORE_BLUEPRINTS = (

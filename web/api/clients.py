@@ -86,5 +86,7 @@ def update_theme(data: dict[str, Any], theme_id: int):
     scope = api_scope()
     theme = scope.get(CareerTheme, theme_id)
     require_fresh(ThemeShape(), theme)
-    current = {name: getattr(theme, name) for name in ("title", "description", "target_conversations", "status")}
+    current = {
+        name: getattr(theme, name) for name in ("title", "description", "target_conversations", "status")
+    }
     return theme_service.update_theme(scope, theme_id, {**current, **data})

@@ -33,7 +33,10 @@ def _detail(contact: Contact) -> Contact:
 @bp.arguments(ContactListQuerySchema, location="query")
 @bp.response(200, page_shape(ContactShape))
 def list_contacts(params: dict[str, Any], client_id: int):
-    """A client's contacts, filtered as on the contact list (``q``, ``stage``, ``source``, ``theme_id``, ``tag``)."""
+    """A client's contacts, filtered as on the contact list.
+
+    Filters: ``q``, ``stage``, ``source``, ``theme_id``, ``tag``.
+    """
     query = contact_service.listing(api_scope(), client_id, params)
     return cursor_page(query, Contact, params)
 

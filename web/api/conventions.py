@@ -88,9 +88,11 @@ def _field_errors(messages: Any) -> dict[str, list[str]]:
     """webargs' ``{location: {field: [messages]}}`` as ``{field: [messages]}``."""
     found: dict[str, list[str]] = {}
     for location in messages.values() if isinstance(messages, dict) else []:
-        for name, value in (location.items() if isinstance(location, dict) else [("_schema", location)]):
+        for name, value in location.items() if isinstance(location, dict) else [("_schema", location)]:
             if isinstance(value, dict):
-                found[name] = [f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items()]
+                found[name] = [
+                    f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items()
+                ]
             else:
                 found[name] = [str(m) for m in (value if isinstance(value, list) else [value])]
     return found
@@ -164,7 +166,9 @@ def authenticate_request() -> Response | None:
             "Send a personal access token: Authorization: Bearer <token>.",
             headers={"WWW-Authenticate": 'Bearer realm="crossroads"'},
         )
-    wait = current_app.extensions["crossroads_api_limiter"].retry_after(token.id, crossroads().settings.api_rate_limit)
+    wait = current_app.extensions["crossroads_api_limiter"].retry_after(
+        token.id, crossroads().settings.api_rate_limit
+    )
     if wait is not None:
         return problem(429, "Too many requests with this token.", headers={"Retry-After": str(wait)})
     if request.method not in READING and not token.can_write:
@@ -175,7 +179,43 @@ def authenticate_request() -> Response | None:
     plugin = current_app.extensions["crossroads_api_plugins"].get(request.blueprint or "")
     if plugin is not None and plugin not in crossroads().plugins.enabled_for(db(), token.user.practice_id):
         return problem(404, "There is nothing here, or it is not yours to see.")
+    reach_path_ids(g.scope)
     return None
+
+
+def _path_models() -> dict[str, Callable[[Scope, int], Any]]:
+    from crossroads.core.models import (
+        CareerTheme,
+        Client,
+        Contact,
+        Conversation,
+        OutreachMessage,
+        Reflection,
+        WebhookSubscription,
+    )
+
+    def getter(model):
+        return lambda scope, row_id: scope.get(model, row_id)
+
+    return {
+        "client_id": getter(Client),
+        "theme_id": getter(CareerTheme),
+        "contact_id": getter(Contact),
+        "conversation_id": getter(Conversation),
+        "reflection_id": getter(Reflection),
+        "message_id": getter(OutreachMessage),
+        "bank_id": lambda scope, row_id: scope.bank(row_id),
+        "webhook_id": getter(WebhookSubscription),
+    }
+
+
+def reach_path_ids(scope: Scope) -> None:
+    """Every core id in the path must be the user's to reach (404) before the body is even read,
+    so a stranger learns nothing from how a request's body is judged."""
+    models = _path_models()
+    for name, value in (request.view_args or {}).items():
+        if name in models and isinstance(value, int):
+            models[name](scope, value)
 
 
 def api_scope() -> Scope:
@@ -229,7 +269,10 @@ def cursor_page(query: Select, model: Any, page: dict[str, Any]) -> dict[str, An
     after = _decode_cursor(page.get("cursor"))
     limit = page["limit"]
     rows: Sequence[Any] = (
-        api_scope().session.scalars(query.where(model.id > after).order_by(model.id).limit(limit + 1)).unique().all()
+        api_scope()
+        .session.scalars(query.where(model.id > after).order_by(model.id).limit(limit + 1))
+        .unique()
+        .all()
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -264,7 +307,9 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         if not key:
             return view(*args, **kwargs)
         if len(key) > 200:
-            return problem(422, "The Idempotency-Key is too long.", {"Idempotency-Key": ["At most 200 characters."]})
+            return problem(
+                422, "The Idempotency-Key is too long.", {"Idempotency-Key": ["At most 200 characters."]}
+            )
         token: ApiToken = g.api_token
         fingerprint = hashlib.sha256(
             f"{request.method} {request.path}\n".encode() + request.get_data()

@@ -53,9 +53,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_id", "key"),
     )
-    op.create_index(
-        "ix_api_idempotency_key_created_at", "api_idempotency_key", ["created_at"], unique=False
-    )
+    op.create_index("ix_api_idempotency_key_created_at", "api_idempotency_key", ["created_at"], unique=False)
     op.create_table(
         "webhook_subscription",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -84,9 +82,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=64), nullable=False),
         sa.Column("event", sa.String(length=100), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column(
-            "state", _enum("webhook_delivery_state", "pending", "succeeded", "failed"), nullable=False
-        ),
+        sa.Column("state", _enum("webhook_delivery_state", "pending", "succeeded", "failed"), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("claimed_at", UTCDateTime(timezone=True), nullable=True),
@@ -111,4 +107,3 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TYPE IF EXISTS webhook_delivery_state")
         op.execute("DROP TYPE IF EXISTS api_token_access")
-
