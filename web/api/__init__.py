@@ -15,7 +15,7 @@ from typing import Any
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app, jsonify, render_template
 from flask_smorest import Api
-from flask_smorest import Blueprint as ApiBlueprint
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.spec.plugins import integerconverter2paramschema
 from werkzeug.routing import IntegerConverter
 
@@ -32,6 +32,7 @@ from .conventions import (
     handle_error,
     is_api_request,
 )
+from .strict import ApiBlueprint
 
 #: The core's API blueprints, in the order the reference shows them.
 CORE_BLUEPRINTS = (
@@ -93,7 +94,7 @@ def register(app: Flask, plugins: PluginManager, csrf: Any) -> None:
         api.register_blueprint(blueprint, url_prefix=PREFIX)
         csrf.exempt(blueprint)
     owners: dict[str, str] = {}
-    for result in plugins.call("api_blueprints", None, expect=ApiBlueprint):
+    for result in plugins.call("api_blueprints", None, expect=SmorestBlueprint):
         for blueprint in result.items:
             api.register_blueprint(blueprint, url_prefix=f"{PREFIX}/plugins/{result.plugin}")
             csrf.exempt(blueprint)

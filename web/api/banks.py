@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from crossroads.core.models import QuestionBank
 from crossroads.core.schemas.api import BankShape, PageQuerySchema
 
 from .conventions import api_scope, cursor_page, page_shape
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint("api_banks", __name__, description="Question banks the token's user may read.")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from crossroads.core.models import CareerTheme, Client
@@ -15,6 +14,7 @@ from crossroads.core.services import clients as client_service
 from crossroads.core.services import themes as theme_service
 
 from .conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint(
     "api_clients",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint
 
 from crossroads.core.models import Client, Contact
 from crossroads.core.schemas import ContactSchema, NewContactSchema
@@ -18,6 +17,7 @@ from crossroads.core.schemas.api import (
 from crossroads.core.services import contacts as contact_service
 
 from .conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint("api_contacts", __name__, description="A client's contacts and their pipeline.")
 

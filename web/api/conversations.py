@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
 from crossroads.core.models import Client, Conversation, Reflection
@@ -20,6 +19,7 @@ from crossroads.core.services import conversations as conversation_service
 from crossroads.core.services import reflections as reflection_service
 
 from .conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint(
     "api_conversations",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from crossroads.core.schemas.api import UserShape
 
 from .conventions import api_scope
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint("api_me", __name__, description="The user the token belongs to.")
 

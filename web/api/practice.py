@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from crossroads.core.errors import NotFound
 from crossroads.core.models import Role
 from crossroads.core.schemas.api import PluginStateSchema, PluginStateShape
@@ -13,6 +11,7 @@ from crossroads.core.services.practices import set_plugin_enabled
 
 from ..context import crossroads
 from .conventions import api_scope
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint("api_practice", __name__, description="The practice's settings (owner).")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from crossroads.core import figures
 from crossroads.core.db import utcnow
 from crossroads.core.models import Client, OutreachMessage
@@ -21,6 +19,7 @@ from crossroads.core.schemas.api import (
 from crossroads.core.services import goals as goal_service
 
 from .conventions import api_scope, cursor_page, page_shape
+from .strict import ApiBlueprint as Blueprint
 
 bp = Blueprint("api_progress", __name__, description="Goals, progress figures and outreach messages.")
 
