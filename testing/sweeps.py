@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from werkzeug.routing import Rule
 
-    from crossroads.core.models import ApiToken, Client, User
+    from crossroads.core.models import ApiToken, Client, User, WebhookDelivery, WebhookSubscription
     from crossroads.core.plugins import PluginManager
     from crossroads.core.route_ids import RouteId
 
@@ -216,6 +216,45 @@ def core_route_ids() -> dict[str, RouteId]:
             token_hash=f"sweep-{client.id}".ljust(64, "0"),
         )
 
+    def webhook(session: Session, client: Client) -> int | None:
+        from crossroads.core.models import WebhookSubscription
+
+        return session.scalar(
+            select(WebhookSubscription.id)
+            .where(WebhookSubscription.practice_id == client.practice_id)
+            .order_by(WebhookSubscription.id)
+        )
+
+    def new_webhook(session: Session, client: Client) -> WebhookSubscription:
+        from crossroads.core.models import WebhookSubscription
+
+        return WebhookSubscription(
+            practice_id=client.practice_id,
+            url="https://hooks.example.org/crossroads",
+            events=["*"],
+            secret="whsec_c3dlZXAtc2VjcmV0LXN3ZWVwLXNlY3JldA==",
+        )
+
+    def new_delivery(session: Session, client: Client) -> WebhookDelivery:
+        from crossroads.core.models import WebhookDelivery
+
+        return WebhookDelivery(
+            practice_id=client.practice_id,
+            subscription_id=ids["webhook_id"].resolve(session, client),
+            message_id=f"msg_sweep_{client.id}",
+            event="client.invited",
+            payload={"type": "client.invited", "data": {"id": client.id}},
+        )
+
+    def delivery(session: Session, client: Client) -> int | None:
+        from crossroads.core.models import WebhookDelivery
+
+        return session.scalar(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.practice_id == client.practice_id)
+            .order_by(WebhookDelivery.id)
+        )
+
     def notification(session: Session, client: Client) -> int | None:
         return session.scalar(
             select(Notification.id).where(Notification.user_id == client.user_id).order_by(Notification.id)
@@ -248,6 +287,8 @@ def core_route_ids() -> dict[str, RouteId]:
         RouteId("mail_id", find=demo_mail, make=new_demo_mail, practice_wide=True),
         RouteId("notification_id", find=notification, make=new_notification),
         RouteId("token_id", find=token, make=new_token),
+        RouteId("webhook_id", find=webhook, make=new_webhook, practice_wide=True),
+        RouteId("delivery_id", find=delivery, make=new_delivery, practice_wide=True),
     ]
     ids = {route_id.param: route_id for route_id in declared}
     return ids

@@ -344,6 +344,12 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
     "api_progress.list_messages": (EITHER, {}),
     "api_progress.show_message": (EITHER, {}),
     "api_banks.show_bank": (EITHER, {}),
+    "api_webhooks.show_webhook": ((OWNER,), {}),
+    "api_webhooks.update_webhook": ((OWNER,), {"description": "The CRM"}),
+    "api_webhooks.list_deliveries": ((OWNER,), {}),
+    "api_webhooks.show_delivery": ((OWNER,), {}),
+    "api_webhooks.replay_delivery": ((OWNER,), {}),
+    "api_webhooks.remove_webhook": ((OWNER,), {}),
 }
 
 

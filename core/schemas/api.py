@@ -279,6 +279,11 @@ class WebhookShape(Schema):
     created_at = fields.AwareDateTime()
 
 
+class WebhookEventShape(Schema):
+    name = fields.String()
+    description = fields.String()
+
+
 class NewWebhookShape(WebhookShape):
     """A new subscription, with the secret that verifies its deliveries (shown this once)."""
 
@@ -312,3 +317,16 @@ class FiguresQuerySchema(InputSchema):
     """The period of a client's figures: the last ``days`` days, up to now."""
 
     days = fields.Integer(load_default=28, validate=validate.Range(min=1, max=366))
+
+
+class WebhookSchema(InputSchema):
+    """A webhook subscription: where to deliver, which events (or ``*``), and a note."""
+
+    url = fields.String(required=True, validate=validate.Length(min=8, max=2000))
+    events = fields.List(
+        fields.String(validate=validate.Length(max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+    description = Text(load_default="", validate=validate.Length(max=200))
+    active = fields.Boolean(load_default=True)

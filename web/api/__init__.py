@@ -22,7 +22,7 @@ from werkzeug.routing import IntegerConverter
 from crossroads.core.plugins import PluginManager
 from crossroads.core.schemas.api import ProblemShape
 
-from . import banks, clients, contacts, conversations, me, practice, progress
+from . import banks, clients, contacts, conversations, me, practice, progress, webhooks
 from .conventions import (
     PREFIX,
     PROBLEM,
@@ -43,6 +43,7 @@ CORE_BLUEPRINTS = (
     banks.bp,
     progress.bp,
     practice.bp,
+    webhooks.bp,
 )
 
 

@@ -21,6 +21,9 @@ def _enum(name: str, *values: str) -> sa.Enum:
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # Owners are told when a failing webhook is switched off.
+        op.execute("ALTER TYPE notification_kind ADD VALUE IF NOT EXISTS 'webhook_disabled'")
     op.create_table(
         "api_token",
         sa.Column("id", sa.Integer(), nullable=False),
