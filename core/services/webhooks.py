@@ -233,17 +233,25 @@ def _new_delivery(sub: WebhookSubscription, event: str, payload: dict[str, Any])
     )
 
 
-def record(session: Session, practice_id: int, event: str, data: dict[str, Any]) -> int:
-    """Leave a delivery of ``event`` for each active subscription of the practice that wants it;
-    flushes, no commit (it commits with the change it reports). Returns how many."""
+def _subscribers(session: Session, practice_id: int, event: str) -> list[WebhookSubscription]:
     subs = session.scalars(
         select(WebhookSubscription).where(
             WebhookSubscription.practice_id == practice_id, WebhookSubscription.active.is_(True)
         )
     ).all()
-    wanted = [s for s in subs if ALL in s.events or event in s.events]
+    return [s for s in subs if ALL in s.events or event in s.events]
+
+
+def record(session: Session, practice_id: int, event: str, data: dict[str, Any] | Callable[[], dict]) -> int:
+    """Leave a delivery of ``event`` for each active subscription of the practice that wants it;
+    flushes, no commit (it commits with the change it reports). ``data`` may be a function, called
+    (after a flush, so the row is as saved) only when someone subscribes. Returns how many."""
+    wanted = _subscribers(session, practice_id, event)
     if not wanted:
         return 0
+    if callable(data):
+        session.flush()
+        data = data()
     payload = {"type": event, "timestamp": utcnow().isoformat(), "data": data}
     for sub in wanted:
         session.add(_new_delivery(sub, event, payload))
@@ -261,13 +269,13 @@ def record_hook(session: Session, hook_name: str, practice_id: int, kwargs: dict
         return
     if event == "reflection.shared" and row.shared_at is None:
         return  # never a private reflection
-    record(session, practice_id, event, shape().dump(row))
+    record(session, practice_id, event, lambda: shape().dump(row))
 
 
 def record_row(session: Session, practice_id: int, event: str, row: Any) -> None:
     """Record ``event`` about ``row`` (a client, a message) in the API's shape for it."""
     shape = {"client.joined": shapes.ClientShape, "message.failed": shapes.MessageShape}[event]
-    record(session, practice_id, event, shape().dump(row))
+    record(session, practice_id, event, lambda: shape().dump(row))
 
 
 def record_plugin_event(session: Session, practice_id: int, plugin: str, event: str, data: dict) -> int:
