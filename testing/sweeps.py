@@ -327,8 +327,9 @@ def all_route_ids(manager: PluginManager) -> dict[str, RouteId]:
 
 
 def plugin_of(rule: Rule) -> str | None:
-    """The plugin whose blueprint serves ``rule`` (mounted under ``/plugins/<name>/``), or None."""
-    match = re.match(r"/plugins/([^/<]+)/", rule.rule)
+    """The plugin whose blueprint serves ``rule`` (mounted under ``/plugins/<name>/``, or its API
+    under ``/api/v1/plugins/<name>/``), or None."""
+    match = re.match(r"(?:/api/v\d+)?/plugins/([^/<]+)/", rule.rule)
     return match.group(1) if match else None
 
 

@@ -204,3 +204,20 @@ def test_a_token_without_a_name_is_refused_naming_the_field(world, as_user):
     answer = as_user(world.coach).post("/account/tokens", data={"name": " ", "access": "read"})
     assert answer.status_code == 422
     assert 'id="token-name"' in answer.get_data(as_text=True)
+
+
+def test_a_plugins_resources_are_in_the_openapi_document_and_follow_its_switch(api, world, db, http):
+    from crossroads.core.models import PracticePlugin
+
+    document = http.get("/api/v1/openapi.json").json
+    assert "/api/v1/plugins/alumni_offices/institutions" in document["paths"]
+    caller = api(world.client.user)
+    assert caller.get("/api/v1/plugins/alumni_offices/institutions").status_code == 200
+    db.add(
+        PracticePlugin(
+            practice_id=world.practice.id, plugin_name="alumni_offices", enabled=False, settings={}
+        )
+    )
+    db.commit()
+    answer = caller.get("/api/v1/plugins/alumni_offices/institutions")
+    assert answer.status_code == 404 and answer.mimetype == "application/problem+json"

@@ -344,6 +344,7 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
     "api_progress.list_messages": (EITHER, {}),
     "api_progress.show_message": (EITHER, {}),
     "api_banks.show_bank": (EITHER, {}),
+    "alumni_offices_api.list_affiliations": (EITHER, {}),
     "api_webhooks.show_webhook": ((OWNER,), {}),
     "api_webhooks.update_webhook": ((OWNER,), {"description": "The CRM"}),
     "api_webhooks.list_deliveries": ((OWNER,), {}),
