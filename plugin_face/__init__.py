@@ -134,6 +134,7 @@ from crossroads.core.services.goals import METRIC_LABELS
 from crossroads.core.services.mail_settings import can_send_email
 from crossroads.core.services.notifications import take_for_digest
 from crossroads.core.services.practices import plugin_states
+from crossroads.core.services.webhooks import record_plugin_event as webhook_event
 from crossroads.core.sources import (
     ImportedContact,
     Importer,
@@ -242,6 +243,7 @@ __all__ = [
     "PageQuerySchema",
     "require_fresh",
     "idempotent",
+    "webhook_event",
     # Hooks
     "hookimpl",
     "HOOKS_VERSION",
