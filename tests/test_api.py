@@ -221,3 +221,39 @@ def test_a_plugins_resources_are_in_the_openapi_document_and_follow_its_switch(a
     db.commit()
     answer = caller.get("/api/v1/plugins/alumni_offices/institutions")
     assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
+
+
+def test_the_contact_list_takes_as_many_statements_for_many_contacts_as_for_few(api, world, db):
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from tests.conftest import make_contact
+
+    @contextmanager
+    def counted():
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
+
+    caller = api(world.client.user)
+    url = f"/api/v1/clients/{world.client.id}/contacts?limit=200"
+    caller.get(url)  # the token's last use is written once a minute: not in the counts below
+    with counted() as few:
+        assert caller.get(url).status_code == 200
+    for n in range(40):
+        contact = make_contact(db, world.client, f"Person {n}")
+        contact.themes = [world.theme]
+    db.commit()
+    with counted() as many:
+        answer = caller.get(url)
+    assert len(answer.json["items"]) >= 40
+    assert len(many) == len(few)
