@@ -257,3 +257,19 @@ def test_the_contact_list_takes_as_many_statements_for_many_contacts_as_for_few(
         answer = caller.get(url)
     assert len(answer.json["items"]) >= 40
     assert len(many) == len(few)
+
+
+def test_a_coach_invites_a_client_and_gets_the_link_a_client_cannot(api, world, db):
+    from crossroads.core.models import Client, User
+
+    answer = api(world.coach).post(
+        "/api/v1/invitations", json={"name": "Ines Invited", "email": "ines@example.org"}
+    )
+    assert answer.status_code == 202
+    assert answer.json["invitation_url"].startswith("http") and answer.json["email"] == "ines@example.org"
+    user = db.scalars(select(User).where(User.email == "ines@example.org")).one()
+    assert db.scalars(select(Client).where(Client.user_id == user.id)).one().coach_id == world.coach.id
+    refused = api(world.client.user).post(
+        "/api/v1/invitations", json={"name": "Xu", "email": "xu@example.org"}
+    )
+    assert refused.status_code == 403

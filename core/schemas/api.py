@@ -95,6 +95,14 @@ class ClientShape(Schema):
     last_activity_at = fields.AwareDateTime(allow_none=True)
 
 
+class InvitationShape(Schema):
+    """An invitation sent: the same answer whether the address is new or has an account elsewhere."""
+
+    name = fields.String()
+    email = fields.String()
+    invitation_url = fields.String()
+
+
 class ThemeShape(Schema):
     id = fields.Integer()
     client_id = fields.Integer()

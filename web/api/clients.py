@@ -8,11 +8,13 @@ from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from crossroads.core.models import CareerTheme, Client
-from crossroads.core.schemas import ClientUpdateSchema, ThemeSchema
-from crossroads.core.schemas.api import ClientShape, PageQuerySchema, ThemeShape
+from crossroads.core.schemas import ClientUpdateSchema, InviteClientSchema, ThemeSchema
+from crossroads.core.schemas.api import ClientShape, InvitationShape, PageQuerySchema, ThemeShape
 from crossroads.core.services import clients as client_service
+from crossroads.core.services import invitations
 from crossroads.core.services import themes as theme_service
 
+from ..context import crossroads
 from .conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
 from .strict import ApiBlueprint as Blueprint
 
@@ -30,6 +32,23 @@ def list_clients(page: dict[str, Any]):
     """The clients the token's user may see, in a stable order."""
     query = api_scope().select(Client).options(selectinload(Client.user))
     return cursor_page(query, Client, page)
+
+
+@bp.route("/invitations", methods=["POST"])
+@idempotent
+@bp.arguments(InviteClientSchema)
+@bp.response(202, InvitationShape)
+def invite_client(data: dict[str, Any]):
+    """Invite a client (coaches and the owner), as the caseload's invitation page does: the answer
+    holds the link to send them, which works once, for 7 days."""
+    from ..coach import invitation_url
+
+    invited = invitations.invite_client(api_scope(), crossroads().signer, data)
+    return {
+        "name": invited.name,
+        "email": invited.email,
+        "invitation_url": invitation_url(invited.token),
+    }, 202
 
 
 @bp.route("/clients/<int:client_id>", methods=["GET"])
