@@ -250,3 +250,25 @@ def test_no_delivery_is_sent_twice_after_a_worker_is_killed(
     received = receiver.ids()
     assert received.count(ids[0]) == 1 and received.count(ids[2]) == 1  # done ones never again
     assert sorted(set(received)) == sorted(ids)
+
+
+def test_an_invited_client_who_joins_is_two_events_in_the_apis_shape(
+    http, db, world, receiver, private_allowed
+):
+    from crossroads.core.models import InvitationPurpose
+    from crossroads.core.schemas import InviteClientSchema, load
+    from crossroads.core.scoping import Scope
+    from crossroads.core.security import LinkSigner
+    from crossroads.core.services import invitations
+    from crossroads.testing import TEST_SECRET_KEY
+
+    subscription = _subscribe(http, db, world, receiver.url, events=("client.invited", "client.joined"))
+    signer = LinkSigner(TEST_SECRET_KEY)
+    data = load(InviteClientSchema(), {"name": "Jo Joiner", "email": "jo@example.org"})
+    invited = invitations.invite_client(Scope(db, world.coach), signer, data)
+    invitations.accept(db, signer, invited.token, InvitationPurpose.INVITE, "a long enough password")
+    deliver_due(db, allow_private=True)
+    events = [Webhook(subscription["secret"]).verify(r.body, r.headers) for r in receiver.requests]
+    assert [e["type"] for e in events] == ["client.invited", "client.joined"]
+    shown = http.get(f"/api/v1/clients/{invited.client.id}", headers=_headers(db, world.coach)).json
+    assert events[1]["data"] == shown and shown["joined"] is True
