@@ -342,20 +342,18 @@ def is_api(rule: Rule) -> bool:
     return rule.rule.startswith(API_PREFIX)
 
 
-_API_TOKENS: dict[tuple[int, int], str] = {}
-
-
 def api_headers(actor: User) -> dict[str, str]:
-    """An ``Authorization`` header with a read and write token of ``actor`` (made once per session)."""
+    """An ``Authorization`` header with a read and write token of ``actor`` (made once per session,
+    and kept in the session's ``info``)."""
     from sqlalchemy.orm import Session
 
     from crossroads.core.services.api_tokens import issue_for
 
     session = Session.object_session(actor)
-    key = (id(session), actor.id)
-    if key not in _API_TOKENS:
-        _API_TOKENS[key] = issue_for(session, actor)
-    return {"Authorization": f"Bearer {_API_TOKENS[key]}"}
+    tokens = session.info.setdefault("crossroads.sweep_api_tokens", {})
+    if actor.id not in tokens:
+        tokens[actor.id] = issue_for(session, actor)
+    return {"Authorization": f"Bearer {tokens[actor.id]}"}
 
 
 def _id_names(rule: Rule) -> set[str]:
