@@ -23,3 +23,9 @@ app = create_app()
 @app.get("/bench/bare")
 def bench_bare():
     return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@app.get("/bench/bare.json")
+def bench_bare_json():
+    """The API's baseline: a JSON answer from a plain view (bench/api_contacts.py)."""
+    return {"items": [], "next_cursor": None}

@@ -69,6 +69,11 @@ class Settings:
     ``CROSSROADS_SMTP_ALLOW_PRIVATE`` let practices send through an email
                                server on a loopback, private or link-local
                                address (default off)
+    ``CROSSROADS_WEBHOOKS_ALLOW_PRIVATE`` let owners subscribe webhook URLs on
+                               loopback, private or link-local addresses
+                               (default off)
+    ``CROSSROADS_API_RATE_LIMIT`` API requests one token may make a minute
+                               (default 600)
     ``CROSSROADS_BASE_URL``    the public address: every absolute link (emails,
                                invitations, resets) starts with it, and
                                requests naming another host are refused
@@ -89,6 +94,8 @@ class Settings:
     redis_url: str = ""
     smtp_ca_file: str = ""
     smtp_allow_private: bool = False
+    webhooks_allow_private: bool = False
+    api_rate_limit: int = 600
     base_url: str = "http://localhost:5000"
     log_format: str = "text"
     testing: bool = False
@@ -135,6 +142,11 @@ class Settings:
         settings.redis_url = os.environ.get("CROSSROADS_REDIS_URL", "").strip()
         settings.smtp_ca_file = os.environ.get("CROSSROADS_SMTP_CA_FILE", "").strip()
         settings.smtp_allow_private = _flag("CROSSROADS_SMTP_ALLOW_PRIVATE", False)
+        settings.webhooks_allow_private = _flag("CROSSROADS_WEBHOOKS_ALLOW_PRIVATE", False)
+        rate = os.environ.get("CROSSROADS_API_RATE_LIMIT", "").strip() or "600"
+        if not rate.isdigit() or int(rate) < 1:
+            raise ValueError(f"CROSSROADS_API_RATE_LIMIT must be a positive whole number, not {rate!r}")
+        settings.api_rate_limit = int(rate)
         settings.base_url = os.environ.get("CROSSROADS_BASE_URL", "").strip().rstrip("/") or settings.base_url
         settings.log_format = os.environ.get("CROSSROADS_LOG_FORMAT", "").strip().lower() or "text"
         if settings.log_format not in ("text", "json"):

@@ -39,6 +39,9 @@ def fire(session: Session, hook_name: str, practice_id: int, **kwargs: Any) -> N
     A plugin that raises is logged and its savepoint rolled back; the
     service's own work goes on.
     """
+    from .services.webhooks import record_hook
+
+    record_hook(session, hook_name, practice_id, kwargs)  # the practice's webhooks, bus or none
     bus: EventBus | None = session.info.get(BUS_KEY)
     if bus is None:
         return

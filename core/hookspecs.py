@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     import click
     from flask import Blueprint
+    from flask_smorest import Blueprint as ApiBlueprint
     from sqlalchemy.orm import Session
 
     from .jobs import ScheduledJob
@@ -284,6 +285,25 @@ def blueprints() -> Blueprint | list[Blueprint] | None:
     :func:`crossroads.plugin.scope` as the core's views do.
 
     Since: 0.2.
+    """
+
+
+@hookspec
+def api_blueprints() -> ApiBlueprint | list[ApiBlueprint] | None:
+    """The plugin's own JSON API resources: :class:`crossroads.plugin.ApiBlueprint` objects
+    (flask-smorest blueprints), mounted under ``/api/v1/plugins/<name>/``.
+
+    Their operations appear in the OpenAPI document (``/api/v1/openapi.json``) beside the
+    core's. Every request is authenticated by a personal access token as the core's are (a
+    read-only token may only read), answers 404 to a practice that has the plugin switched off,
+    and its errors are problem details. Reach rows only through :func:`crossroads.plugin.api_scope`
+    (the same Scope as the pages); describe inputs with marshmallow schemas
+    (``@bp.arguments``) and answers with shapes (``@bp.response``), and use
+    :func:`crossroads.plugin.cursor_page`, :func:`crossroads.plugin.require_fresh` and
+    :func:`crossroads.plugin.idempotent` for the API's conventions. Declare a
+    :class:`~crossroads.plugin.RouteId` for each id in a path, so the isolation sweep covers it.
+
+    Since: 0.6.
     """
 
 

@@ -86,9 +86,18 @@ def core_jobs(settings: Settings) -> list[ScheduledJob]:
     def reminders(session: Session, now: datetime) -> None:
         send_reminders(session, now, settings.secret_key, settings.base_url)
 
+    def webhooks(session: Session, now: datetime) -> None:
+        from .webhook_sender import deliver_due
+
+        deliver_due(session, allow_private=settings.webhooks_allow_private)
+
     # Every hour, a few minutes past: each client's hour in their own zone (and zones at :30 or :45
-    # send at the next run after it).
-    return [ScheduledJob(name="daily_reminders", run=reminders, cron={"minute": "2"}), STALLED_JOB]
+    # send at the next run after it). Webhook deliveries: every minute.
+    return [
+        ScheduledJob(name="daily_reminders", run=reminders, cron={"minute": "2"}),
+        STALLED_JOB,
+        ScheduledJob(name="webhook_deliveries", run=webhooks, cron={"minute": "*"}),
+    ]
 
 
 def scheduled_jobs(settings: Settings, plugins: PluginManager | None) -> dict[str, ScheduledJob]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from .errors import NotFound
 from .models import (
+    ApiToken,
     Client,
     DemoMail,
     Notification,
@@ -30,7 +31,7 @@ from .models import (
 )
 
 #: Rows that belong to one user alone: each user reaches only their own, whatever their role.
-OWN_ROWS = (Notification, NotificationPreference)
+OWN_ROWS = (Notification, NotificationPreference, ApiToken)
 
 M = TypeVar("M")
 

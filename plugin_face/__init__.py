@@ -135,6 +135,7 @@ from crossroads.core.reports import (
 from crossroads.core.route_ids import RouteId
 from crossroads.core.schemas import Id, InputSchema, LocalDateTime, OptionalEmail, ProfileUrl, Text, Version
 from crossroads.core.schemas import load as load_input
+from crossroads.core.schemas.api import PageQuerySchema
 from crossroads.core.scoping import Scope
 from crossroads.core.services.activity import touch as touch_client
 from crossroads.core.services.contacts import add_contact
@@ -143,6 +144,7 @@ from crossroads.core.services.goals import METRIC_LABELS
 from crossroads.core.services.mail_settings import can_send_email
 from crossroads.core.services.notifications import take_for_digest
 from crossroads.core.services.practices import plugin_states
+from crossroads.core.services.webhooks import record_plugin_event as webhook_event
 from crossroads.core.sources import (
     ImportedContact,
     Importer,
@@ -154,6 +156,8 @@ from crossroads.core.sources import (
 )
 from crossroads.core.sources import registry as _source_registry
 from crossroads.core.text import fold, like_pattern, words
+from crossroads.web.api import ApiBlueprint
+from crossroads.web.api.conventions import api_scope, cursor_page, idempotent, page_shape, require_fresh
 from crossroads.web.context import crossroads as _crossroads
 from crossroads.web.context import db, require_role, scope
 from crossroads.web.filters import ago, localtime, viewer_zone
@@ -264,6 +268,15 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    # The JSON API (the api_blueprints hook)
+    "ApiBlueprint",
+    "api_scope",
+    "cursor_page",
+    "page_shape",
+    "PageQuerySchema",
+    "require_fresh",
+    "idempotent",
+    "webhook_event",
     # Hooks
     "hookimpl",
     "HOOKS_VERSION",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from werkzeug.routing import Rule
 
-    from crossroads.core.models import Client, User
+    from crossroads.core.models import ApiToken, Client, User, WebhookDelivery, WebhookSubscription
     from crossroads.core.plugins import PluginManager
     from crossroads.core.route_ids import RouteId
 
@@ -197,6 +197,64 @@ def core_route_ids() -> dict[str, RouteId]:
         raw = f"To: {client.user.email}\r\nSubject: Welcome\r\n\r\nHi\r\n"
         return record(session, client.practice_id, "hello@x.example", [client.user.email], raw.encode())
 
+    def token(session: Session, client: Client) -> int | None:
+        from crossroads.core.models import ApiToken
+
+        return session.scalar(
+            select(ApiToken.id).where(ApiToken.user_id == client.user_id).order_by(ApiToken.id)
+        )
+
+    def new_token(session: Session, client: Client) -> ApiToken:
+        from crossroads.core.models import ApiToken, TokenAccess
+
+        return ApiToken(
+            practice_id=client.practice_id,
+            user_id=client.user_id,
+            name="Sweep token",
+            access=TokenAccess.READ,
+            prefix="crt_sweep",
+            token_hash=f"sweep-{client.id}".ljust(64, "0"),
+        )
+
+    def webhook(session: Session, client: Client) -> int | None:
+        from crossroads.core.models import WebhookSubscription
+
+        return session.scalar(
+            select(WebhookSubscription.id)
+            .where(WebhookSubscription.practice_id == client.practice_id)
+            .order_by(WebhookSubscription.id)
+        )
+
+    def new_webhook(session: Session, client: Client) -> WebhookSubscription:
+        from crossroads.core.models import WebhookSubscription
+
+        return WebhookSubscription(
+            practice_id=client.practice_id,
+            url="https://hooks.example.org/crossroads",
+            events=["*"],
+            secret="whsec_c3dlZXAtc2VjcmV0LXN3ZWVwLXNlY3JldA==",
+        )
+
+    def new_delivery(session: Session, client: Client) -> WebhookDelivery:
+        from crossroads.core.models import WebhookDelivery
+
+        return WebhookDelivery(
+            practice_id=client.practice_id,
+            subscription_id=ids["webhook_id"].resolve(session, client),
+            message_id=f"msg_sweep_{client.id}",
+            event="client.invited",
+            payload={"type": "client.invited", "data": {"id": client.id}},
+        )
+
+    def delivery(session: Session, client: Client) -> int | None:
+        from crossroads.core.models import WebhookDelivery
+
+        return session.scalar(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.practice_id == client.practice_id)
+            .order_by(WebhookDelivery.id)
+        )
+
     def notification(session: Session, client: Client) -> int | None:
         return session.scalar(
             select(Notification.id).where(Notification.user_id == client.user_id).order_by(Notification.id)
@@ -228,6 +286,9 @@ def core_route_ids() -> dict[str, RouteId]:
         RouteId("message_id", OutreachMessage, make=message),
         RouteId("mail_id", find=demo_mail, make=new_demo_mail, practice_wide=True),
         RouteId("notification_id", find=notification, make=new_notification),
+        RouteId("token_id", find=token, make=new_token),
+        RouteId("webhook_id", find=webhook, make=new_webhook, practice_wide=True),
+        RouteId("delivery_id", find=delivery, make=new_delivery, practice_wide=True),
     ]
     ids = {route_id.param: route_id for route_id in declared}
     return ids
@@ -266,9 +327,33 @@ def all_route_ids(manager: PluginManager) -> dict[str, RouteId]:
 
 
 def plugin_of(rule: Rule) -> str | None:
-    """The plugin whose blueprint serves ``rule`` (mounted under ``/plugins/<name>/``), or None."""
-    match = re.match(r"/plugins/([^/<]+)/", rule.rule)
+    """The plugin whose blueprint serves ``rule`` (mounted under ``/plugins/<name>/``, or its API
+    under ``/api/v1/plugins/<name>/``), or None."""
+    match = re.match(r"(?:/api/v\d+)?/plugins/([^/<]+)/", rule.rule)
     return match.group(1) if match else None
+
+
+#: Where the JSON API lives: its routes are sent with a personal access token, never a session.
+API_PREFIX = "/api/"
+
+
+def is_api(rule: Rule) -> bool:
+    """True for a route of the JSON API (the core's or a plugin's)."""
+    return rule.rule.startswith(API_PREFIX)
+
+
+def api_headers(actor: User) -> dict[str, str]:
+    """An ``Authorization`` header with a read and write token of ``actor`` (made once per session,
+    and kept in the session's ``info``)."""
+    from sqlalchemy.orm import Session
+
+    from crossroads.core.services.api_tokens import issue_for
+
+    session = Session.object_session(actor)
+    tokens = session.info.setdefault("crossroads.sweep_api_tokens", {})
+    if actor.id not in tokens:
+        tokens[actor.id] = issue_for(session, actor)
+    return {"Authorization": f"Bearer {tokens[actor.id]}"}
 
 
 def _id_names(rule: Rule) -> set[str]:
@@ -349,7 +434,7 @@ class IsolationSweep:
                 if actor.is_staff and actor.practice_id == target.practice_id and self.practice_wide(rule):
                     continue  # the practice's shared rows: refused to other practices and to clients
                 url = self.url(rule, target)
-                status = _send(browser, method, url).status_code
+                status = _send(browser, method, url, actor=actor if is_api(rule) else None).status_code
                 if status != 404:
                     failures.append(f"{label}: {method} {url} answered {status}")
         return failures
@@ -357,12 +442,15 @@ class IsolationSweep:
     def signed_out(
         self, browser: Browser, target: Client, routes: list[tuple[Rule, str]] | None = None
     ) -> list[str]:
-        """Every route sends a signed-out visitor to the login page."""
+        """Every route sends a signed-out visitor to the login page (an API route answers 401)."""
         failures = []
         for rule, method in routes if routes is not None else self.routes():
             url = self.url(rule, target)
             response = _send(browser, method, url)
-            if not (response.status_code == 302 and "/login" in response.location):
+            if is_api(rule):
+                if response.status_code != 401:
+                    failures.append(f"signed out: {method} {url} answered {response.status_code}")
+            elif not (response.status_code == 302 and "/login" in response.location):
                 failures.append(f"signed out: {method} {url} answered {response.status_code}")
         return failures
 
@@ -391,14 +479,25 @@ class IsolationSweep:
             for rule, method in routes if routes is not None else self.routes():
                 if role not in rightful.get(rule.endpoint, ((),))[0]:
                     continue
-                url, response = self.rightful_request(browser, rule, method, target, rightful)
+                url, response = self.rightful_request(
+                    browser, rule, method, target, rightful, actor=actor if is_api(rule) else None
+                )
                 reason = failure_of(browser, response)
                 if reason:
                     failures.append(f"{role}: {method} {url} {reason}")
         return failures
 
-    def rightful_request(self, browser: Browser, rule: Rule, method: str, target: Client, rightful: Rightful):
-        """The route's request as its rightful user sends it, with the form ``rightful`` gives."""
+    def rightful_request(
+        self,
+        browser: Browser,
+        rule: Rule,
+        method: str,
+        target: Client,
+        rightful: Rightful,
+        actor: User | None = None,
+    ):
+        """The route's request as its rightful user sends it, with the form ``rightful`` gives
+        (to an API route, as JSON with ``actor``'s token)."""
         form = dict(rightful[rule.endpoint][1])
         ids, before = form.pop("_ids", {}), form.pop("_before", None)
         values = {name: value(target) if callable(value) else value for name, value in form.items()}
@@ -407,6 +506,12 @@ class IsolationSweep:
             [before_rule] = [r for r in self.app.url_map.iter_rules() if r.endpoint == before]
             browser.post(self.url(before_rule, target))
             take_flashes(browser)
+        if actor is not None:
+            body = None if method == "GET" else values
+            query = values if method == "GET" else None
+            return url, browser.open(
+                url, method=method, json=body, query_string=query, headers=api_headers(actor)
+            )
         if method == "GET":
             return url, browser.get(url, query_string=values)
         return url, browser.post(url, data=values)
@@ -438,8 +543,11 @@ def refusal_cases(world: World) -> list[tuple[str, User, Client]]:
     return cases
 
 
-def _send(browser: Browser, method: str, url: str, coach_id: int = 1):
+def _send(browser: Browser, method: str, url: str, coach_id: int = 1, actor: User | None = None):
     data = {"status": "paused", "coach_id": str(coach_id), "title": "x", "target_conversations": "3"}
+    if actor is not None:  # an API route, with the actor's token
+        body = None if method in ("GET", "DELETE") else {**data, "coach_id": coach_id}
+        return browser.open(url, method=method, json=body, headers=api_headers(actor))
     return browser.open(url, method=method, data=data if method == "POST" else None)
 
 
@@ -456,6 +564,8 @@ def failure_of(browser: Browser, response) -> str | None:
     """
     if response.status_code in (200, 201, 204):
         return None
+    if response.mimetype == "application/problem+json":
+        return f"answered {response.status_code}: {response.get_json()}"
     if response.status_code not in (302, 303):
         return f"answered {response.status_code}: {_errors(response.data)}"
     if "/login" in response.location:
@@ -484,6 +594,7 @@ def _errors(page: bytes) -> str:
 #: (the daily reminder's links): without a valid token they refuse as invalid.
 TOKEN_AUTHORISED = {"/reminders/<token>", "/reminders/undo/<token>"}
 #: Posted by machines with a secret of their own, not by a browser: no session, so no CSRF.
+#: (The JSON API's routes are left out too: a session never authenticates them, a token does.)
 CSRF_EXEMPT = {"inbound.receive_mail"}
 
 
@@ -495,6 +606,7 @@ def post_routes(app: Flask, plugins: Iterable[str] | None = None) -> list[Rule]:
         for rule in app.url_map.iter_rules()
         if "POST" in rule.methods
         and rule.endpoint not in CSRF_EXEMPT
+        and not is_api(rule)
         and (wanted is None or plugin_of(rule) in wanted)
     ]
 

@@ -252,6 +252,14 @@ def blueprints(ctx: Ctx) -> None:
     assert app.test_client().get("/login", base_url="https://localhost").status_code == 200
 
 
+def api_blueprints(ctx: Ctx) -> None:
+    app = create_app(ctx.settings, plugins=ctx.plugins)
+    document = app.test_client().get("/api/v1/openapi.json", base_url="https://localhost")
+    assert document.status_code == 200
+    assert "/api/v1/plugins/alumni_offices/institutions" in document.get_json()["paths"]
+    assert "/api/v1/clients" in document.get_json()["paths"]
+
+
 def menu_items(ctx: Ctx) -> None:
     page = ctx.as_user(ctx.world.coach).get("/coach/")
     assert page.status_code == 200
@@ -392,6 +400,7 @@ TRIGGERS: dict[str, Callable[[Ctx], None]] = {
         client_invited,
         theme_decided,
         blueprints,
+        api_blueprints,
         menu_items,
         load_demo_data,
         report_sections,

@@ -143,6 +143,17 @@ def test_the_sweep_finds_the_routes_it_must_cover(app):
         "coaching_sessions.add_action",
         "coaching_sessions.complete_action",
     } <= endpoints
+    # The JSON API's routes, sent with each actor's token (a session never reaches them).
+    assert {
+        "api_clients.show_client",
+        "api_clients.update_theme",
+        "api_contacts.update_contact",
+        "api_contacts.remove_contact",
+        "api_conversations.show_reflection",
+        "api_progress.client_figures",
+        "api_banks.show_bank",
+        "api_tokens.revoke",
+    } <= endpoints
 
 
 def test_every_id_route_refuses_other_practices_coaches_and_clients(sweep, pending_world, as_user):
@@ -328,6 +339,47 @@ RIGHTFUL: dict[str, tuple[tuple[str, ...], dict]] = {
     "coaching_sessions.add_action": (STAFF, {"text": "Write to two editors", "due_on": "2031-06-10"}),
     "coaching_sessions.complete_action": (EITHER, {}),
     "coaching_sessions.reopen_action": (EITHER, {}),
+    "api_tokens.revoke": ((CLIENT,), {}),
+    # The JSON API: sent as JSON with the rightful user's token.
+    "api_clients.show_client": (EITHER, {}),
+    "api_clients.update_client": (STAFF, {"status": "paused"}),
+    "api_clients.list_themes": (EITHER, {}),
+    "api_clients.create_theme": (EITHER, {"title": "Policy analysis", "status": "parked"}),
+    "api_clients.show_theme": (EITHER, {}),
+    "api_clients.update_theme": (EITHER, {"description": "Renamed by the API."}),
+    "api_contacts.list_contacts": (EITHER, {}),
+    "api_contacts.create_contact": (EITHER, {"name": "Nia Newton", "organisation": "Acme"}),
+    "api_contacts.show_contact": (EITHER, {}),
+    "api_contacts.update_contact": (EITHER, {"organisation": "Harbour Trust"}),
+    "api_contacts.move_contact": (EITHER, {"stage": "researched"}),
+    "api_contacts.remove_contact": (EITHER, {}),
+    "api_conversations.list_conversations": (EITHER, {}),
+    "api_conversations.schedule_conversation": (EITHER, {"starts_at": "2031-06-03T10:00"}),
+    "api_conversations.show_conversation": (EITHER, {}),
+    "api_conversations.update_prep": (EITHER, {"goals": "Learn what a week looks like."}),
+    "api_conversations.mark_held": ((CLIENT,), {}),
+    "api_conversations.cancel_conversation": ((CLIENT,), {"_ids": {"conversation_id": _scheduled}}),
+    "api_conversations.list_reflections": (EITHER, {}),
+    "api_conversations.show_reflection": (EITHER, {}),
+    "api_conversations.save_reflection": (
+        (CLIENT,),
+        {"energy": 1, "fit": 4, "insights": "More people work."},
+    ),
+    "api_conversations.set_shared": ((CLIENT,), {"shared": True}),
+    "api_conversations.comment": ((COACH,), {"text": "What gave you the most energy?"}),
+    "api_progress.list_goals": (EITHER, {}),
+    "api_progress.set_goal": (EITHER, {"period": "week", "metric": "requests", "target": 5}),
+    "api_progress.client_figures": (EITHER, {}),
+    "api_progress.list_messages": (EITHER, {}),
+    "api_progress.show_message": (EITHER, {}),
+    "api_banks.show_bank": (EITHER, {}),
+    "alumni_offices_api.list_affiliations": (EITHER, {}),
+    "api_webhooks.show_webhook": ((OWNER,), {}),
+    "api_webhooks.update_webhook": ((OWNER,), {"description": "The CRM"}),
+    "api_webhooks.list_deliveries": ((OWNER,), {}),
+    "api_webhooks.show_delivery": ((OWNER,), {}),
+    "api_webhooks.replay_delivery": ((OWNER,), {}),
+    "api_webhooks.remove_webhook": ((OWNER,), {}),
 }
 
 

@@ -860,3 +860,25 @@ def test_date_header_is_the_time_the_email_was_written(world, db):
     email, _ = queue_message(db, world)
     email.created_at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     assert build_email(email, PRACTICE_ADDRESS)["Date"] == "Fri, 20 Nov 2026 09:30:00 +0000"
+
+
+def test_a_message_that_fails_is_a_message_failed_webhook_delivery(world, db, sessions):
+    from crossroads.core.models import WebhookDelivery, WebhookSubscription
+
+    db.add(
+        WebhookSubscription(
+            practice_id=world.practice.id,
+            url="https://hooks.example.org/x",
+            events=["message.failed"],
+            secret="whsec_dGVzdA==",
+        )
+    )
+    db.commit()
+    email, message = queue_message(db, world)
+    assert run(sessions, email) == MessageStatus.FAILED
+    db.expire_all()
+    [delivery] = db.scalars(select(WebhookDelivery)).all()
+    assert delivery.event == "message.failed"
+    assert delivery.payload["data"]["id"] == message.id
+    assert delivery.payload["data"]["status"] == "failed"
+    assert delivery.payload["data"]["error"] == "Your practice has not set up an email server yet"

@@ -22,12 +22,14 @@ from crossroads.core.models import (
     OutreachMessage,
     PracticeMail,
     Role,
+    WebhookSubscription,
 )
 from crossroads.core.schemas import InviteClientSchema, NewContactSchema, load
 from crossroads.core.scoping import Scope
 from crossroads.core.security import LinkSigner
 from crossroads.core.services import contacts, export, invitations, notifications, reflections
 from crossroads.core.services.erasure import erase_client
+from crossroads.core.webhook_sender import switch_off
 from crossroads.plugins.progress_report.digest import send_digests
 from crossroads.plugins.progress_report.models import DigestSubscription
 from crossroads.testing import TEST_SECRET_KEY, make_contact, make_conversation, make_user
@@ -171,8 +173,21 @@ def test_each_link_opens_its_page_for_the_person_told(world, db, as_user):
     contacts.create_contact(Scope(db, world.coach), world.client.id, data)
     stall(db, world.client)
     notifications.notify_stalled(db, utcnow())
+    failing = WebhookSubscription(
+        practice_id=world.practice.id,
+        url="https://hooks.example.org/x",
+        events=["*"],
+        secret="whsec_dGVzdA==",
+        failing_since=utcnow() - timedelta(days=3),
+    )
+    db.add(failing)
+    switch_off(db, failing, utcnow())
     db.commit()
-    users = {world.coach.id: world.coach, world.client.user_id: world.client.user}
+    users = {
+        world.coach.id: world.coach,
+        world.client.user_id: world.client.user,
+        world.owner.id: world.owner,
+    }
     kinds = set()
     for row in db.scalars(select(Notification)).all():
         browser = as_user(users[row.user_id])

@@ -53,16 +53,18 @@ def test_the_timetable_lists_the_sweep_the_inbox_the_core_jobs_then_each_plugins
     plugins.register(Tidy(), "tidy")
     plugins.register(Broken(), "broken")
     lines = {line.name: line for line in scheduling.timetable(settings, plugins, IdleWorker())}
-    assert list(lines)[:5] == [
+    assert list(lines)[:6] == [
         "sweep",
         "inbox",
         "process-inbox-sweep",
         "job:core:daily_reminders",
         "job:core:stalled_clients",
+        "job:core:webhook_deliveries",
     ]
     assert lines["sweep"].cron == lines["inbox"].cron == lines["process-inbox-sweep"].cron == {"minute": "*"}
     assert lines["job:core:daily_reminders"].cron == {"minute": "2"}
     assert lines["job:core:stalled_clients"].cron == {"minute": "10"}
+    assert lines["job:core:webhook_deliveries"].cron == {"minute": "*"}
     assert lines["job:tidy:nightly"].cron == {"hour": "3", "minute": "30"}
     assert "job:progress_report:weekly_digest" in lines  # a built-in plugin's, named the same way
     assert not any(name.startswith("job:broken:") for name in lines)  # a failing hook adds nothing
@@ -76,6 +78,7 @@ def test_without_plugins_only_the_cores_work_is_on_the_timetable(settings):
         "process-inbox-sweep",
         "job:core:daily_reminders",
         "job:core:stalled_clients",
+        "job:core:webhook_deliveries",
     ]
 
 
@@ -92,10 +95,11 @@ def test_the_queue_registers_exactly_the_timetable_as_huey_periodic_tasks(settin
         }
     finally:
         queue.close()
-    assert due[2] == {"sweep", "inbox", "process-inbox-sweep", "job:core:daily_reminders"}
-    assert due[10] == {"sweep", "inbox", "process-inbox-sweep", "job:core:stalled_clients"}
-    assert due[30] == {"sweep", "inbox", "process-inbox-sweep", "job:tidy:nightly"}
-    assert due[31] == {"sweep", "inbox", "process-inbox-sweep"}
+    every_minute = {"sweep", "inbox", "process-inbox-sweep", "job:core:webhook_deliveries"}
+    assert due[2] == every_minute | {"job:core:daily_reminders"}
+    assert due[10] == every_minute | {"job:core:stalled_clients"}
+    assert due[30] == every_minute | {"job:tidy:nightly"}
+    assert due[31] == every_minute
 
 
 def test_a_job_runs_in_its_own_session_committed_or_rolled_back_logged_and_raised(engine, world, db, caplog):

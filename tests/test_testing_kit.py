@@ -344,7 +344,11 @@ def test_the_second_client_and_the_second_practice_join_the_world(
 def test_the_isolation_sweep_covers_a_plugins_routes_with_its_own_ids(crossroads_isolation_sweep):
     from tests.test_isolation import RIGHTFUL
 
-    rightful = {endpoint: use for endpoint, use in RIGHTFUL.items() if endpoint.startswith("alumni_offices.")}
+    rightful = {
+        endpoint: use
+        for endpoint, use in RIGHTFUL.items()
+        if endpoint.startswith(("alumni_offices.", "alumni_offices_api."))  # its pages and its API
+    }
     # The refusals made the client an affiliation with the directory's first institution: add another.
     rightful["alumni_offices.add_affiliation"] = (
         (CLIENT,),

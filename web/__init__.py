@@ -20,6 +20,8 @@ from crossroads.core.schemas import MAX_ID
 from crossroads.core.security import LinkSigner
 
 from . import (
+    api,
+    api_tokens,
     audit,
     auth,
     banks,
@@ -131,6 +133,7 @@ def create_app(
         audit.bp,
         client_data.bp,
         calendar_feed.bp,
+        api_tokens.bp,
         reminders.bp,
         notifications.bp,
         inbound.bp,
@@ -142,6 +145,7 @@ def create_app(
         app.register_blueprint(demo_mail.bp)
     app.jinja_env.globals["demo_practice_id"] = settings.demo_practice_id
     plugin_ui.register_blueprints(app, plugins)
+    api.register(app, plugins, csrf)
     plugin_ui.register_timing(app, plugins)
     app.jinja_env.globals["plugin_menu"] = plugin_ui.menu_items
     app.jinja_env.globals["form_token"] = new_form_token

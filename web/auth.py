@@ -27,7 +27,7 @@ from crossroads.core.schemas import (
 )
 from crossroads.core.services import accounts, invitations, mail_settings, notifications, reminders
 
-from . import calendar_feed
+from . import api_tokens, calendar_feed
 from .context import crossroads, db, scope
 from .devices import known_device, remember_device
 from .forms import Form, submit
@@ -174,6 +174,7 @@ def render_account(
     reminders: Form | None = None,
     preferences: Form | None = None,
     status: int = 200,
+    tokens: dict | None = None,
 ) -> tuple[str, int]:
     """The account page: profile, password, calendar feed, a client's daily reminder and a coach's
     notification choices, each form with its own errors (a failed submit comes back in its form)."""
@@ -182,6 +183,7 @@ def render_account(
         profile=profile or Form({"name": user.name, "timezone": user.timezone}),
         password=password or Form(),
         calendar=calendar or calendar_feed.section(user),
+        tokens=tokens or api_tokens.section(),
         reminders=reminders or _reminder_form(user),
         hours=[(h, f"{h:02d}:00") for h in range(24)],
         preferences=preferences or _preferences_form(user),

@@ -428,6 +428,16 @@ def _record(
         log.warning("outbox %s: attempt %s finished after the row moved on; not recorded", outbox_id, attempt)
         return _status(session, outbox_id)
     _mirror(session, outbox_id, **mirrored)
+    if values["status"] == MessageStatus.FAILED:
+        failed = session.scalar(
+            select(OutreachMessage)
+            .where(OutreachMessage.outbox_id == outbox_id)
+            .execution_options(populate_existing=True)
+        )
+        if failed is not None:
+            from ..services.webhooks import record_row
+
+            record_row(session, practice_id, "message.failed", failed)
     if outcome.status == MessageStatus.SENT and events.BUS_KEY in session.info:
         message = session.scalar(select(OutreachMessage).where(OutreachMessage.outbox_id == outbox_id))
         if message is not None:

@@ -16,6 +16,7 @@ environment, and the plugins' face) imports them from here, whichever module def
 - ``plugins``: ``PracticePlugin``, ``ClientPluginSetting``.
 - ``notifications``: ``Notification``, ``NotificationPreference``, ``CalendarFeed``.
 - ``audit``: ``AuditEvent``, ``AuditAction``.
+- ``api``: ``ApiToken``, ``ApiIdempotencyKey``, ``WebhookSubscription``, ``WebhookDelivery``.
 
 Relationships name their targets (``Mapped[Client]``), which SQLAlchemy's registry resolves once
 every module is imported; importing this package imports them all, in the order below. A new
@@ -28,6 +29,14 @@ from typing import Any
 
 from ..db import Base, UTCDateTime, enum_column, utcnow
 from .accounts import FormToken, Invitation, InvitationPurpose, LoginFailure, Practice, Role, User
+from .api import (
+    ApiIdempotencyKey,
+    ApiToken,
+    DeliveryState,
+    TokenAccess,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from .audit import AUDIT_ACTION_LABELS, AuditAction, AuditEvent
 from .banks import CATEGORY_LABELS, Category, Question, QuestionBank, Reach, bank_client
 from .clients import (
@@ -168,6 +177,12 @@ __all__ = [
     "DELIVERY_LABELS",
     "Notification",
     "NotificationPreference",
+    "ApiToken",
+    "ApiIdempotencyKey",
+    "TokenAccess",
+    "WebhookSubscription",
+    "WebhookDelivery",
+    "DeliveryState",
 ]
 
 # The session hook that keeps ``Contact.due_on`` and ``overdue_from`` as contacts change: imported

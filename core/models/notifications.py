@@ -46,6 +46,7 @@ class NotificationKind(enum.StrEnum):
     SUGGESTION = "suggestion"  # a coach suggested a contact (to the client)
     INVITATION_ACCEPTED = "invitation_accepted"  # to the client's coach (and inviter)
     STALLED = "stalled"  # a client stalled (to their coach)
+    WEBHOOK_DISABLED = "webhook_disabled"  # a failing webhook was switched off (to the owners)
 
 
 NOTIFICATION_KIND_LABELS = {
@@ -55,6 +56,7 @@ NOTIFICATION_KIND_LABELS = {
     NotificationKind.SUGGESTION: "Your coach suggested a contact",
     NotificationKind.INVITATION_ACCEPTED: "An invitation was accepted",
     NotificationKind.STALLED: "A client stalled",
+    NotificationKind.WEBHOOK_DISABLED: "A webhook was switched off",
 }
 
 

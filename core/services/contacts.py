@@ -524,3 +524,10 @@ def remove_contact(scope: Scope, contact_id: int) -> str:
     scope.session.delete(contact)
     scope.session.commit()
     return name
+
+
+def listing(scope: Scope, client_id: int, params: dict[str, Any]):
+    """A client's contacts as the contact list filters them (``ContactQuerySchema``'s ``q``,
+    ``stage``, ``source``, ``theme_id``, ``tag``), unordered, with their themes loaded alongside:
+    the API pages it by id."""
+    return _filtered(scope, _client(scope, client_id), params).options(selectinload(Contact.themes))

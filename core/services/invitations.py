@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..scoping import Scope
 from ..security import LinkSigner, digest, new_link_secret
-from . import notifications
+from . import notifications, webhooks
 from .accounts import set_password
 
 LIFETIMES = {
@@ -317,5 +317,7 @@ def accept(
         user.client.last_activity_at = invitation.used_at
     if purpose == InvitationPurpose.INVITE:
         notifications.notify_invitation_accepted(session, user, invitation.invited_by)
+        if user.client is not None:
+            webhooks.record_row(session, user.practice_id, "client.joined", user.client)
     session.commit()
     return user

@@ -45,6 +45,13 @@ def blueprints():
 
 
 @hookimpl
+def api_blueprints():
+    from .api import bp as api_bp
+
+    return api_bp
+
+
+@hookimpl
 def load_demo_data(session: Session, practice: Practice) -> None:
     """The demo's first client (the one whose login the demo prints first) gets the plugin's rows."""
     clients = list(
