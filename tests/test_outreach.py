@@ -24,7 +24,9 @@ from crossroads.core.outreach.channels import Draft, DraftContext, TemplateText
 from crossroads.core.outreach.checks import job_ask, method_warnings
 from crossroads.core.scoping import Scope
 from crossroads.core.services.practices import set_plugin_enabled
+from crossroads.core.text import with_article
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
+from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
 from crossroads.testing import make_contact, make_conversation
 
 GOOD_REQUEST = (
@@ -219,6 +221,60 @@ def test_the_email_channels_default_wording_passes_the_methods_checks(db, world,
         assert found == {"placeholder"}
     else:
         assert found == set()
+
+
+@pytest.mark.parametrize(
+    ("position", "said"),
+    [
+        ("Systems Analyst", "Your experience as a Systems Analyst is"),
+        ("Editor", "Your experience as an Editor is"),
+        ("HR Business Partner", "Your experience as an HR Business Partner is"),
+        ("University Lecturer", "Your experience as a University Lecturer is"),
+        ("", "Your experience in the field is"),
+    ],
+)
+def test_the_default_first_request_puts_a_or_an_before_the_contacts_role(db, world, contact, position, said):
+    contact.position = position
+    db.flush()
+    scope = Scope(db, world.client.user)
+    context = outreach.draft_context(scope, contact.id, EMAIL, MessageKind.FIRST_REQUEST)
+    assert said in outreach.initial_draft(scope, EMAIL, context).body
+
+
+def test_the_linkedin_message_puts_a_or_an_before_the_contacts_role_too(db, world, contact):
+    contact.position = "Editor"
+    db.flush()
+    scope = Scope(db, world.client.user)
+    context = outreach.draft_context(scope, contact.id, LINKEDIN, MessageKind.FIRST_REQUEST, "message")
+    body = outreach.initial_draft(scope, LINKEDIN, context).body
+    assert "Hearing how you see it as an Editor would" in body
+
+
+@pytest.mark.parametrize(
+    ("phrase", "with_one"),
+    [
+        ("Systems Analyst", "a Systems Analyst"),
+        ("editor", "an editor"),
+        ("Économiste", "an Économiste"),
+        ("MP for Leeds", "an MP for Leeds"),
+        ("UX Designer", "a UX Designer"),
+        ("CEO", "a CEO"),
+        ("Union organiser", "a Union organiser"),
+        ("European policy officer", "a European policy officer"),
+        ("Honorary fellow", "an Honorary fellow"),
+        ("Head of Policy", "a Head of Policy"),
+        ("an Editor", "an Editor"),
+        ("The Editor", "The Editor"),
+        ("  ", ""),
+    ],
+)
+def test_a_role_gets_the_article_it_is_said_with(phrase, with_one):
+    assert with_article(phrase) == with_one
+
+
+def test_templates_may_use_the_role_with_its_article():
+    text = templating.render(TemplateText("", "As {{ contact.a_position }}"), templating.example_variables())
+    assert text.body == "As a Managing Editor"
 
 
 # -- sandboxed templates ---------------------------------------------------------------------------
