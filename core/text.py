@@ -47,6 +47,39 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+_ARTICLES = {"a", "an", "the"}
+# Words spelt with a vowel that start with a consonant sound ("a university"), and the reverse ("an hour").
+_VOWEL_SPELT_CONSONANT = ("uni", "use", "usu", "uti", "ure", "uro", "eu", "one", "once")
+_SILENT_H = ("hour", "honest", "honor", "honour", "heir")
+# Letters whose names start with a vowel sound, for acronyms read letter by letter ("an HR lead").
+_VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")
+
+
+def with_article(phrase: str) -> str:
+    """``phrase`` with "a" or "an" before it: "a Systems Analyst", "an Editor", "an HR Manager".
+
+    A phrase that already starts with an article stays as it is; an empty one stays empty.
+    """
+    phrase = phrase.strip()
+    if not phrase:
+        return ""
+    first = phrase.split()[0]
+    if first.lower() in _ARTICLES:
+        return phrase
+    letters = "".join(ch for ch in first if ch.isalpha())
+    if len(letters) > 1 and letters.isupper():
+        vowel_sound = letters[0] in _VOWEL_SOUND_LETTERS
+    else:
+        word = fold(first)
+        if word.startswith(_SILENT_H):
+            vowel_sound = True
+        elif word.startswith(_VOWEL_SPELT_CONSONANT):
+            vowel_sound = False
+        else:
+            vowel_sound = word[:1] in "aeiou"
+    return f"{'an' if vowel_sound else 'a'} {phrase}"
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, with LIKE's wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -77,3 +77,33 @@ def test_the_services_the_suite_needs_are_named_in_the_readme_and_started_by_ci(
     ci = (ROOT / ".ci" / "run").read_text()
     assert "127.0.0.1:6379" in readme and "redis-server" in readme
     assert "redis-server --daemonize yes" in ci and "redis-cli -h 127.0.0.1 -p 6379 ping" in ci
+
+
+def _readme_command(section: str) -> str:
+    """The one line of the first ``sh`` block under the README's heading ``section``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8").split(f"\n## {section}\n", 1)[1]
+    block = text.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = block.strip().splitlines()
+    assert len(lines) == 1, f"the README's {section!r} command is not one line: {lines}"
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("section", "extra", "then"),
+    [("Run it", ".", "crossroads serve --demo"), ("Test it", "'.[test]'", "pytest")],
+)
+def test_the_readmes_commands_make_a_virtual_environment_and_install_only_into_it(section, extra, then):
+    """Debian and Ubuntu refuse ``pip install`` outside a virtual environment (PEP 668): each README
+    command makes one in ``.venv`` (git-ignored) and uses that environment's pip and commands."""
+    command = _readme_command(section)
+    assert command == f"python3 -m venv .venv && .venv/bin/pip install -e {extra} && .venv/bin/{then}"
+    assert ".venv/" in (ROOT / ".gitignore").read_text().splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    bare = [line for line in readme.splitlines() if re.search(r"(?<![/\w])pip install -e", line)]
+    assert not bare, f"README installs outside the environment: {bare}"
+
+
+def test_ci_installs_and_runs_what_the_readme_does_in_its_own_fresh_environment():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert '"$PYTHON" -m venv "$WORK/venv"' in ci and '. "$WORK/venv/bin/activate"' in ci
+    assert "pip install --quiet -e '.[test]'" in ci and "crossroads serve --demo" in ci

@@ -21,10 +21,12 @@ from crossroads.core.models import (
 from crossroads.core.outreach import service as outreach
 from crossroads.core.outreach import templating
 from crossroads.core.outreach.channels import Draft, DraftContext, TemplateText
-from crossroads.core.outreach.checks import method_warnings
+from crossroads.core.outreach.checks import job_ask, method_warnings
 from crossroads.core.scoping import Scope
 from crossroads.core.services.practices import set_plugin_enabled
+from crossroads.core.text import with_article
 from crossroads.plugins.email_channel import CHANNEL as EMAIL
+from crossroads.plugins.linkedin import CHANNEL as LINKEDIN
 from crossroads.testing import make_contact, make_conversation
 
 GOOD_REQUEST = (
@@ -99,11 +101,74 @@ def test_the_referrer_named_first_counts_as_the_connection(db, world, contact):
     assert "connection_first" not in codes(method_warnings(draft(db, world, contact, body)))
 
 
-@pytest.mark.parametrize("word", ["job", "position", "openings", "hiring", "resume", "CV"])
-def test_asking_for_a_job_is_warned(db, world, contact, word):
-    body = GOOD_REQUEST + f" Do you have a {word} for me?"
-    warnings = [w for w in method_warnings(draft(db, world, contact, body)) if w.code == "job_request"]
-    assert warnings and warnings[0].why
+#: Phrases that ask for a job, as clients write them: each must warn.
+ASKS_FOR_A_JOB = [
+    "I attached my CV and would love a referral.",
+    "I've attached my résumé in case it is useful.",
+    "Please find my resume attached.",
+    "My C.V. is below.",
+    "Would you be open to a referral?",
+    "Could you refer me for the editorial assistant role?",
+    "Would you be willing to put in a word for me?",
+    "Could you put in a good word with your editor?",
+    "Are there any vacancies in your team?",
+    "Do you know of any openings?",
+    "Are there any open positions at Riverside Press?",
+    "Do you have a position for me?",
+    "Do you have a job?",
+    "Do you have a job opening for me",
+    "Are you hiring at the moment?",
+    "I'm looking for a job in publishing.",
+    "I am currently looking for work in editing.",
+    "I'm job-hunting and thought of you.",
+    "I'd like to apply for the junior editor post.",
+    "Any internships going this summer?",
+    "Are there positions available on the desk?",
+    "Not a job request, but could you refer me to your hiring manager?",
+]
+
+#: Phrases about the work, or that say they are not asking: none may warn.
+ABOUT_THE_WORK = [
+    "I'd love to hear how you moved into policy.",
+    "Your position as editor sounds fascinating.",
+    "Congratulations on your new position.",
+    "What does your job involve day to day?",
+    "How did you get into your role?",
+    "Dana Lee referred me to you.",
+    "Who else would you recommend I speak to?",
+    "I'm not looking for a job, only your view of the work.",
+    "I'm not asking about openings, and this isn't a job request.",
+    "A job isn't what I'm after; your story is.",
+    "I read your piece on the opening of the new library.",
+    "Would you have 20 minutes for a call next week?",
+]
+
+
+@pytest.mark.parametrize("phrase", ASKS_FOR_A_JOB)
+def test_a_phrase_that_asks_for_a_job_is_caught(phrase):
+    assert job_ask(phrase) is not None, phrase
+
+
+@pytest.mark.parametrize("phrase", ABOUT_THE_WORK)
+def test_a_phrase_about_the_work_or_saying_it_is_no_job_request_is_not_caught(phrase):
+    assert job_ask(phrase) is None, job_ask(phrase)
+
+
+def test_the_job_warning_names_the_phrase_and_teaches_why_for_its_kind(db, world, contact):
+    def warning(sentence):
+        [found] = [w for w in method_warnings(draft(db, world, contact, f"{GOOD_REQUEST} {sentence}"))
+                   if w.code == "job_request"]  # fmt: skip
+        return found
+
+    cv, referral, openings = (
+        warning("I attached my CV."),
+        warning("Could you put in a word for me?"),
+        warning("Do you know of any openings?"),
+    )
+    assert cv.message.startswith("“cv” can read as asking for a job: “I attached my CV.”")
+    assert referral.message.startswith("“put in a word” can read as asking for a job")
+    assert openings.message.startswith("“any openings” can read as asking for a job")
+    assert len({cv.why, referral.why, openings.why}) == 3  # each kind of ask has its own reason
 
 
 def test_saying_it_is_not_a_job_request_is_not_asking_for_one(db, world, contact):
@@ -156,6 +221,60 @@ def test_the_email_channels_default_wording_passes_the_methods_checks(db, world,
         assert found == {"placeholder"}
     else:
         assert found == set()
+
+
+@pytest.mark.parametrize(
+    ("position", "said"),
+    [
+        ("Systems Analyst", "Your experience as a Systems Analyst is"),
+        ("Editor", "Your experience as an Editor is"),
+        ("HR Business Partner", "Your experience as an HR Business Partner is"),
+        ("University Lecturer", "Your experience as a University Lecturer is"),
+        ("", "Your experience in the field is"),
+    ],
+)
+def test_the_default_first_request_puts_a_or_an_before_the_contacts_role(db, world, contact, position, said):
+    contact.position = position
+    db.flush()
+    scope = Scope(db, world.client.user)
+    context = outreach.draft_context(scope, contact.id, EMAIL, MessageKind.FIRST_REQUEST)
+    assert said in outreach.initial_draft(scope, EMAIL, context).body
+
+
+def test_the_linkedin_message_puts_a_or_an_before_the_contacts_role_too(db, world, contact):
+    contact.position = "Editor"
+    db.flush()
+    scope = Scope(db, world.client.user)
+    context = outreach.draft_context(scope, contact.id, LINKEDIN, MessageKind.FIRST_REQUEST, "message")
+    body = outreach.initial_draft(scope, LINKEDIN, context).body
+    assert "Hearing how you see it as an Editor would" in body
+
+
+@pytest.mark.parametrize(
+    ("phrase", "with_one"),
+    [
+        ("Systems Analyst", "a Systems Analyst"),
+        ("editor", "an editor"),
+        ("Économiste", "an Économiste"),
+        ("MP for Leeds", "an MP for Leeds"),
+        ("UX Designer", "a UX Designer"),
+        ("CEO", "a CEO"),
+        ("Union organiser", "a Union organiser"),
+        ("European policy officer", "a European policy officer"),
+        ("Honorary fellow", "an Honorary fellow"),
+        ("Head of Policy", "a Head of Policy"),
+        ("an Editor", "an Editor"),
+        ("The Editor", "The Editor"),
+        ("  ", ""),
+    ],
+)
+def test_a_role_gets_the_article_it_is_said_with(phrase, with_one):
+    assert with_article(phrase) == with_one
+
+
+def test_templates_may_use_the_role_with_its_article():
+    text = templating.render(TemplateText("", "As {{ contact.a_position }}"), templating.example_variables())
+    assert text.body == "As a Managing Editor"
 
 
 # -- sandboxed templates ---------------------------------------------------------------------------

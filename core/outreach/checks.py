@@ -28,10 +28,67 @@ SHORT_ASK_MINUTES = (15, 30)
 #: How far into a message the connection should be stated.
 CONNECTION_WITHIN_WORDS = 40
 
-_JOB_WORDS = {"job", "jobs", "position", "positions", "opening", "openings", "hiring", "hire", "resume",
-              "cv", "vacancy", "vacancies"}  # fmt: skip
-# A job word in a sentence with one of these is the assurance ("not asking for a job"), not the ask.
+# A clause with one of these is the assurance ("not asking for a job"), not the ask.
 _NEGATIONS = {"not", "no", "never", "nor", "without", "isn", "aren", "don", "won", "t"}  # t: n't
+_DETERMINER = r"(?:a|an|any|open|available|vacant|entry level|junior|paid)"
+_OPENINGS = r"(?:jobs?|positions?|openings?|vacanc(?:y|ies)|internships?)"
+_WORKPLACE = r"(?:team|company|organi[sz]ation|firm|office|department)"
+
+
+def _phrases(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
+
+
+#: The ways a draft asks for a job, each with the reason its warning gives. Matched against a
+#: clause's folded words joined by single spaces ("I've attached my résumé" is "i ve attached my resume").
+_JOB_ASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        _phrases(
+            r"cvs?",
+            r"c v",
+            r"resumes?",
+            r"curriculum vitae",
+            r"cover letter",
+            r"my application",
+            r"appl(?:y|ying|ied) for",
+            r"job applications?",
+        ),
+        "A CV or an application turns a conversation into a screening; share it only if they ask for it.",
+    ),
+    (
+        _phrases(
+            r"referrals?",
+            r"refer me (?:for|to (?:the |a |your )?(?:hiring|recruit\w*|hr|jobs?|roles?|positions?))",
+            r"put in a (?:good )?word",
+            r"recommend me (?:for|to)",
+            r"vouch for me",
+        ),
+        "A referral is given to someone people know; ask for their story first, and trust may follow.",
+    ),
+    (
+        _phrases(
+            r"hiring",
+            r"hire me",
+            r"openings",
+            r"vacanc(?:y|ies)",
+            r"internships",
+            rf"{_DETERMINER} {_OPENINGS}",
+            r"(?:any|open|available) roles?",
+            rf"{_OPENINGS} (?:available|going|open)",
+            rf"{_OPENINGS} (?:at|in|with|on) (?:your|the) {_WORKPLACE}",
+            r"(?:job|position|role|opening|work) for me",
+            r"job (?:openings?|hunt|hunting|search|searching|offers?|opportunit(?:y|ies))",
+            r"(?:looking|searching|hunting) for (?:a |an |some |paid )?(?:jobs?|work|roles?|positions?)",
+            r"(?:looking|searching|hunting) for employment",
+            r"seek(?:ing)? (?:employment|work|a job|a position|a role)",
+            r"employment opportunit(?:y|ies)",
+            r"(?:help me find|find me) (?:a )?(?:job|work|position|role)",
+        ),
+        "People say yes to sharing what they know, and no to being asked for a job by a stranger.",
+    ),
+)
+#: Where a sentence's clauses part: "Not a job request, but could you refer me?" asks in its second.
+_CLAUSE = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:but|though|although|however)\b")
 _CONNECTION_MARKERS = (
     "suggested", "suggest", "recommended", "referred", "introduced", "introduction", "gave me your name",
     "passed on your", "mentioned you", "we met", "we worked", "worked together", "we both", "we studied",
@@ -111,16 +168,34 @@ def check_connection_first(
     )
 
 
+def job_ask(text: str) -> tuple[str, str] | None:
+    """The first phrase of ``text`` that reads as asking for a job, and why; None when nothing does.
+
+    A CV or résumé, a referral, "put in a word", openings, vacancies, "any positions", "looking for
+    a job": each is an ask. A clause that says it is not one ("I'm not looking for a job", "this
+    isn't a job request") is the assurance the method wants, and "your position as editor" is
+    interest in the work.
+    """
+    for clause in _CLAUSE.split(fold(text)):
+        tokens = word_list(clause)
+        if any(t in _NEGATIONS for t in tokens):
+            continue
+        joined = " ".join(tokens)
+        for pattern, why in _JOB_ASKS:
+            if found := pattern.search(joined):
+                return found.group(0), why
+    return None
+
+
 def check_job_request(draft: Draft) -> MessageWarning | None:
-    """A sentence that reads as asking for a job (one that says it is not is fine)."""
+    """A sentence that reads as asking for a job (one that says it is not is fine): see :func:`job_ask`."""
     for sentence in _sentences(f"{draft.subject}. {draft.body}"):
-        tokens = word_list(sentence)
-        hits = [t for t in tokens if t in _JOB_WORDS]
-        if hits and not any(t in _NEGATIONS for t in tokens):
+        if (found := job_ask(sentence)) is not None:
+            phrase, why = found
             return MessageWarning(
                 "job_request",
-                f"“{hits[0]}” can read as asking for a job: “{sentence.strip()[:80]}”.",
-                "People say yes to sharing what they know, and no to being asked for a job by a stranger.",
+                f"“{phrase}” can read as asking for a job: “{sentence.strip()[:80]}”.",
+                why,
             )
     return None
 

@@ -45,6 +45,7 @@ from ..pagination import Page, paginate
 from ..scoping import Scope
 from ..services import contacts as contact_service
 from ..services.activity import touch
+from ..text import with_article
 from . import templating
 from .channels import Channel, Delivery, Draft, DraftContext, MessageFormat, MessageWarning, TemplateText
 from .checks import core_check_settings, limit_warnings, method_warnings
@@ -154,6 +155,7 @@ def variables(context: DraftContext, channel: Channel) -> dict[str, Any]:
             "first_name": _first_name(contact.name) if contact else "",
             "organisation": contact.organisation if contact else "",
             "position": contact.position if contact else "",
+            "a_position": with_article(contact.position) if contact else "",
         },
         "connection": connection_sentence(contact, client) if contact else "",
         "theme": context.theme.title.lower() if context.theme else "this field",

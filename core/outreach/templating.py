@@ -82,6 +82,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("contact.first_name", "their first name", "Sam"),
     Variable("contact.organisation", "where they work", "Riverside Press"),
     Variable("contact.position", "their role", "Managing Editor"),
+    Variable("contact.a_position", "their role with “a” or “an” before it", "a Managing Editor"),
     Variable(
         "connection", "one sentence on how the client knows of them", "Dana Lee suggested I write to you."
     ),

@@ -30,7 +30,7 @@ DEFAULTS = {
         body="""Dear {{ contact.first_name }},
 
 {{ connection }} I'm {{ client.first_name }}, and I'm exploring a move into {{ theme }}. \
-{% if contact.position %}Your experience as {{ contact.position }}\
+{% if contact.position %}Your experience as {{ contact.a_position }}\
 {% else %}Your experience in the field{% endif %} is just what I would love to learn from.
 
 Would you have {{ minutes }} minutes for a short call in the next couple of weeks? \

@@ -98,7 +98,7 @@ _NOTE_BODY = (
 _FIRST_REQUEST_BODY = """Hi {{ contact.first_name }},
 
 {{ connection }} I'm {{ client.first_name }}, and I'm thinking of moving into {{ theme }}. \
-{% if contact.position %}Hearing how you see it as {{ contact.position }}{% else %}Hearing how you see it \
+{% if contact.position %}Hearing how you see it as {{ contact.a_position }}{% else %}Hearing how you see it \
 from the inside{% endif %} would help me more than anything I can read.
 
 Would you have {{ minutes }} minutes for a call in the next couple of weeks? \

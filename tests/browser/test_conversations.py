@@ -370,3 +370,33 @@ def test_a_conversation_from_scheduling_to_a_shared_reflection(page: Page, new_p
     expect(column).to_contain_text(PRIVATE_INSIGHT)  # her own view includes what she has not shared
     page.get_by_role("heading", level=1).click()
     screenshot(page, "conversation-synthesis")
+
+
+def test_at_0_00_the_timer_button_says_time_is_up_and_starts_the_timer_again(page: Page, server, world, db):
+    clara = world.client
+    contact = make_contact(db, clara, CONTACT, "Harbour Quarterly", "Features editor", stage=Stage.REPLIED)
+    conversation = make_conversation(db, contact, starts_at=datetime.now(UTC))
+    db.commit()
+    conversation_id, minutes = conversation.id, conversation.minutes
+
+    page.clock.install()
+    sign_in(page, clara.user.email, PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Clara Client")
+    page.goto(f"/conversations/{conversation_id}/live")
+    time_left = page.get_by_role("status", name="Time left")
+    time_up = page.locator("#time-up")
+    page.get_by_role("button", name="Start timer").click()
+    expect(page.get_by_role("button", name="Timer running")).to_be_disabled()
+
+    page.clock.fast_forward(f"{minutes:02d}:01")
+    expect(time_left).to_have_text("0:00")
+    expect(time_up).to_be_visible()
+    # Not "Timer running" at 0:00: the button says the time is up and offers to start again.
+    expect(page.get_by_role("button", name="Timer running")).to_have_count(0)
+    restart = page.get_by_role("button", name="Time is up: restart timer")
+    expect(restart).to_be_enabled()
+
+    restart.click()
+    expect(page.get_by_role("button", name="Timer running")).to_be_disabled()
+    expect(time_up).to_be_hidden()
+    expect(time_left).to_have_text(f"{minutes}:00")

@@ -15,20 +15,26 @@ document.addEventListener("DOMContentLoaded", () => {
     const total = Math.max(0, Math.ceil(ms / 1000));
     output.value = `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
   };
+  const button = document.getElementById("timer-start");
   const tick = () => {
     const left = endsAt - Date.now();
     show(left);
     if (left <= 0) {
+      // At 0:00 the button no longer says the timer is running: it offers to start again.
       timeUp.hidden = false;
       root.classList.add("over-time");
+      button.disabled = false;
+      button.textContent = "Time is up: restart timer";
       return;
     }
     setTimeout(tick, 250);
   };
-  document.getElementById("timer-start").addEventListener("click", (event) => {
+  button.addEventListener("click", () => {
     endsAt = Date.now() + minutes * 60 * 1000;
-    event.target.disabled = true;
-    event.target.textContent = "Timer running";
+    timeUp.hidden = true;
+    root.classList.remove("over-time");
+    button.disabled = true;
+    button.textContent = "Timer running";
     tick();
   });
 
