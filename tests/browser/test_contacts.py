@@ -186,8 +186,10 @@ BROKEN_EXPORT = (
 
 
 def upload(page: Page, name: str, data: bytes) -> None:
+    # A file of several MB travels to the browser through Playwright's pipe, base64-encoded: on a
+    # busy machine that alone can take longer than the usual ten seconds.
     page.get_by_label("File", exact=True).set_input_files(
-        {"name": name, "mimeType": "text/csv", "buffer": data}
+        {"name": name, "mimeType": "text/csv", "buffer": data}, timeout=60_000
     )
     page.get_by_role("button", name="Import").click()
 
