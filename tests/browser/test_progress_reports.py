@@ -146,7 +146,8 @@ def test_coach_reviews_a_clients_report_downloads_the_pdf_and_spots_a_stalled_cl
     page.locator("details.panel").evaluate("d => d.open = false")
     screenshot(page, "report-client")
 
-    with page.expect_download() as info:
+    # WeasyPrint lays the PDF out while the browser waits: 2 s on a quiet machine, far more on a busy one.
+    with page.expect_download(timeout=60_000) as info:
         page.get_by_role("link", name="Download PDF").click()
     download = info.value
     assert re.fullmatch(
