@@ -428,6 +428,9 @@ RIGHTFUL = {
     "coaching_sessions.add_action": (STAFF, {"text": "Write to two editors", "due_on": "2031-06-10"}),
     "coaching_sessions.complete_action": (EITHER, {}),
     "coaching_sessions.reopen_action": (EITHER, {}),
+    "coaching_sessions_api.list_sessions": (EITHER, {}),
+    "coaching_sessions_api.list_action_items": (EITHER, {}),
+    "coaching_sessions_api.complete_action_item": (EITHER, {}),
 }
 
 
@@ -512,3 +515,48 @@ def test_a_cancelled_session_cannot_be_held_nor_a_held_one_cancelled(world, as_u
         SessionStatus.HELD,
     )
     assert db.get(CoachingSession, cancelled.id).private_notes == ""
+
+
+# -- the JSON API -----------------------------------------------------------------------------------
+
+
+def _token(db, user) -> dict[str, str]:
+    from crossroads.core.services.api_tokens import issue_for
+
+    return {"Authorization": f"Bearer {issue_for(db, user)}"}
+
+
+def test_the_api_gives_staff_the_private_notes_and_the_client_only_shared_summaries(db, world, http):
+    private = "Seems tired of policy work."
+    unshared = scheduled(db, world, "2026-12-09T15:00")
+    notes(db, world, unshared, private_notes=private, summary="Not shared yet.")
+    row = scheduled(db, world)
+    notes(db, world, row, private_notes=private, summary="We agreed on two steps.", share="y")
+    mine = action(db, world, row)
+    action(db, world, row, text="Send Clara the policy reading list", assignee="coach")
+    url = f"/api/v1/plugins/coaching_sessions/clients/{world.client.id}/sessions"
+
+    staff = http.get(url, headers=_token(db, world.coach)).get_json()
+    assert [s["id"] for s in staff] == [unshared.id, row.id]
+    assert {s["private_notes"] for s in staff} == {private}
+    assert len(staff[1]["actions"]) == 2
+
+    answer = http.get(url, headers=_token(db, world.client.user))
+    assert answer.status_code == 200 and private not in answer.get_data(as_text=True)
+    [seen] = answer.get_json()
+    assert (seen["id"], seen["summary"]) == (row.id, "We agreed on two steps.")
+    assert [a["id"] for a in seen["actions"]] == [mine.id]  # the coach's own item is not theirs
+    other = f"/api/v1/plugins/coaching_sessions/clients/{world.other_client.id}/sessions"
+    assert http.get(other, headers=_token(db, world.client.user)).status_code == 404
+
+
+def test_the_client_ticks_an_action_item_off_through_the_api(db, world, http):
+    row = scheduled(db, world)
+    item = action(db, world, row)
+    headers = _token(db, world.client.user)
+    base = "/api/v1/plugins/coaching_sessions"
+    items = f"{base}/clients/{world.client.id}/action-items"
+    assert [a["id"] for a in http.get(items, headers=headers).get_json()] == [item.id]
+    done = http.post(f"{base}/action-items/{item.id}/done", headers=headers)
+    assert done.status_code == 200 and done.get_json()["done_at"] is not None
+    assert http.get(items, headers=headers).get_json() == []

@@ -55,6 +55,14 @@ def blueprints():
 
 
 @hookimpl
+def api_blueprints():
+    """The sessions and action items in the JSON API (:mod:`.api`)."""
+    from .api import bp as api_bp
+
+    return api_bp
+
+
+@hookimpl
 def menu_items(viewer: User, client: Client | None) -> MenuItem | None:
     """A "Sessions" tab in a client's workspace, for staff; "Today's sessions" in the staff menu."""
     if not viewer.is_staff:
