@@ -111,6 +111,15 @@ def test_schema_errors_name_the_fields(api, world):
     assert set(answer.json["errors"]) == {"title", "target_conversations"}
 
 
+def test_a_query_parameter_given_twice_is_refused_naming_it(api, world):
+    """Schemathesis found ``?days=&days=Inf`` answered 200 with the default period."""
+    caller = api(world.client.user)
+    figures = f"/api/v1/clients/{world.client.id}/figures"
+    answer = caller.get(f"{figures}?days=7&days=9")
+    assert answer.status_code == 422 and answer.json["errors"] == {"days": ["Give this parameter once."]}
+    assert caller.get(f"{figures}?days=7").status_code == 200
+
+
 def test_etag_gives_304_and_a_stale_if_match_gives_409(api, world):
     caller = api(world.client.user)
     url = f"/api/v1/themes/{world.theme.id}"

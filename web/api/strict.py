@@ -44,15 +44,30 @@ def type_errors(schema: Schema, data: Any) -> dict[str, list[str]]:
     return errors
 
 
+def repeated_errors(schema: Schema, args: Any) -> dict[str, list[str]]:
+    """Query parameters given more than once where ``schema`` takes one value (``?days=7&days=9``):
+    refused by name, instead of silently taking one of them."""
+    errors: dict[str, list[str]] = {}
+    for name, field in schema.load_fields.items():
+        key = field.data_key or name
+        if not isinstance(field, fields.List) and len(args.getlist(key)) > 1:
+            errors[key] = ["Give this parameter once."]
+    return errors
+
+
 class StrictParser(flaskparser.FlaskParser):
-    """webargs' Flask parser, refusing JSON values of the wrong type by field name."""
+    """webargs' Flask parser, refusing JSON values of the wrong type and repeated query parameters
+    by field name."""
 
     def _load_location_data(self, *, schema: Schema, req: Any, location: str) -> Any:
         data = super()._load_location_data(schema=schema, req=req, location=location)
+        errors = {}
         if location == "json":
             errors = type_errors(schema, data)
-            if errors:
-                flaskparser.abort(422, messages={"json": errors}, schema=schema)
+        elif location == "query":
+            errors = repeated_errors(schema, req.args)
+        if errors:
+            flaskparser.abort(422, messages={location: errors}, schema=schema)
         return data
 
 
